@@ -1,0 +1,42 @@
+# Two entry points for a fresh clone: `make run` (set up, then chat) and `make test` (set up, then test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup model run ingest test chromium soak clean
+
+setup: $(VENV)/.installed model
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+model: $(VENV)/.installed
+	$(BIN)/python -m rag prepare-model
+
+run: setup
+	$(BIN)/python app.py
+
+ingest: setup
+	$(BIN)/python -m rag ingest
+
+# Browser tests drive Debian's chromium; install it when missing (needs root or sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup $(VENV)/.installed-dev chromium
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf .rag $(VENV)

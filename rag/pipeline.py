@@ -1,0 +1,219 @@
+"""The one answer path shared by the CLI, the chat, the evaluation and the benchmark.
+
+question → (standalone rewrite) → retrieve → fit to the window → stream from the model →
+check citations → Answer.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from .citations import check_claims, clean_markers, highlight_spans, is_refusal, split_claims
+from .documents import normalize_text
+from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
+from .generation import Generator, build_messages, load_prompts, pack_context, rewrite_messages
+from .index import Index, IngestReport, remove_index
+from .models import resolve_model
+from .retrieval import Passage, Retriever
+from .settings import Settings
+
+PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    supported: bool
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans within text of the cited sentences
+
+
+@dataclass
+class Timings:
+    retrieve_ms: float = 0.0
+    ttft_ms: float = 0.0  # from the question to the first answer token, retrieval included
+    total_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decoding speed after the first token."""
+        decode_s = (self.total_ms - self.ttft_ms) / 1000
+        return (self.completion_tokens - 1) / decode_s if self.completion_tokens > 1 and decode_s > 0 else 0.0
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    passages: list[Passage]  # every source shown to the model, numbered from 1
+    claims: list  # citations.Claim per answer sentence
+    timings: Timings
+    model: str
+    standalone_question: str = ""
+
+    def to_json(self) -> dict:
+        """The documented JSON shape of ``rag ask --json``."""
+        return {
+            "question": self.question, "answer": self.answer, "refused": self.refused,
+            "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
+            "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
+            "model": self.model,
+            "standalone_question": self.standalone_question or self.question,
+            "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
+                         "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
+        }
+
+
+def check_question(question: str, limit: int) -> str:
+    """The question, cleaned; empty or over-long questions are refused, never cut.
+
+    ``check_question('  Why?\\x07 ', 100) -> 'Why?'``
+    """
+    cleaned = normalize_text(question or "")
+    if not cleaned:
+        raise QuestionError("Please type a question.")
+    if len(cleaned) > limit:
+        raise QuestionError(f"The question is {len(cleaned):,} characters long; the limit is {limit:,}. "
+                            "Please shorten it (it was not cut).")
+    return cleaned
+
+
+class Assistant:
+    """Everything loaded once: index, embedder, retriever, prompts and model."""
+
+    def __init__(self, settings: Optional[Settings] = None, *, llm=None, embedder=None, progress=None):
+        self.settings = settings or Settings.load()
+        self.prompts = load_prompts(self.settings.prompts)
+        self.index = Index(self.settings, embedder)
+        self.retriever = Retriever(self.index)
+        model_path = resolve_model(self.settings, progress)
+        self.generator = Generator(self.settings, model_path, llm)
+
+    def ingest(self, paths: Optional[Sequence[Path]] = None, progress=None, rebuild: bool = False) -> IngestReport:
+        """Index the corpus (or the given paths); rebuild starts from an empty index."""
+        if rebuild:
+            self.rebuild_empty()
+        return self.index.ingest(list(paths) if paths else None, progress)
+
+    def rebuild_empty(self) -> None:
+        """Drop the whole index (the corpus files are untouched)."""
+        if self.settings.chroma_host:
+            self.index.client.delete_collection(self.settings.collection)
+        else:
+            remove_index(self.settings)
+        self.index = Index(self.settings, self.index.embedder)
+        self.retriever = Retriever(self.index)
+
+    def with_overrides(self, overrides: dict) -> Settings:
+        """Settings for one question (top-k, temperature, …), validated like any other."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        if not values:
+            return self.settings
+        try:
+            return Settings(**{**self.settings.model_dump(), **values})
+        except Exception as exc:
+            raise SettingsError(f"Invalid setting: {exc}") from None
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Answer:
+        """Answer a question and return the finished Answer."""
+        for event in self.stream(question, history, **overrides):
+            if isinstance(event, Answer):
+                return event
+        raise RagError("The answer stream ended without an answer.")
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
+        """Yield text pieces as the model writes them, then the checked Answer.
+
+        Raises:
+            QuestionError, IndexEmptyError, RagError: shown to the user as they are.
+        """
+        settings = self.with_overrides(overrides)
+        started = time.perf_counter()
+        question = check_question(question, settings.max_question_chars)
+        standalone = self.standalone(question, history)
+        if self.index.count() == 0:
+            raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
+                                  "`python -m rag ingest` (or upload them in the Documents tab).")
+        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
+        budget = min(settings.context_tokens, settings.n_ctx - settings.max_tokens - self.static_tokens() - PROMPT_RESERVE)
+        passages = pack_context(ranked, self.generator.count, budget)
+        timings = Timings(retrieve_ms=ms_since(started))
+        if not passages or not relevant_enough(passages, settings.min_relevance):
+            timings.total_ms = ms_since(started)
+            yield self.finish(question, standalone, self.prompts.refusal, ranked, timings)
+            return
+        messages = build_messages(self.prompts, passages, standalone)
+        timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
+        pieces = []
+        for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature):
+            if not pieces:
+                timings.ttft_ms = ms_since(started)
+            pieces.append(piece)
+            yield piece
+        timings.total_ms = ms_since(started)
+        timings.completion_tokens = self.generator.count("".join(pieces))
+        yield self.finish(question, standalone, "".join(pieces).strip(), passages, timings, settings)
+
+    def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """A follow-up rewritten with the conversation into a question that stands alone."""
+        if not history:
+            return question
+        rewritten = self.generator.complete(rewrite_messages(self.prompts, history, question), 64)
+        rewritten = normalize_text(rewritten.splitlines()[0] if rewritten else "")
+        return rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
+
+    def static_tokens(self) -> int:
+        """Tokens of the system prompt and the answer template without sources."""
+        if not hasattr(self, "_static_tokens"):
+            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer)
+        return self._static_tokens
+
+    def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
+               settings: Optional[Settings] = None) -> Answer:
+        """Check the raw answer: refusal, valid markers, support of each cited passage."""
+        settings = settings or self.settings
+        if is_refusal(text, self.prompts.refusal):
+            return Answer(question, self.prompts.refusal, True, [], passages, [], timings, self.generator.name, standalone)
+        text = clean_markers(text, set(range(1, len(passages) + 1)))
+        claims = split_claims(text)
+        texts = [p.text for p in passages]
+        similarity = self.similarity
+        check_claims(claims, texts, settings.support_threshold, similarity)
+        cited = sorted({n for claim in claims for n in claim.cited})
+        citations = [make_citation(n, passages[n - 1], any(n in c.supported for c in claims),
+                                   highlight_spans(claims, n, texts[n - 1], similarity)) for n in cited]
+        return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone)
+
+    def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
+        """Cosine similarity of one sentence to each of others, with the index's embedder."""
+        from .embeddings import cosine_matrix
+
+        vectors = self.index.embedder([sentence, *others])
+        return cosine_matrix(vectors[:1], vectors[1:])[0].tolist()
+
+
+def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:
+    return Citation(n, passage.doc_id, passage.title, passage.source, passage.chunk_id, passage.text,
+                    passage.start, passage.end, supported, highlights)
+
+
+def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:
+    """False when dense search saw every passage and none reached the floor similarity."""
+    sims = [p.similarity for p in passages if p.similarity is not None]
+    return not sims or max(sims) >= floor
+
+
+def ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

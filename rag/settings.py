@@ -1,0 +1,109 @@
+"""One settings object: every knob with a description, a default and bounds.
+
+Values come from, in order of precedence: explicit overrides (CLI flags, UI controls),
+environment variables named ``RAG_<FIELD>`` (``RAG_TOP_K=6``), then the defaults below.
+Unknown ``RAG_*`` variables and unknown override keys are rejected, so a typo fails loudly.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import SettingsError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "RAG_"
+
+
+class Settings(BaseModel):
+    """All settings of the pipeline, the CLI and the chat."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # Where things live
+    home: Path = Field(PROJECT_DIR / ".rag", description="Data folder: index, prepared model, caches.")
+    corpus: Path = Field(PROJECT_DIR / "corpus", description="Folder of articles to index.")
+    prompts: Path = Field(PROJECT_DIR / "prompts", description="Folder of prompt templates.")
+    model: Optional[Path] = Field(None, description="GGUF file to generate with; empty means the bundled default.")
+
+    # Generation
+    n_ctx: int = Field(4096, ge=512, le=131072, description="Model context window in tokens.")
+    n_threads: int = Field(0, ge=0, le=256, description="CPU threads for generation; 0 means all cores.")
+    n_batch: int = Field(512, ge=8, le=8192, description="Prompt tokens processed per batch.")
+    n_gpu_layers: int = Field(0, ge=-1, le=1000, description="Layers offloaded to a GPU (-1 all); needs a GPU build.")
+    flash_attn: bool = Field(False, description="Use flash attention in llama.cpp.")
+    max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
+
+    # Chunking and retrieval
+    chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in o200k tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=500, description="Tokens shared by neighbouring chunks.")
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    candidates: int = Field(20, ge=1, le=200, description="Candidates each retriever returns before fusion.")
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval mode.")
+    context_tokens: int = Field(1200, ge=64, le=100000, description="Most tokens of passages sent to the model.")
+    min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
+    support_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Score a cited passage needs to count as supporting its sentence.")
+
+    # Vector store
+    collection: str = Field("articles", min_length=3, max_length=60, description="Chroma collection name.")
+    chroma_host: Optional[str] = Field(None, description="Chroma server host; empty means the embedded store under home.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+
+    # Chat server and input limits
+    host: str = Field("127.0.0.1", description="Address the chat binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the chat listens on.")
+    password: Optional[str] = Field(None, description="Password for the chat; required when host is not loopback.")
+    max_question_chars: int = Field(4000, ge=10, le=1_000_000, description="Longest question accepted.")
+    max_upload_mb: float = Field(50.0, gt=0, le=2048, description="Largest document accepted, in MB.")
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Build settings from ``RAG_*`` environment variables and overrides (None means unset).
+
+        Raises:
+            SettingsError: an unknown key or a value out of bounds.
+        """
+        values = {}
+        for name, raw in os.environ.items():
+            if not name.startswith(ENV_PREFIX):
+                continue
+            key = name[len(ENV_PREFIX):].lower()
+            if key not in cls.model_fields:
+                raise SettingsError(f"Unknown setting {name}. Known: {', '.join(env_names())}.")
+            values[key] = raw if raw != "" else None
+        for key, value in overrides.items():
+            if key not in cls.model_fields:
+                raise SettingsError(f"Unknown setting '{key}'.")
+            if value is not None:
+                values[key] = value
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(describe_validation_error(exc)) from None
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+
+def env_names() -> list[str]:
+    """The environment variable of each setting, e.g. ``RAG_TOP_K``."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable line per bad field, naming its environment variable."""
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "settings"
+        lines.append(f"Setting {field} ({ENV_PREFIX}{field.upper()}): {err['msg']}.")
+    return " ".join(lines)
