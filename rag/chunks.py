@@ -69,7 +69,7 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
     ``sentence_spans('Hi. Yo!\\n\\nNew.') -> [(0, 3, False), (4, 7, True), (9, 13, True)]``
     """
     spans, start = [], 0
-    cuts = [m.start() for m in SENTENCE_END.finditer(text)] + [len(text)]
+    cuts = [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
     for cut in cuts:
         if cut <= start:
             continue
@@ -85,17 +85,20 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
 def split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
     """Cut text[start:end] into pieces of at most max_tokens tokens, at token boundaries.
 
-    ``split_long('aaaa', 0, 4, 100) -> [(0, 4)]``
+    Re-encoding a piece can cost a token or two more than it did in context, so a piece that
+    still overflows is halved until it fits. ``split_long('aaaa', 0, 4, 100) -> [(0, 4)]``
     """
     tokens = encoding().encode_ordinary(text[start:end])
     if len(tokens) <= max_tokens:
         return [(start, end)]
     _, offsets = encoding().decode_with_offsets(tokens)
+    cuts = sorted({start + offsets[i] for i in range(max_tokens, len(tokens), max_tokens)} - {start})
     pieces = []
-    for first in range(0, len(tokens), max_tokens):
-        piece_start = start + offsets[first]
-        piece_end = start + offsets[first + max_tokens] if first + max_tokens < len(tokens) else end
-        if piece_end > piece_start:
+    for piece_start, piece_end in zip([start, *cuts], [*cuts, end]):
+        if count_tokens(text[piece_start:piece_end]) > max_tokens and piece_end - piece_start > 1:
+            middle = (piece_start + piece_end) // 2
+            pieces += split_long(text, piece_start, middle, max_tokens) + split_long(text, middle, piece_end, max_tokens)
+        elif piece_end > piece_start:
             pieces.append((piece_start, piece_end))
     return pieces
 
@@ -116,24 +119,25 @@ def chunk_spans(text: str, max_tokens: int, overlap: int) -> list[tuple[int, int
     spans, first = [], 0
     while first < len(units):
         last, used = first, units[first][3]
-        while last + 1 < len(units) and used + units[last + 1][3] <= max_tokens:
+        while last + 1 < len(units) and used + 1 + units[last + 1][3] <= max_tokens:
             if units[last][2] and used > max_tokens // 2:
                 break
             last += 1
-            used += units[last][3]
+            used += 1 + units[last][3]  # +1: the whitespace between sentences is usually one token
+        while last > first and count_tokens(text[units[first][0]:units[last][1]]) > max_tokens:
+            last -= 1  # the estimate was short: re-encoding the joined text is the truth
         spans.append((units[first][0], units[last][1]))
         if last + 1 >= len(units):
             break
-        first = next_start(units, first, last, overlap)
+        first = next_start(text, units, first, last, overlap)
     return spans
 
 
-def next_start(units: list[tuple], first: int, last: int, overlap: int) -> int:
+def next_start(text: str, units: list[tuple], first: int, last: int, overlap: int) -> int:
     """First unit of the next chunk: step back over trailing units while they fit in the overlap."""
-    start, shared = last + 1, 0
-    while start - 1 > first and shared + units[start - 1][3] <= overlap:
+    start = last + 1
+    while start - 1 > first and count_tokens(text[units[start - 1][0]:units[last][1]]) <= overlap:
         start -= 1
-        shared += units[start][3]
     return start
 
 

@@ -98,7 +98,13 @@ def lexical_support(claim: str, passage: str) -> float:
 
 def passage_sentences(passage: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of a passage."""
-    return [(m.start(), m.end()) for m in SENTENCE.finditer(passage) if m.group(0).strip()]
+    spans = []
+    for match in SENTENCE.finditer(passage):
+        text = match.group(0)
+        if text.strip():
+            start = match.start() + len(text) - len(text.lstrip())
+            spans.append((start, match.start() + len(text.rstrip())))
+    return spans
 
 
 def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,

@@ -36,11 +36,16 @@ def status(message: str) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from .pipeline import Assistant
+    from .index import Index, remove_index
 
-    assistant = Assistant(settings_from(args), progress=status)
-    report = assistant.ingest([Path(p) for p in args.paths] or None, rebuild=args.rebuild,
-                              progress=lambda fraction, message: status(f"[{fraction:4.0%}] {message}"))
+    settings = settings_from(args)
+    if args.rebuild and not settings.chroma_host:
+        remove_index(settings)  # before opening: a corrupt index cannot be opened to be emptied
+    index = Index(settings)
+    if args.rebuild and settings.chroma_host:
+        index.reset()
+    report = index.ingest([Path(p) for p in args.paths] or None,
+                          progress=lambda fraction, message: status(f"[{fraction:4.0%}] {message}"))
     for source, reason in report.failed:
         status(f"skipped: {reason}")
     print(report.summary())

@@ -78,15 +78,25 @@ class Index:
         self.embedder = embedder or MiniLMEmbedding()
         self.client = make_client(settings)
         self.generation = 0  # bumped on every write, so retrievers know to rebuild
+        self.collection = self.open_collection()
+
+    def open_collection(self):
+        """Get or create the chunk collection (cosine space), checking that it can be read."""
         try:
-            self.collection = self.client.get_or_create_collection(
-                settings.collection, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}})
-            self.collection.count()
-        except RagError:
-            raise
+            collection = self.client.get_or_create_collection(
+                self.settings.collection, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}})
+            collection.count()
+            return collection
         except Exception as exc:
-            raise IndexCorruptError(f"The index collection '{settings.collection}' cannot be read ({type(exc).__name__}). "
-                                    "Rebuild it from the corpus with: python -m rag ingest --rebuild") from None
+            raise IndexCorruptError(f"The index collection '{self.settings.collection}' cannot be read "
+                                    f"({type(exc).__name__}). Rebuild it from the corpus with: "
+                                    "python -m rag ingest --rebuild") from None
+
+    def reset(self) -> None:
+        """Empty the index (the corpus files are untouched); the next ingest fills it again."""
+        self.write_guarded(self.client.delete_collection, name=self.settings.collection)
+        self.collection = self.open_collection()
+        self.generation += 1
 
     def count(self) -> int:
         """Number of chunks stored."""

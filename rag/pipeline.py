@@ -14,7 +14,7 @@ from .citations import check_claims, clean_markers, highlight_spans, is_refusal,
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from .generation import Generator, build_messages, load_prompts, pack_context, rewrite_messages
-from .index import Index, IngestReport, remove_index
+from .index import Index, IngestReport
 from .models import resolve_model
 from .retrieval import Passage, Retriever
 from .settings import Settings
@@ -104,17 +104,8 @@ class Assistant:
     def ingest(self, paths: Optional[Sequence[Path]] = None, progress=None, rebuild: bool = False) -> IngestReport:
         """Index the corpus (or the given paths); rebuild starts from an empty index."""
         if rebuild:
-            self.rebuild_empty()
+            self.index.reset()
         return self.index.ingest(list(paths) if paths else None, progress)
-
-    def rebuild_empty(self) -> None:
-        """Drop the whole index (the corpus files are untouched)."""
-        if self.settings.chroma_host:
-            self.index.client.delete_collection(self.settings.collection)
-        else:
-            remove_index(self.settings)
-        self.index = Index(self.settings, self.index.embedder)
-        self.retriever = Retriever(self.index)
 
     def with_overrides(self, overrides: dict) -> Settings:
         """Settings for one question (top-k, temperature, …), validated like any other."""

@@ -1,0 +1,298 @@
+"""The browser chat: ``python app.py [--host H] [--port P]`` (or ``make run``), on http://127.0.0.1:7860.
+
+Wiring only: one Assistant (model, embedder, index) loaded at start-up and shared by every
+browser tab; conversations live in each tab's own state. Rendering is in rag/presentation.py,
+upload checks in rag/uploads.py, everything else in the library.
+"""
+from __future__ import annotations
+
+import rag  # noqa: F401  first: turns Gradio analytics and all other telemetry off before gradio loads
+
+import argparse
+import ipaddress
+import logging
+import sys
+from contextlib import closing
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import gradio as gr
+
+from rag import presentation as view
+from rag.cli import COMMON_FLAGS, add_setting_flags
+from rag.documents import SUPPORTED_SUFFIXES
+from rag.errors import RagError, SettingsError
+from rag.pipeline import Answer, Assistant
+from rag.settings import Settings
+from rag.uploads import add_uploads, delete_document
+
+log = logging.getLogger("rag.app")
+SEED_QUESTION = "Why did OpenAI release gpt-oss?"
+EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
+            "Which open-weight models did OpenAI release?"]
+GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Please try again."
+ASSISTANT_QUEUE = "assistant"  # one llama.cpp model and one index writer: these events run one at a time
+
+
+def check_access(settings: Settings) -> Optional[tuple[str, str]]:
+    """Gradio auth for the host: none on loopback, ("rag", password) elsewhere.
+
+    Raises:
+        SettingsError: a non-loopback host without a password.
+    """
+    host = settings.host.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return ("rag", settings.password) if settings.password else None
+    if not settings.password:
+        raise SettingsError(f"Refusing to listen on {settings.host} without a password: anyone on the network could "
+                            "use the chat. Set RAG_PASSWORD (the user name is 'rag'), or bind to 127.0.0.1.")
+    return ("rag", settings.password)
+
+
+class Chat:
+    """Event handlers of the page; every conversation is the caller's own ``turns`` list."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    # -- chat ---------------------------------------------------------------------------------
+    def respond(self, question: str, turns: list, top_k, temperature, max_tokens):
+        """Stream one answer into the chat; yields (chat messages, sources panel, turns)."""
+        turns = [dict(t, status="stopped", markdown=t["markdown"].replace(" ▍", "") + "\n\n*(stopped)*")
+                 if t["status"] == "streaming" else t for t in (turns or [])]
+        history = [(t["question"], t["answer"]) for t in turns if t["status"] == "answer"]
+        turn = {"question": question or "", "answer": "", "markdown": view.streaming_markdown(""),
+                "sources": "", "status": "streaming"}
+        turns.append(turn)
+        yield view.chat_messages(turns), view.sources_panel(turns), turns
+        overrides = dict(top_k=int(top_k), temperature=float(temperature), max_tokens=int(max_tokens))
+        try:
+            pieces = []
+            with closing(self.assistant.stream(question, history, **overrides)) as events:
+                for event in events:
+                    if isinstance(event, Answer):
+                        self.finish(turn, event, len(turns))
+                    else:
+                        pieces.append(event)
+                        turn["markdown"] = view.streaming_markdown("".join(pieces))
+                    yield view.chat_messages(turns), view.sources_panel(turns), turns
+            return
+        except RagError as exc:
+            turn.update(status="error", markdown=view.error_markdown(str(exc)))
+        except Exception:
+            log.exception("Answering %r failed", question)
+            turn.update(status="error", markdown=view.error_markdown(GENERIC_ERROR))
+        yield view.chat_messages(turns), view.sources_panel(turns), turns
+
+    @staticmethod
+    def finish(turn: dict, answer: Answer, number: int) -> None:
+        turn.update(status="answer", answer=answer.answer, markdown=view.answer_markdown(answer, number),
+                    sources=view.sources_html(answer, number))
+
+    def retry(self, turns: list, top_k, temperature, max_tokens):
+        """Ask the last question again, replacing its answer."""
+        if not turns:
+            yield [], view.sources_panel([]), []
+            return
+        yield from self.respond(turns[-1]["question"], turns[:-1], top_k, temperature, max_tokens)
+
+    @staticmethod
+    def clear():
+        return [], view.sources_panel([]), [], ""
+
+    # -- documents ----------------------------------------------------------------------------
+    def documents(self):
+        """(table rows, dropdown update) of the indexed documents."""
+        docs = self.assistant.index.documents()
+        choices = view.document_choices(docs)
+        return view.document_rows(docs), gr.update(choices=choices, value=None)
+
+    def upload(self, files, progress=gr.Progress()):
+        """Save, check and index uploaded files; reports each in the status line."""
+        files = [Path(f) for f in (files or [])]
+        try:
+            result = add_uploads(self.assistant, [(f.name, f) for f in files],
+                                 lambda fraction, message: progress(fraction, desc=message))
+            message = view.upload_message(result.saved, result.failed, result.summary)
+        except RagError as exc:
+            message = view.error_markdown(str(exc))
+        except Exception:
+            log.exception("Upload failed")
+            message = view.error_markdown(GENERIC_ERROR)
+        return (message, *self.documents(), None)
+
+    def delete(self, doc_id: Optional[str]):
+        """Delete the chosen document from the index and the corpus folder."""
+        if not doc_id:
+            return ("Choose a document to delete.", *self.documents())
+        try:
+            message = view.escape(delete_document(self.assistant, doc_id))
+        except RagError as exc:
+            message = view.error_markdown(str(exc))
+        return (message, *self.documents())
+
+    # -- API (gradio_client) ------------------------------------------------------------------
+    def api_ask(self, question: str, history: list = [], top_k: Optional[int] = None,  # noqa: B006  (Gradio reads the default)
+                temperature: Optional[float] = None, max_tokens: Optional[int] = None) -> dict:
+        """Answer a question; returns the answer JSON (as `rag ask --json`). history: [[question, answer], …]."""
+        try:
+            pairs = [(str(q), str(a)) for q, a in (history or [])]
+            return self.assistant.ask(question, pairs, top_k=top_k, temperature=temperature,
+                                      max_tokens=max_tokens).to_json()
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("API ask %r failed", question)
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+
+    def api_documents(self) -> list:
+        """The indexed documents: doc_id, title, source, chunks, indexed_at, complete."""
+        return [asdict(d) for d in self.assistant.index.documents()]
+
+    def api_upload(self, file: str) -> dict:
+        """Add one article to the corpus and index it: {saved, failed, summary}."""
+        path = Path(file)
+        try:
+            result = add_uploads(self.assistant, [(path.name, path)])
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        return {"saved": result.saved, "failed": [list(pair) for pair in result.failed], "summary": result.summary}
+
+    def api_delete(self, doc_id: str) -> str:
+        """Delete a document (index and corpus file) by doc_id; returns what was done."""
+        try:
+            return delete_document(self.assistant, doc_id)
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The page: Chat (answer left, sources right, settings) and Documents tabs, plus the API."""
+    chat, settings = Chat(assistant), assistant.settings
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
+        with gr.Row(elem_id="header"):
+            gr.Markdown("## Ask the articles\nAnswers from your news articles only, each sentence "
+                        "citing its source. Runs offline on this machine.")
+            gr.Markdown(view.model_markdown(assistant.generator.describe()), elem_id="model-info")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                turns = gr.State([])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=380):
+                        chatbot = gr.Chatbot(label="Conversation", elem_id="chatbot", height=520, buttons=["copy"],
+                                             feedback_options=None, latex_delimiters=[],
+                                             placeholder="Ask a question about the articles.")
+                        with gr.Row(elem_id="ask-row"):
+                            question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
+                                                  elem_id="question", scale=6, lines=1, max_lines=6,
+                                                  max_length=settings.max_question_chars)
+                            send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
+                            stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80)
+                        with gr.Row():
+                            retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
+                            clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
+                        gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
+                        with gr.Accordion("Answer settings", open=False, elem_id="settings"):
+                            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
+                            temperature = gr.Slider(0, 2, value=settings.temperature, step=0.05,
+                                                    label="Temperature (0 = deterministic)")
+                            max_tokens = gr.Slider(16, 1024, value=min(settings.max_tokens, 1024), step=16,
+                                                   label="Longest answer (tokens)")
+                    with gr.Column(scale=2, min_width=320):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(view.sources_panel([]), elem_id="sources")
+            with gr.Tab("Documents", id="documents") as documents_tab:
+                gr.Markdown("Articles in the corpus folder. Add .txt, .md, .html or .pdf files "
+                            f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
+                table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed", "Status"],
+                                     datatype=["str", "str", "number", "str", "str"], interactive=False,
+                                     elem_id="documents-table", wrap=True)
+                with gr.Row():
+                    uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
+                                       file_types=list(SUPPORTED_SUFFIXES), scale=2)
+                    with gr.Column(scale=1):
+                        chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
+                        remove = gr.Button("Delete document", variant="stop", elem_id="delete")
+                status = gr.Markdown(elem_id="documents-status")
+
+        ask_inputs = [turns, top_k, temperature, max_tokens]
+        ask_outputs = [chatbot, sources, turns]
+        pending = gr.State("")
+        asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
+                .then(chat.respond, [pending, *ask_inputs], ask_outputs, concurrency_limit=1,
+                      concurrency_id=ASSISTANT_QUEUE, api_visibility="private", show_progress="minimal")
+                for trigger in (send.click, question.submit)]
+        asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, concurrency_limit=1,
+                                concurrency_id=ASSISTANT_QUEUE, api_visibility="private", show_progress="minimal"))
+        stop.click(None, cancels=asks, api_visibility="private")
+        clear.click(chat.clear, None, [chatbot, sources, turns, question], cancels=asks, queue=False,
+                    api_visibility="private")
+
+        listing = [table, chosen]
+        demo.load(chat.documents, None, listing, api_visibility="private")
+        documents_tab.select(chat.documents, None, listing, api_visibility="private")
+        uploader.upload(chat.upload, [uploader], [status, *listing, uploader], concurrency_limit=1,
+                        concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+        remove.click(chat.delete, [chosen], [status, *listing], concurrency_limit=1,
+                     concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+
+        gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+        gr.api(chat.api_documents, api_name="documents", concurrency_limit=None)
+        gr.api(chat.api_upload, api_name="upload", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+        gr.api(chat.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+    return demo
+
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Start the browser chat over the articles.")
+    add_setting_flags(parser, ("host", "port", *COMMON_FLAGS))
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        settings = Settings.load(**{name: getattr(args, name) for name in ("host", "port", *COMMON_FLAGS)})
+        auth = check_access(settings)
+        assistant = Assistant(settings, progress=log.info)
+        log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    demo = build_app(assistant)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, auth_message="User name: rag",
+                theme=gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "sans-serif"],
+                                     font_mono=["ui-monospace", "monospace"]),
+                css=view.CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
+                max_file_size=f"{settings.max_upload_mb:g}mb", pwa=False, mcp_server=False)
+    return 0
+
+
+# A click on [n] in an answer opens that answer's sources, scrolls to source n and marks it.
+CLICK_TO_SOURCE = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const card = document.getElementById(link.getAttribute("href").slice(1));
+    if (!card) return;
+    const group = card.closest("details");
+    if (group) group.open = true;
+    document.querySelectorAll(".source-card.focused").forEach((el) => el.classList.remove("focused"));
+    card.classList.add("focused");
+    card.scrollIntoView({behavior: "smooth", block: "center"});
+  }, true);
+}
+"""
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""Evaluation: run a test set through the chat's own answer path and report how it did.
+
+``python -m rag eval [--testset FILE] [--corpus DIR] [--data DIR] [--limit N] [--json OUT] [--out DIR]
+[--compare SETTING=V1,V2 ...]`` ingests the corpus into its own data folder, asks every question with
+``Assistant.ask`` and writes ``report.md``, ``results.json`` and ``chart.png``. The metrics are pure
+functions in metrics.py; their definitions are in METRIC_NOTES and in every report.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .errors import IndexEmptyError, ModelError, RagError
+from .metrics import Record, error_record, score_answer, summarize
+from .settings import PROJECT_DIR, Settings
+
+ProgressFn = Callable[[float, str], None]
+DEFAULT_TESTSET = PROJECT_DIR / "tests" / "testset.jsonl"
+REQUIRED_KEYS = {"id": str, "question": str, "answer": str, "answerable": bool, "evidence": list}
+# Settings that take effect per question (assistant.ask overrides); chunking or the model would need a rebuild.
+PER_QUESTION = ("top_k", "candidates", "retrieval", "context_tokens", "max_tokens", "temperature",
+                "min_relevance", "support_threshold")
+REPORTED_SETTINGS = ("retrieval", "top_k", "candidates", "context_tokens", "chunk_tokens", "chunk_overlap",
+                     "n_ctx", "max_tokens", "temperature", "seed", "min_relevance", "support_threshold")
+METRIC_NOTES = {
+    "hit_at_k": "answerable questions with an evidence quote inside one of the passages given to the model",
+    "mrr": "mean of 1/rank of the first passage holding evidence (0 when none does)",
+    "keyword_recall": "share of required facts (keyword groups) named in the answer; refused = 0",
+    "token_f1": "SQuAD token F1 of the answer (markers removed) against the reference; refused = 0",
+    "semantic_similarity": "cosine similarity of answer and reference embeddings (MiniLM), floored at 0; refused = 0",
+    "citation_precision": "cited sources that support their sentence, per answer, averaged over non-refused answers",
+    "citation_recall": "answer sentences with at least one supporting cited source, averaged over non-refused answers",
+    "refusal_accuracy": "unanswerable questions the assistant refused",
+    "false_refusal_rate": "answerable questions the assistant refused",
+}
+LATENCIES = (("retrieval", "retrieve"), ("first token", "ttft"), ("total", "total"))
+
+
+@dataclass
+class EvalReport:
+    """One run: metrics, per-question records, the settings and model it used, and its files."""
+    metrics: dict
+    records: list[Record]
+    settings: dict
+    model: dict
+    testset: str
+    seconds: float
+    markdown: str = ""
+    chart_path: Optional[Path] = None
+    json_path: Optional[Path] = None
+    overrides: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """``{"metrics": {...}, "settings", "model", "testset", "seconds", "overrides", "records": [...]}``."""
+        return {"metrics": self.metrics, "settings": self.settings, "model": self.model, "testset": self.testset,
+                "seconds": round(self.seconds, 1), "overrides": self.overrides,
+                "records": [asdict(r) for r in self.records]}
+
+
+@dataclass
+class CompareReport:
+    """Several runs of one test set, one per combination of settings."""
+    runs: list[EvalReport]
+    markdown: str = ""
+
+
+def load_testset(path: Path, limit: Optional[int] = None) -> list[dict]:
+    """The first ``limit`` items of a JSON Lines test set, checked; ``keywords`` defaults to [].
+
+    Raises:
+        RagError: the file is missing or a line is not a valid item (the message names the line).
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RagError(f"Cannot read the test set {path} ({exc.strerror or exc}).") from None
+    items = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            items.append(parse_item(line, f"{path}, line {number}"))
+    if not items:
+        raise RagError(f"The test set {path} holds no questions.")
+    return items[:limit] if limit else items
+
+
+def parse_item(line: str, where: str) -> dict:
+    """One test-set line as a dict, or a RagError saying what is wrong with it."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RagError(f"{where}: not valid JSON ({exc.msg}).") from None
+    if not isinstance(item, dict):
+        raise RagError(f"{where}: expected a JSON object.")
+    for key, kind in REQUIRED_KEYS.items():
+        if not isinstance(item.get(key), kind):
+            raise RagError(f"{where}: '{key}' is missing or not a {kind.__name__}.")
+    item.setdefault("keywords", [])
+    groups_ok = isinstance(item["keywords"], list) and all(
+        isinstance(g, list) and g and all(isinstance(k, str) and k.strip() for k in g) for g in item["keywords"])
+    if not groups_ok or not all(isinstance(e, str) and e.strip() for e in item["evidence"]):
+        raise RagError(f"{where}: 'evidence' must be a list of quotes and 'keywords' a list of lists of strings.")
+    return item
+
+
+def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,
+                   out_dir: Optional[Path] = None, overrides: Optional[dict] = None) -> EvalReport:
+    """Ask every test-set question with ``assistant.ask`` and score the answers.
+
+    Args:
+        assistant: a loaded pipeline.Assistant whose index holds the test set's corpus.
+        testset_path: JSON Lines test set; limit keeps its first N questions.
+        progress: called as ``progress(fraction, message)`` before each question and at the end.
+        out_dir: when given, report.md, results.json and chart.png are written there.
+        overrides: per-question settings (e.g. ``{"top_k": 6}``), as ``assistant.ask`` takes them.
+    Returns:
+        EvalReport with ``metrics``, ``records``, ``markdown`` and ``chart_path`` (None without out_dir).
+    Raises:
+        RagError: a bad test set or setting, an empty index or a model that fails.
+    """
+    items = load_testset(testset_path, limit)
+    overrides = dict(overrides or {})
+    settings = assistant.with_overrides(overrides)
+    progress = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    records = []
+    for number, item in enumerate(items):
+        progress(number / len(items), f"Question {number + 1}/{len(items)}: {item['question'][:60]}")
+        records.append(ask_one(assistant, item, overrides))
+    progress(1.0, f"{len(items)} questions answered")
+    report = EvalReport(summarize(records), records, settings_summary(settings), describe_model(assistant),
+                        str(testset_path), time.perf_counter() - started, overrides=overrides)
+    if out_dir:
+        write_outputs(report, Path(out_dir))
+    report.markdown = render_markdown(report)
+    if out_dir:
+        (Path(out_dir) / "report.md").write_text(report.markdown, encoding="utf-8")
+    return report
+
+
+def ask_one(assistant, item: dict, overrides: dict) -> Record:
+    """Ask one question; a per-question failure is recorded, an empty index or a broken model is raised."""
+    try:
+        answer = assistant.ask(item["question"], **overrides)
+    except (IndexEmptyError, ModelError):
+        raise
+    except RagError as exc:
+        return error_record(item, str(exc))
+    return score_answer(item, answer, assistant.similarity)
+
+
+def compare(assistant, testset_path: Path, grid: dict[str, Sequence], limit: Optional[int] = None,
+            progress: Optional[ProgressFn] = None, out_dir: Optional[Path] = None) -> CompareReport:
+    """Run the test set once per combination of the grid's values and tabulate the metrics.
+
+    ``grid={'retrieval': ['dense', 'bm25'], 'top_k': [2, 4]}`` runs the 4 combinations; every run's
+    own report goes to ``out_dir/<label>/`` and the table to ``out_dir/compare.md`` and ``compare.json``.
+    """
+    combos = expand_grid(grid)
+    for combo in combos:
+        assistant.with_overrides(combo)  # fail before the first question, not after an hour
+    progress = progress or (lambda fraction, message: None)
+    runs = []
+    for i, combo in enumerate(combos):
+        label = combo_label(combo)
+        def step(fraction, message, i=i, label=label):
+            progress((i + fraction) / len(combos), f"[{label}] {message}")
+        runs.append(run_evaluation(assistant, testset_path, limit, step,
+                                   Path(out_dir) / label if out_dir else None, combo))
+    report = CompareReport(runs, compare_markdown(runs))
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "compare.md").write_text(report.markdown, encoding="utf-8")
+        (Path(out_dir) / "compare.json").write_text(json.dumps(
+            [{"overrides": r.overrides, "metrics": r.metrics} for r in runs], indent=2), encoding="utf-8")
+    return report
+
+
+def parse_compare(specs: Sequence[str]) -> dict[str, list[str]]:
+    """``parse_compare(['top_k=2,4', 'retrieval=bm25']) -> {'top_k': ['2', '4'], 'retrieval': ['bm25']}``.
+
+    Raises:
+        RagError: not ``SETTING=V1,V2``, a repeated setting, or one that cannot change per question.
+    """
+    grid: dict[str, list[str]] = {}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        options = [v.strip() for v in values.split(",") if v.strip()]
+        if not options:
+            raise RagError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 (e.g. top_k=2,4,6).")
+        if key not in PER_QUESTION:
+            raise RagError(f"--compare cannot vary '{key}' per question; choose from {', '.join(PER_QUESTION)}.")
+        if key in grid:
+            raise RagError(f"--compare names '{key}' twice; list its values once, comma-separated.")
+        grid[key] = options
+    return grid
+
+
+def expand_grid(grid: dict[str, Sequence]) -> list[dict]:
+    """Every combination: ``expand_grid({'a': [1, 2], 'b': ['x']}) -> [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]``."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))] or [{}]
+
+
+def combo_label(combo: dict) -> str:
+    """``combo_label({'top_k': 4, 'retrieval': 'bm25'}) -> 'top_k=4,retrieval=bm25'``; 'defaults' for none."""
+    return ",".join(f"{k}={v}" for k, v in combo.items()) or "defaults"
+
+
+def settings_summary(settings: Settings) -> dict:
+    """The settings a report states, with the data folder and corpus."""
+    summary = {name: getattr(settings, name) for name in REPORTED_SETTINGS}
+    return {**summary, "home": str(settings.home), "corpus": str(settings.corpus)}
+
+
+def describe_model(assistant) -> dict:
+    """Model name, file, quantization, context and threads (empty fields when the stand-in cannot say)."""
+    try:
+        return assistant.generator.describe()
+    except Exception:  # a test stand-in without llama.cpp metadata
+        return {"file": getattr(assistant.generator, "name", "")}
+
+
+def write_outputs(report: EvalReport, out_dir: Path) -> None:
+    """chart.png, report.md and results.json in out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.chart_path = draw_chart(report, out_dir / "chart.png")
+    report.json_path = out_dir / "results.json"
+    report.markdown = render_markdown(report)
+    (out_dir / "report.md").write_text(report.markdown, encoding="utf-8")
+    report.json_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def render_markdown(report: EvalReport) -> str:
+    """The human report: scores with their definitions, latency, the judgement rules, settings, every question."""
+    m, s, model = report.metrics, report.settings, report.model
+    lines = [f"# Evaluation: {Path(report.testset).name}", "",
+             f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
+             f"`{report.testset}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
+             f"n_ctx {model.get('n_ctx', '?')}, {model.get('threads', '?')} threads) in {report.seconds / 60:.1f} min; "
+             f"{m['refused']} refused, {m['errors']} failed.", "",
+             "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
+    for name, note in METRIC_NOTES.items():
+        label = f"{name} (k={s['top_k']})" if name == "hit_at_k" else name
+        lines.append(f"| {label} | {fmt(m[name])} | {note} |")
+    lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
+    lines += [f"| {label} (ms) | {fmt(m[f'{key}_p50_ms'], 0)} | {fmt(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
+    lines += [f"| decoding (tokens/s, median) | {fmt(m['tokens_per_s'], 1)} | |", "",
+              "## How answers are judged", "", *judgement_notes(s), "",
+              "## Settings", "", "| Setting | Value |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in s.items()],
+              *[f"| overridden: {k} | `{v}` |" for k, v in report.overrides.items()], ""]
+    if report.chart_path:
+        lines += [f"![scores and latencies]({Path(report.chart_path).name})", ""]
+    lines += ["## Per question", "", "| id | question | answer | citations | verdict | keywords | F1 |",
+              "|---|---|---|---|---|---|---|", *[record_row(r) for r in report.records]]
+    return "\n".join(lines) + "\n"
+
+
+def judgement_notes(settings: dict) -> list[str]:
+    """The rules behind the numbers, stated in every report."""
+    return [
+        "- **Evidence**: a passage holds evidence when an evidence quote is inside it after lower-casing, plain quotes "
+        "and collapsed whitespace; a quote cut by a chunk boundary counts when at least 80% of its words appear in "
+        "the passage as one unbroken run. Only the passages given to the model count (`Answer.passages`).",
+        "- **Citation support** is the pipeline's own judgement: a cited source supports its sentence when "
+        "max(share of the sentence's content words found in the passage, best MiniLM cosine similarity to one "
+        f"passage sentence) >= support_threshold = {settings['support_threshold']}. Precision counts (sentence, cited "
+        "source) pairs, recall counts sentences; an answer without any citation scores 0 on both, as in ALCE.",
+        "- **Refusal**: the pipeline's `Answer.refused` (the refusal sentence, a short \"I don't know\" answer, or no "
+        f"passage reaching min_relevance = {settings['min_relevance']}).",
+        "- **Answer quality** (keyword recall, token F1, semantic similarity) is averaged over answerable questions; "
+        "a refused or failed answerable question scores 0 on all three. Citation markers are removed first.",
+        "- **Latency**: retrieval and total over all questions; first token and tokens/s only where the model "
+        "generated. Percentiles interpolate linearly between ranks.",
+        "- **Verdict**: correct = every keyword group found, partial = some, wrong = none; "
+        "\"retrieval miss\" = no passage held evidence. Citations: ✓ supports its sentence, ✗ does not.",
+    ]
+
+
+def record_row(r: Record) -> str:
+    """One Markdown table row for a record."""
+    cites = " ".join(f"[{c['n']}]{'✓' if c['supported'] else '✗'}" for c in r.citations) or "—"
+    answer = r.answer if not r.error else f"(error: {r.error})"
+    return (f"| {r.id} | {cell(r.question, 90)} | {cell(answer, 220)} | {cites} | {r.verdict} | "
+            f"{fmt(r.keyword_recall, 2)} | {fmt(r.token_f1, 2)} |")
+
+
+def cell(text: str, limit: int) -> str:
+    """Text fit for one Markdown table cell: ``cell('a|b\\nc', 10) -> 'a\\\\|b c'``."""
+    text = " ".join(text.split())
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def fmt(value, digits: int = 3) -> str:
+    """``fmt(0.51234) -> '0.512'``; ``fmt(None) -> '—'`` (not applicable)."""
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "citation_precision",
+            "citation_recall", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
+
+
+def compare_markdown(runs: Sequence[EvalReport]) -> str:
+    """One table, one row per run."""
+    lines = ["| settings | " + " | ".join(COMPARED) + " |", "|---" * (len(COMPARED) + 1) + "|"]
+    for run in runs:
+        values = [fmt(run.metrics[k], 0 if k.endswith("_ms") else 1 if k == "tokens_per_s" else 3) for k in COMPARED]
+        lines.append(f"| {combo_label(run.overrides)} | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(report: EvalReport, path: Path) -> Path:
+    """Scores (bars, 0–1) beside p50/p95 latencies (seconds), as a PNG; no pyplot global state."""
+    from matplotlib.figure import Figure
+
+    m = report.metrics
+    fig = Figure(figsize=(12, 4.8))
+    scores, latency = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    names = list(METRIC_NOTES)
+    scores.barh(names, [m[n] or 0 for n in names], color=["#c44e52" if n == "false_refusal_rate" else "#4c72b0" for n in names])
+    for y, name in enumerate(names):
+        scores.text(min((m[name] or 0) + 0.01, 0.9), y, fmt(m[name], 2) if m[name] is not None else "n/a", va="center")
+    scores.set_xlim(0, 1)
+    scores.invert_yaxis()
+    scores.set_title("Scores (false_refusal_rate: lower is better)")
+    stages = range(len(LATENCIES))
+    for offset, q in ((-0.2, "p50"), (0.2, "p95")):
+        latency.bar([x + offset for x in stages], [(m[f"{key}_{q}_ms"] or 0) / 1000 for _, key in LATENCIES], 0.4, label=q)
+    latency.set_xticks(list(stages), [label for label, _ in LATENCIES])
+    latency.set_ylabel("seconds")
+    latency.set_title(f"Latency ({fmt(m['tokens_per_s'], 1)} tokens/s median)")
+    latency.legend()
+    fig.suptitle(f"{Path(report.testset).name}: {m['questions']} questions, {report.model.get('file', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def register_cli(subparsers, add_setting_flags) -> None:
+    """Add ``eval`` to the command line (called by cli.register_optional)."""
+    from .cli import COMMON_FLAGS
+
+    parser = subparsers.add_parser("eval", help="Score the assistant on a test set: retrieval, answers, citations, "
+                                   "refusals and latency.")
+    parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="JSON Lines test set (default: the bundled one).")
+    parser.add_argument("--corpus", type=Path, help="Folder indexed for this test set (default: the corpus setting).")
+    parser.add_argument("--data", "--home", dest="home", type=Path,
+                        help="Data folder for the evaluation's own index (default: <home>/eval/<corpus name>).")
+    parser.add_argument("--limit", type=positive_int, help="Only the first N questions.")
+    parser.add_argument("--json", dest="json_out", type=Path, help="Also write the results JSON to this file.")
+    parser.add_argument("--out", type=Path, help="Folder for report.md, results.json, chart.png (default: eval-out/<test set>).")
+    parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
+                        help=f"Run once per value; repeated flags form a grid. Settings: {', '.join(PER_QUESTION)}.")
+    add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
+    parser.set_defaults(run=cmd_eval)
+
+
+def positive_int(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of questions >= 1, got {text!r}")
+    return int(text)
+
+
+def cmd_eval(args) -> int:
+    """``python -m rag eval``: index the corpus into the eval data folder, run, write and print the results."""
+    from tqdm import tqdm
+
+    from .cli import status
+    from .pipeline import Assistant
+
+    count = len(load_testset(args.testset, args.limit))  # a bad test set fails before the model loads
+    grid = parse_compare(args.compare)
+    settings = eval_settings(args)
+    assistant = Assistant(settings, progress=status)
+    with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
+        status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
+    out_dir = args.out or Path("eval-out") / Path(args.testset).stem
+    with tqdm(total=count * len(expand_grid(grid)), desc="Evaluating", unit="q", file=sys.stderr) as bar:
+        if grid:
+            runs = compare(assistant, args.testset, grid, args.limit, tqdm_progress(bar), out_dir).runs
+        else:
+            runs = [run_evaluation(assistant, args.testset, args.limit, tqdm_progress(bar), out_dir)]
+    if args.json_out:
+        data = runs[0].to_json() if not grid else [run.to_json() for run in runs]
+        Path(args.json_out).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(compare_markdown(runs) if grid else runs[0].markdown.split("## How answers")[0].rstrip())
+    status(f"Reports in {out_dir}")
+    return 0
+
+
+def tqdm_progress(bar) -> ProgressFn:
+    """A ``progress(fraction, message)`` that moves a tqdm bar."""
+    def update(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.update(round(fraction * bar.total) - bar.n)
+    return update
+
+
+def eval_settings(args) -> Settings:
+    """Settings with the evaluation's own data folder and corpus, reusing the user's prepared model.
+
+    Raises:
+        RagError: the corpus folder does not exist, or a setting is invalid.
+    """
+    from .cli import COMMON_FLAGS, status
+    from .models import resolve_model
+
+    flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
+    base = Settings.load(**flags)
+    corpus = Path(args.corpus or base.corpus).expanduser()
+    if not corpus.is_dir():
+        raise RagError(f"Corpus folder not found: {corpus}.")
+    name = corpus_slug(corpus)
+    extra = {"home": args.home or base.home / "eval" / name, "corpus": corpus,
+             # resolved from the user's home, so a fresh eval folder does not prepare a second copy of the model
+             "model": base.model or resolve_model(base, status)}
+    if base.chroma_host and not flags.get("collection"):
+        extra["collection"] = f"eval-{name}"[:60]  # a shared server: keep the benchmark out of the user's collection
+    return Settings.load(**{**flags, **extra})
+
+
+def corpus_slug(corpus: Path) -> str:
+    """A folder name unique to a corpus path: ``corpus_slug(Path('/b/rgb/corpus')) -> 'rgb-corpus-<6 hex>'``."""
+    import re
+
+    resolved = corpus.resolve()
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:6]
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", f"{resolved.parent.name}-{resolved.name}").strip("-") + f"-{digest}"

@@ -1,0 +1,255 @@
+"""Presentation for the chat: answers as Markdown with [n] links, sources as escaped HTML with highlights.
+
+Pure functions from library data (Answer, Citation, Passage, DocInfo, IngestReport) to strings
+and rows, so the page (``app.py``) stays wiring and the rendering is unit-tested without a model.
+Every text that comes from a document, a question or the model is escaped before it is rendered:
+articles can contain ``<script>``.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Iterable, Optional, Sequence
+
+MARKER = re.compile(r"\[(\d+)\]")
+TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
+EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> in an answer links to '
+               'the passage it cites, with the cited sentences highlighted.</div>')
+REFUSED_NOTE = "The articles do not cover this question."
+CLOSEST_SHOWN = 3
+
+
+def escape(text: str) -> str:
+    """HTML-escaped text, also inert in JS templates and LaTeX: ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``."""
+    return html.escape(text or "", quote=True).translate(TEMPLATE_CHARS)
+
+
+def source_id(turn: int, n: int) -> str:
+    """The element id of source n of a turn: ``source_id(2, 1) -> 'src-2-1'``."""
+    return f"src-{turn}-{n}"
+
+
+def link_citations(escaped: str, turn: int, unsupported: Iterable[int] = ()) -> str:
+    """Each [n] of escaped answer text becomes a link to its source card.
+
+    ``link_citations('Yes [1].', 2)`` -> ``'Yes <a href="#src-2-1" class="cite" title="Show source 1">[1]</a>.'``
+    """
+    flagged = set(unsupported)
+
+    def link(match: re.Match) -> str:
+        n = int(match.group(1))
+        if n in flagged:
+            return (f'<a href="#{source_id(turn, n)}" class="cite unsupported" '
+                    f'title="Source {n} does not clearly support this sentence">[{n}]</a><sup>?</sup>')
+        return f'<a href="#{source_id(turn, n)}" class="cite" title="Show source {n}">[{n}]</a>'
+
+    return MARKER.sub(link, escaped)
+
+
+def timings_text(timings) -> str:
+    """One line of an answer's timings.
+
+    ``timings_text(Timings(retrieve_ms=35, ttft_ms=4200, total_ms=6200, completion_tokens=21))``
+    -> ``'retrieval 35 ms · first token 4.2 s · 10.0 tokens/s'``
+    """
+    parts = [f"retrieval {timings.retrieve_ms:.0f} ms"]
+    if timings.completion_tokens:
+        parts += [f"first token {timings.ttft_ms / 1000:.1f} s", f"{timings.tokens_per_s:.1f} tokens/s"]
+    else:
+        parts.append(f"total {timings.total_ms / 1000:.1f} s, no model call")
+    return " · ".join(parts)
+
+
+def answer_markdown(answer, turn: int) -> str:
+    """The chat message of a finished Answer: linked text, the searched question on demand, timings.
+
+    ``answer_markdown(Answer(answer='Yes [1].', …), 1)`` -> ``'Yes <a href="#src-1-1" …>[1]</a>.\\n\\n<details …'``
+    """
+    if answer.refused:
+        body = f"{escape(REFUSED_NOTE)} The closest passages it found are shown under Sources."
+    else:
+        unsupported = [c.n for c in answer.citations if not c.supported]
+        body = link_citations(escape(answer.answer), turn, unsupported)
+    meta = f'<div class="answer-meta">{escape(timings_text(answer.timings))}</div>'
+    searched = answer.standalone_question or answer.question
+    if searched != answer.question:
+        meta = (f'<details class="searched"><summary>Searched as a standalone question</summary>'
+                f'{escape(searched)}</details>\n\n' + meta)
+    return f"{body}\n\n{meta}"
+
+
+def streaming_markdown(text: str) -> str:
+    """The answer as it streams in, with a cursor: ``streaming_markdown('Open <b>') -> 'Open &lt;b&gt; ▍'``."""
+    return escape(text).rstrip() + " ▍"
+
+
+def error_markdown(message: str) -> str:
+    """A readable error in the chat: ``error_markdown('Please type a question.') -> '⚠️ Please type a question.'``."""
+    return f"⚠️ {escape(message)}"
+
+
+def user_markdown(question: str) -> str:
+    """The user's message, escaped: ``user_markdown('') -> '*(empty question)*'``."""
+    return escape(question) if question and question.strip() else "*(empty question)*"
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Escaped text with <mark> around the spans (clamped, sorted and merged).
+
+    ``highlight('a <b> c', [(2, 5)]) -> 'a <mark>&lt;b&gt;</mark> c'``
+    """
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def source_card(n: int, turn: int, title: str, source: str, body: str, note: str = "", flag: str = "") -> str:
+    """One numbered source: title, where it comes from, an optional flag, and the (already escaped) passage."""
+    flag_html = f'<div class="source-flag">{escape(flag)}</div>' if flag else ""
+    classes = "source-card unsupported" if flag else "source-card"
+    return (f'<article class="{classes}" id="{source_id(turn, n)}">'
+            f'<header><span class="source-num">{n}</span><div><div class="source-title">{escape(title)}</div>'
+            f'<div class="source-origin">{escape(source)}{escape(note)}</div></div></header>'
+            f'{flag_html}<blockquote class="source-text">{body}</blockquote></article>')
+
+
+def citation_cards(answer, turn: int) -> list[str]:
+    """A card per cited source, cited sentences highlighted, unsupported citations flagged."""
+    flag = "Not supported: this passage does not clearly back the sentence that cites it."
+    return [source_card(c.n, turn, c.title, c.source, highlight(c.text, c.highlights),
+                        f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag)
+            for c in answer.citations]
+
+
+def passage_cards(passages: Sequence, turn: int, limit: Optional[int] = None) -> list[str]:
+    """Cards for passages found but not cited (a refusal's closest passages), with their similarity."""
+    cards = []
+    for n, p in enumerate(list(passages)[:limit], 1):
+        note = f" · similarity {p.similarity:.2f}" if p.similarity is not None else ""
+        cards.append(source_card(n, turn, p.title, p.source, escape(p.text), note))
+    return cards
+
+
+def sources_html(answer, turn: int) -> str:
+    """The sources of one answer: cited passages, or for a refusal the closest passages found."""
+    if answer.refused:
+        found = passage_cards(answer.passages, turn, CLOSEST_SHOWN)
+        lead = f"{REFUSED_NOTE} " + ("The closest passages found:" if found else "No passage came close.")
+        return f'<p class="sources-refused">{escape(lead)}</p>' + "".join(found)
+    if answer.citations:
+        return "".join(citation_cards(answer, turn))
+    found = passage_cards(answer.passages, turn)
+    lead = "The answer cites no source. Passages given to the model:" if found else "No passages were used."
+    return f'<p class="sources-refused">{escape(lead)}</p>' + "".join(found)
+
+
+def sources_panel(turns: Sequence[dict]) -> str:
+    """Every answered turn's sources, newest first and open, older ones folded.
+
+    Each turn is a dict with ``question`` and ``sources`` (HTML from sources_html, '' when none).
+    """
+    sections = [(number, turn) for number, turn in enumerate(turns, 1) if turn.get("sources")]
+    if not sections:
+        return EMPTY_PANEL
+    parts = []
+    for position, (number, turn) in enumerate(reversed(sections)):
+        opened = " open" if position == 0 else ""
+        parts.append(f'<details class="sources-turn"{opened}><summary>Sources for “{escape(turn["question"])}”'
+                     f'</summary>{turn["sources"]}</details>')
+    return '<div class="sources-list">' + "".join(parts) + "</div>"
+
+
+def chat_messages(turns: Sequence[dict]) -> list[dict]:
+    """Chatbot messages for the turns: each turn's question and its rendered reply (``markdown``)."""
+    messages = []
+    for turn in turns:
+        messages.append({"role": "user", "content": user_markdown(turn["question"])})
+        messages.append({"role": "assistant", "content": turn["markdown"]})
+    return messages
+
+
+def model_markdown(info: dict) -> str:
+    """The loaded model in one line.
+
+    ``model_markdown({'name': 'Qwen', 'quantization': 'Q4_K_M', 'n_ctx': 4096, 'threads': 2})``
+    -> ``'**Model:** Qwen · Q4_K_M · context 4,096 tokens · 2 threads'``
+    """
+    parts = [escape(str(info.get("name", "?")))]
+    if info.get("quantization"):
+        parts.append(escape(info["quantization"]))
+    parts.append(f"context {int(info.get('n_ctx', 0)):,} tokens")
+    if info.get("threads"):
+        parts.append(f"{info['threads']} threads")
+    return "**Model:** " + " · ".join(parts)
+
+
+def document_rows(docs: Sequence) -> list[list]:
+    """Table rows for the Documents tab: title, file, chunks, when indexed, status.
+
+    ``document_rows([DocInfo('id', 'T', 'a.md', 3, '2025-01-02T03:04:05+00:00', True)])``
+    -> ``[['T', 'a.md', 3, '2025-01-02 03:04 UTC', 'indexed']]``
+    """
+    return [[d.title, d.source, d.chunks, when(d.indexed_at), "indexed" if d.complete else "incomplete, re-ingest"]
+            for d in docs]
+
+
+def when(stamp: str) -> str:
+    """``when('2025-01-02T03:04:05+00:00') -> '2025-01-02 03:04 UTC'``; other text is kept."""
+    match = re.match(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2})?(?:\+00:00|Z)$", stamp or "")
+    return f"{match.group(1)} {match.group(2)} UTC" if match else (stamp or "")
+
+
+def document_choices(docs: Sequence) -> list[tuple[str, str]]:
+    """Dropdown choices (label, doc_id): ``[('T — a.md', 'id')]``."""
+    return [(f"{d.title} — {d.source}", d.doc_id) for d in docs]
+
+
+def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summary: str = "") -> str:
+    """What an upload did, in Markdown: each added file, each refused one with its reason."""
+    lines = [f"✅ Added **{escape(name)}**; you can ask about it now." for name in saved]
+    lines += [f"⚠️ Not added: {escape(reason)}" for _, reason in failed]
+    if summary and saved:
+        lines.append(f"<small>{escape(summary)}</small>")
+    return "\n\n".join(lines) or "No file was uploaded."
+
+
+# The page's look: answer on the left, a scrolling sources panel on the right, readable highlights.
+CSS = """
+#header { align-items: flex-end; }
+#header h2 { margin-bottom: 0.2rem; }
+#model-info { text-align: right; opacity: 0.8; font-size: 0.9rem; }
+#chatbot a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; border-radius: 3px; }
+#chatbot a.cite:hover { background: rgba(59, 130, 246, 0.15); }
+#chatbot a.cite.unsupported { color: #b45309; text-decoration: underline dotted; }
+#chatbot .answer-meta { font-size: 0.78rem; opacity: 0.65; margin-top: 0.3rem; }
+#chatbot details.searched { font-size: 0.85rem; margin-top: 0.4rem; }
+#chatbot details.searched summary { cursor: pointer; opacity: 0.75; }
+#sources { max-height: 640px; overflow-y: auto; padding-right: 4px; }
+.sources-empty, .sources-refused { opacity: 0.8; font-size: 0.92rem; padding: 0.5rem 0; }
+details.sources-turn { margin-bottom: 0.75rem; }
+details.sources-turn > summary { cursor: pointer; font-weight: 600; font-size: 0.9rem; margin-bottom: 0.5rem; }
+.source-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.7rem 0.85rem;
+  margin: 0 0 0.7rem 0; background: var(--background-fill-secondary); transition: box-shadow 0.3s, border-color 0.3s; }
+.source-card.focused { border-color: #3b82f6; box-shadow: 0 0 0 3px rgba(59, 130, 246, 0.35); }
+.source-card.unsupported { border-style: dashed; }
+.source-card header { display: flex; gap: 0.6rem; align-items: flex-start; margin-bottom: 0.4rem; }
+.source-num { flex: none; background: #3b82f6; color: white; border-radius: 999px; min-width: 1.6rem; height: 1.6rem;
+  display: inline-flex; align-items: center; justify-content: center; font-weight: 700; font-size: 0.85rem; }
+.source-title { font-weight: 600; line-height: 1.3; }
+.source-origin { font-size: 0.78rem; opacity: 0.7; word-break: break-all; }
+.source-flag { font-size: 0.82rem; color: #b45309; margin: 0.2rem 0 0.4rem 0; }
+.source-text { margin: 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
+  font-size: 0.9rem; line-height: 1.5; white-space: pre-wrap; }
+.source-text mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
+"""

@@ -1,0 +1,91 @@
+"""Shared fixtures: every test gets its own data folder and corpus copy; heavy models load once.
+
+The real default model and the real embedder are used throughout; they are loaded once per
+session (about 15 s) and shared, because loading them per test would dominate the run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import rag  # noqa: E402  (sets the no-telemetry environment first)
+from rag.settings import Settings  # noqa: E402
+
+SEED_QUESTION = "Why did OpenAI release gpt-oss?"
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The bundled default model, prepared once into the project's data folder."""
+    from rag.models import resolve_model
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    saved = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(clean)
+    try:
+        return resolve_model(Settings.load())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch, request):
+    """RAG_HOME and RAG_CORPUS point at temporary folders; other RAG_* variables are cleared."""
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAG_CORPUS", str(corpus))
+    return tmp_path
+
+
+@pytest.fixture
+def corpus(isolated_env) -> Path:
+    return isolated_env / "corpus"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from rag.embeddings import MiniLMEmbedding
+
+    return MiniLMEmbedding()
+
+
+@pytest.fixture(scope="session")
+def llm(model_path):
+    from rag.generation import load_llama
+
+    return load_llama(Settings.load(model=model_path), model_path)
+
+
+@pytest.fixture
+def settings(isolated_env, model_path) -> Settings:
+    return Settings.load(model=model_path)
+
+
+@pytest.fixture
+def assistant(settings, llm, embedder):
+    """A real Assistant on the temporary corpus, already ingested."""
+    from rag.pipeline import Assistant
+
+    helper = Assistant(settings, llm=llm, embedder=embedder)
+    helper.ingest()
+    return helper
+
+
+@pytest.fixture
+def index(settings, embedder):
+    from rag.index import Index
+
+    return Index(settings, embedder)

@@ -1,0 +1,92 @@
+"""Citation parsing, cleaning, support checks and refusal detection (pure logic)."""
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal,
+                           lexical_support, parse_markers, split_claims)
+
+REFUSAL = "The articles do not answer this question."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Yes [1, 3].", [(3, 10, [1, 3])]),
+    ("A [2][4]", [(1, 5, [2]), (5, 8, [4])]),
+    ("See [Source 2].", [(3, 14, [2])]),
+    ("No markers.", []),
+])
+def test_parse_markers(text, expected):
+    assert parse_markers(text) == expected
+
+
+@pytest.mark.parametrize("text, valid, expected", [
+    ("A [1][7]. B [2, 9].", {1, 2}, "A [1]. B [2]."),
+    ("Only bad [5].", {1, 2}, "Only bad."),
+    ("Dup [1] [1].", {1}, "Dup [1]."),
+    ("Mixed [1; 2; 3]", {2}, "Mixed [2]"),
+])
+def test_clean_markers(text, valid, expected):
+    assert clean_markers(text, valid) == expected
+
+
+@given(st.lists(st.integers(0, 30), max_size=8), st.sets(st.integers(1, 6)))
+def test_every_remaining_citation_points_at_a_source(numbers, valid):
+    text = " ".join(f"Claim {i} [{n}]." for i, n in enumerate(numbers))
+    cleaned = clean_markers(text, valid)
+    assert {n for _, _, ns in parse_markers(cleaned) for n in ns} <= valid
+
+
+def test_split_claims_attaches_markers_to_their_sentence():
+    claims = split_claims("A is 1 [1]. B is 2. [2][3] C? [4]")
+    assert [(c.text, c.cited) for c in claims] == [("A is 1.", [1]), ("B is 2.", [2, 3]), ("C?", [4])]
+
+
+def test_content_words_and_lexical_support():
+    assert content_words("The chips are banned") == {"chip", "bann"}
+    assert lexical_support("Chips were banned.", "In May the chips were banned by the US.") == 1.0
+    assert lexical_support("Bananas grow fast.", "Chips were banned.") == 0.0
+
+
+def test_check_claims_flags_a_citation_that_does_not_support_its_sentence():
+    passages = ["DeepSeek pushed OpenAI to release open-weight models.", "Nvidia sells China-safe chips."]
+    claims = split_claims("DeepSeek pushed OpenAI to release open models [1]. OpenAI sells bananas [2].")
+    check_claims(claims, passages, threshold=0.5)
+    assert claims[0].supported == [1] and claims[1].supported == []
+    assert claims[1].scores[2] < 0.5
+
+
+def test_check_claims_uses_embedding_similarity_when_words_differ():
+    calls = []
+
+    def similarity(sentence, others):
+        calls.append(sentence)
+        return [0.9 for _ in others]
+
+    claims = split_claims("The firm rebuilt its strategy [1].")
+    check_claims(claims, ["A complete change of course happened at the company."], 0.5, similarity)
+    assert claims[0].supported == [1] and calls
+
+
+def test_out_of_range_citations_are_never_supported():
+    claims = split_claims("Claim [3].")
+    check_claims(claims, ["Claim."], 0.5)
+    assert claims[0].supported == [] and claims[0].scores == {}
+
+
+def test_highlight_spans_picks_the_matching_sentence():
+    passage = "Intro sentence here. DeepSeek pushed OpenAI to open weights. Unrelated end."
+    claims = split_claims("DeepSeek pushed OpenAI [1].")
+    (start, end), = highlight_spans(claims, 1, passage)
+    assert passage[start:end] == "DeepSeek pushed OpenAI to open weights."
+
+
+@pytest.mark.parametrize("answer, refused", [
+    (REFUSAL, True),
+    ("The articles do not answer this question [1].", True),
+    ("I don't know.", True),
+    ("The sources do not mention the 2022 World Cup.", True),
+    ("", True),
+    ("OpenAI released gpt-oss because of Chinese competition [2].", False),
+    ("Altman says export controls don't work [1].", False),
+])
+def test_is_refusal(answer, refused):
+    assert is_refusal(answer, REFUSAL) is refused

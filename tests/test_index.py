@@ -1,0 +1,128 @@
+"""The incremental index on a real Chroma: add, skip, replace, remove, repair, and server mode."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.index import Index
+from rag.retrieval import Retriever
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chunk_ids(index):
+    return index.collection.get(include=[])["ids"]
+
+
+def test_reingest_skips_replaces_adds_and_removes(index, corpus):
+    first = index.ingest()
+    assert len(first.added) == 1 and first.chunks_written == index.count() > 5
+    again = index.ingest()
+    assert (again.unchanged, again.chunks_written) == (first.added, 0)
+
+    article = next(corpus.glob("*.md"))
+    article.write_text(article.read_text().replace("DeepSeek", "DeepSeek and Qwen"))
+    (corpus / "new.txt").write_text("Quokkas were seen on Rottnest Island in March.")
+    report = index.ingest()
+    assert report.updated == [article.name] and report.added == ["new.txt"]
+    texts = index.collection.get(include=["documents"])["documents"]
+    assert any("DeepSeek and Qwen" in t for t in texts)
+    assert not any("DeepSeek played" in t for t in texts), "old version of the edited article left behind"
+
+    (corpus / "new.txt").unlink()
+    report = index.ingest()
+    assert report.removed == ["new.txt"]
+    assert not any("Quokkas" in t for t in index.collection.get(include=["documents"])["documents"])
+    ids = chunk_ids(index)
+    assert len(ids) == len(set(ids)) == sum(d.chunks for d in index.documents())
+    assert all(d.complete for d in index.documents())
+
+
+def test_bad_file_is_reported_and_the_rest_indexed(index, corpus):
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (corpus / "empty.md").write_text("")
+    report = index.ingest()
+    assert sorted(Path(path).name for path, _ in report.failed) == ["binary.txt", "empty.md"]
+    assert len(report.added) == 1 and index.count() > 0
+
+
+def test_half_written_document_is_repaired(index, corpus):
+    index.ingest()
+    doc = index.documents()[0]
+    ids = chunk_ids(index)
+    index.collection.delete(ids=ids[: len(ids) // 2])  # as if an ingest died half-way
+    assert not index.documents()[0].complete
+    report = index.ingest()
+    assert report.updated == [doc.source]
+    assert sorted(chunk_ids(index)) == sorted(ids) and index.documents()[0].complete
+
+
+def test_kill_9_during_ingest_leaves_an_index_the_next_ingest_repairs(corpus, isolated_env, index):
+    for i in range(120):
+        (corpus / f"doc{i:03d}.txt").write_text(f"Document {i}. " + f"Fact number {i} is about topic {i % 7}. " * 40)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = ("import sys; sys.path.insert(0, %r)\n"
+              "from rag.index import Index\nfrom rag.settings import Settings\n"
+              "Index(Settings.load()).ingest(progress=lambda f, m: print(m, flush=True))\n") % str(ROOT)
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    seen = 0
+    for line in child.stdout:
+        seen += "Indexing" in line
+        if seen >= 40:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    report = Index(Settings.load(), index.embedder).ingest()
+    fresh = Index(Settings.load(), index.embedder)
+    docs = fresh.documents()
+    assert len(docs) == 121 and all(d.complete for d in docs)
+    ids = chunk_ids(fresh)
+    assert len(ids) == len(set(ids)) == sum(d.chunks for d in docs)
+    assert len(report.unchanged) >= 20, "work done before the kill was kept"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    port = free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_chroma_server_mode_uses_the_same_code(chroma_server, corpus, embedder):
+    settings = Settings.load(chroma_host="127.0.0.1", chroma_port=chroma_server)
+    index = Index(settings, embedder)
+    assert index.ingest().chunks_written > 5
+    assert index.ingest().chunks_written == 0
+    assert not settings.index_dir.exists(), "server mode must not write an embedded index"
+    results = Retriever(index).search("Why did OpenAI release gpt-oss?", 4, 20, "hybrid")
+    assert any("DeepSeek" in p.text for p in results)
+    (corpus / "new.txt").write_text("Quokkas were seen on Rottnest Island.")
+    assert index.ingest().added == ["new.txt"]
+    assert Index(settings, embedder).count() == index.count()

@@ -1,0 +1,59 @@
+"""Fusion and de-duplication (pure), then hybrid retrieval on a real Chroma index."""
+import pytest
+
+from rag.retrieval import Passage, Retriever, drop_near_duplicates, merge_overlapping, rrf_fuse
+
+
+def passage(cid, doc, start, end, text=None, sim=None):
+    return Passage(cid, doc, "T", "s.txt", text if text is not None else "x" * (end - start), start, end, similarity=sim)
+
+
+def test_rrf_fuse_rewards_agreement():
+    fused = rrf_fuse([["a", "b"], ["b", "c"]], k=60)
+    assert [item for item, _ in fused] == ["b", "a", "c"]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_rrf_fuse_is_deterministic_on_ties():
+    assert rrf_fuse([["b"], ["a"]]) == rrf_fuse([["a"], ["b"]])
+
+
+def test_merge_overlapping_stitches_slices_of_one_document():
+    text = "0123456789abcdefghij"
+    a = passage("c1", "d", 0, 12, text[0:12], sim=0.2)
+    b = passage("c2", "d", 8, 20, text[8:20], sim=0.5)
+    other = passage("c3", "e", 0, 5, "other")
+    merged = merge_overlapping([a, other, b])
+    assert [p.chunk_id for p in merged] == ["c1", "c3"]
+    assert (merged[0].text, merged[0].start, merged[0].end, merged[0].similarity) == (text, 0, 20, 0.5)
+
+
+def test_merge_keeps_disjoint_chunks_apart():
+    assert len(merge_overlapping([passage("a", "d", 0, 5), passage("b", "d", 5, 9)])) == 2
+
+
+def test_near_duplicates_under_two_names_are_dropped():
+    text = "Chinese open-source models like DeepSeek pushed OpenAI to release open weights."
+    kept = drop_near_duplicates([passage("a", "d1", 0, 1, text), passage("b", "d2", 0, 1, text + " Indeed."),
+                                 passage("c", "d3", 0, 1, "Nvidia sells chips.")])
+    assert [p.chunk_id for p in kept] == ["a", "c"]
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_real_index_finds_the_answering_passage(index, corpus, mode):
+    index.ingest()
+    results = Retriever(index).search("Why did OpenAI release gpt-oss?", top_k=4, candidates=20, mode=mode)
+    assert 1 <= len(results) <= 4
+    assert any("DeepSeek" in p.text or "Chinese open source models" in p.text for p in results)
+    assert all(p.title.startswith("Sam Altman") for p in results)
+    if mode != "bm25":
+        assert any(p.similarity is not None and p.similarity > 0.3 for p in results)
+
+
+def test_bm25_finds_rare_names_and_follows_index_changes(index, corpus):
+    index.ingest()
+    retriever = Retriever(index)
+    assert retriever.search("Nvidia AMD", 1, 10, "bm25")[0].text.count("Nvidia") == 1
+    (corpus / "zebra.txt").write_text("Zebras graze quietly in Quokkaland.")
+    index.ingest()
+    assert "Quokkaland" in retriever.search("Quokkaland", 1, 10, "bm25")[0].text
