@@ -53,10 +53,11 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .pipeline import Answer, Assistant
+    from .pipeline import Answer, Assistant, check_question
 
-    question = " ".join(args.question)
-    assistant = Assistant(settings_from(args), progress=status)
+    settings = settings_from(args)
+    question = check_question(" ".join(args.question), settings.max_question_chars)  # before the slow loads
+    assistant = Assistant(settings, progress=status)
     if assistant.index.count() == 0:
         status("The index is empty; indexing the corpus first…")
         status(assistant.ingest().summary())

@@ -1,0 +1,55 @@
+"""The command line as a user runs it: a subprocess, JSON out, one-line errors and exit codes."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED_QUESTION
+
+
+def run(*args, env=None, timeout=600):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_ingest_then_ask_json_answers_the_seed_question(model_path):
+    ingest = run("ingest")
+    assert ingest.returncode == 0, ingest.stderr
+    assert "1 added" in ingest.stdout
+    result = run("ask", "--json", "--model", str(model_path), SEED_QUESTION)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["question"] == SEED_QUESTION and not data["refused"]
+    assert any("DeepSeek" in c["text"] or "Chinese open source" in c["text"] for c in data["citations"])
+    assert data["timings"]["ttft_ms"] > 0
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["ask", "--model", "/no/such/model.gguf", "Why?"], {}, "Model file not found"),
+    (["ask", "   "], {}, "Please type a question"),
+    (["ingest", "/no/such/folder"], {}, "Not found"),
+    (["ask", "Why?"], {"RAG_TOPK": "3"}, "Unknown setting RAG_TOPK"),
+    (["ask", "--top-k", "0", "Why?"], {}, "top_k"),
+])
+def test_errors_are_one_line_with_exit_code_1(args, env, message, model_path):
+    env = {"RAG_MODEL": str(model_path), **env}
+    result = run(*args, env=env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") <= 2, result.stderr
+
+
+def test_corrupt_index_points_at_the_rebuild(isolated_env, model_path):
+    assert run("ingest").returncode == 0
+    index_dir = isolated_env / "home" / "index"
+    for file in index_dir.rglob("*.sqlite3"):
+        file.write_bytes(b"this is not a database" * 100)
+    result = run("ask", "--model", str(model_path), SEED_QUESTION)
+    assert result.returncode == 1 and "rebuild" in result.stderr and "Traceback" not in result.stderr
+    rebuilt = run("ingest", "--rebuild")
+    assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout, rebuilt.stderr
