@@ -36,7 +36,7 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: setup $(VENV)/.installed-dev chromium
-	$(BIN)/python -m pytest
+	scripts/offline.sh $(BIN)/python -m pytest
 
 clean:
 	rm -rf .rag $(VENV)

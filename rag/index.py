@@ -92,6 +92,15 @@ class Index:
                                     f"({type(exc).__name__}). Rebuild it from the corpus with: "
                                     "python -m rag ingest --rebuild") from None
 
+    def reopen(self) -> None:
+        """Drop Chroma's cached client for this path and open the store again from disk."""
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        self.client = make_client(self.settings)
+        self.collection = self.open_collection()
+        self.generation += 1
+
     def reset(self) -> None:
         """Empty the index (the corpus files are untouched); the next ingest fills it again."""
         self.write_guarded(self.client.delete_collection, name=self.settings.collection)
@@ -139,6 +148,8 @@ class Index:
         documents whose file no longer exists are removed. A bad file is reported, not fatal.
         """
         started = time.perf_counter()
+        if not self.settings.chroma_host and not (self.settings.index_dir / "chroma.sqlite3").exists():
+            self.reopen()  # the folder was deleted under us: start a fresh store and refill it
         report = IngestReport()
         progress = progress or (lambda fraction, message: None)
         roots = [Path(p) for p in (paths or [self.settings.corpus])]
@@ -184,16 +195,12 @@ class Index:
         """A write to Chroma; a full disk or a broken store becomes a clear RagError."""
         try:
             call(**kwargs)
-        except OSError as exc:
-            raise RagError(f"Could not write to the index at {self.settings.index_dir} ({exc.strerror or exc}); "
-                           "free some disk space and run the ingest again. Nothing already indexed was lost.") from None
         except RagError:
             raise
         except Exception as exc:
-            text = str(exc)
-            hint = "the disk may be full; free some space and" if "space" in text.lower() or "full" in text.lower() else "then"
-            raise RagError(f"Could not write to the index ({type(exc).__name__}: {text[:200]}); "
-                           f"{hint} run the ingest again.") from None
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise RagError(f"Could not write to the index ({detail}). {disk_hint(self.settings.home)}"
+                           "Documents already indexed are kept; run the ingest again to finish.") from None
 
     def remove_vanished(self, state: dict[str, dict]) -> list[str]:
         """Remove documents whose source file no longer exists."""
@@ -234,6 +241,18 @@ def is_complete(entry: dict, content_hash: Optional[str] = None) -> bool:
         return False
     (stored_hash, found), = hashes.items()
     return found == entry["expected"][stored_hash] and content_hash in (None, stored_hash)
+
+
+def disk_hint(folder: Path, low_mb: int = 64) -> str:
+    """A sentence about free space when the disk holding folder is (nearly) full, else ''."""
+    probe = Path(folder)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free_mb = shutil.disk_usage(probe).free / 2**20
+    except OSError:
+        return ""
+    return f"The disk holding {folder} is full ({free_mb:.0f} MB free): free some space. " if free_mb < low_mb else ""
 
 
 def remove_index(settings: Settings) -> None:

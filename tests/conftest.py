@@ -21,6 +21,36 @@ from rag.settings import Settings  # noqa: E402
 SEED_QUESTION = "Why did OpenAI release gpt-oss?"
 
 
+def is_loopback(address) -> bool:
+    """True for Unix sockets and addresses on this machine (127.0.0.0/8, ::1, localhost)."""
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX path
+    host = str(address[0])
+    return host in ("localhost", "::1", "0.0.0.0", "") or host.startswith("127.") or host.startswith("::ffff:127.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_network_but_loopback():
+    """Any connection from the test process to an outside address fails the test that made it."""
+    import socket
+
+    original_connect, original_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    attempts = []
+
+    def guard(connect):
+        def checked(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
+                attempts.append(address)
+                raise OSError(f"test tried to reach {address}: the product must stay offline")
+            return connect(sock, address)
+        return checked
+
+    socket.socket.connect, socket.socket.connect_ex = guard(original_connect), guard(original_connect_ex)
+    yield attempts
+    socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex
+    assert not attempts, f"outside connections attempted: {attempts}"
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The bundled default model, prepared once into the project's data folder."""
