@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import ModelError, RagError
 from .retrieval import Passage
+from .safety import defang
 from .settings import Settings
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
@@ -57,7 +58,7 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str) -> list[dict]:
     """Chat messages: the static system prompt, then the numbered sources and the question."""
     sources = "\n\n".join(
-        prompts.source.format(n=n, title=p.title, text=p.text) for n, p in enumerate(passages, 1))
+        prompts.source.format(n=n, title=p.title, text=defang(p.text)) for n, p in enumerate(passages, 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 

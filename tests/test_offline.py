@@ -8,7 +8,7 @@ import pytest
 
 from conftest import is_loopback
 
-in_netns = os.environ.get("RAG_TEST_NETNS") == "1"
+in_netns = os.environ.get("NETNS_OFFLINE") == "1"
 
 
 @pytest.mark.skipif(not in_netns, reason="run through scripts/offline.sh (make test does) to cut the network")
