@@ -161,6 +161,7 @@ class Index:
         for number, path in enumerate(files, 1):
             progress((number - 1) / max(len(files), 1), f"Indexing {path.name} ({number}/{len(files)})")
             try:
+                check_size(path, self.settings.max_document_mb)
                 doc = load_document(path, self.settings.corpus)
             except DocumentError as exc:
                 report.failed.append((str(path), str(exc)))
@@ -225,6 +226,14 @@ class Index:
         """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""
         got = self.guard(self.collection.get, include=["documents", "metadatas"])
         return got["ids"], got["documents"], got["metadatas"]
+
+
+def check_size(path: Path, limit_mb: float) -> None:
+    """Refuse files over the size limit before reading them."""
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > limit_mb:
+        raise DocumentError(f"{path.name}: {size_mb:.1f} MB is over the {limit_mb:g} MB limit "
+                            "(RAG_MAX_DOCUMENT_MB); split it into smaller files or raise the limit.")
 
 
 def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str) -> dict:

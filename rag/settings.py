@@ -46,6 +46,8 @@ class Settings(BaseModel):
     candidates: int = Field(20, ge=1, le=200, description="Candidates each retriever returns before fusion.")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval mode.")
     context_tokens: int = Field(1200, ge=64, le=100000, description="Most tokens of passages sent to the model.")
+    context_mode: Literal["passages", "sentences"] = Field("passages", description="What the model reads: whole passages, or only their best sentences, each run of them its own source (far less to read on a CPU).")
+    sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
     support_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Score a cited passage needs to count as supporting its sentence.")
 
@@ -59,7 +61,8 @@ class Settings(BaseModel):
     port: int = Field(7860, ge=1, le=65535, description="Port the chat listens on.")
     password: Optional[str] = Field(None, description="Password for the chat; required when host is not loopback.")
     max_question_chars: int = Field(4000, ge=10, le=1_000_000, description="Longest question accepted.")
-    max_upload_mb: float = Field(50.0, gt=0, le=2048, description="Largest document accepted, in MB.")
+    max_upload_mb: float = Field(10.0, gt=0, le=2048, description="Largest file accepted by the chat's upload, in MB.")
+    max_document_mb: float = Field(10.0, gt=0, le=2048, description="Largest file the ingest indexes, in MB (a 10 MB text is about 40,000 chunks).")
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
