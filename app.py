@@ -63,8 +63,7 @@ class Chat:
     # -- chat ---------------------------------------------------------------------------------
     def respond(self, question: str, turns: list, top_k, temperature, max_tokens):
         """Stream one answer into the chat; yields (chat messages, sources panel, turns)."""
-        turns = [dict(t, status="stopped", markdown=t["markdown"].replace(" ▍", "") + "\n\n*(stopped)*")
-                 if t["status"] == "streaming" else t for t in (turns or [])]
+        turns = view.mark_stopped(turns or [])
         history = [(t["question"], t["answer"]) for t in turns if t["status"] == "answer"]
         turn = {"question": question or "", "answer": "", "markdown": view.streaming_markdown(""),
                 "sources": "", "status": "streaming"}
@@ -77,10 +76,11 @@ class Chat:
                 for event in events:
                     if isinstance(event, Answer):
                         self.finish(turn, event, len(turns))
+                        yield view.chat_messages(turns), view.sources_panel(turns), turns
                     else:
                         pieces.append(event)
                         turn["markdown"] = view.streaming_markdown("".join(pieces))
-                    yield view.chat_messages(turns), view.sources_panel(turns), turns
+                        yield view.chat_messages(turns), gr.skip(), turns  # sources change only at the end
             return
         except RagError as exc:
             turn.update(status="error", markdown=view.error_markdown(str(exc)))
@@ -102,17 +102,23 @@ class Chat:
         yield from self.respond(turns[-1]["question"], turns[:-1], top_k, temperature, max_tokens)
 
     @staticmethod
+    def stop(turns: list):
+        """Show the interrupted answer as stopped (the stream itself is cancelled by Gradio)."""
+        turns = view.mark_stopped(turns or [])
+        return view.chat_messages(turns), view.sources_panel(turns), turns
+
+    @staticmethod
     def clear():
         return [], view.sources_panel([]), [], ""
 
     # -- documents ----------------------------------------------------------------------------
-    def documents(self):
-        """(table rows, dropdown update) of the indexed documents."""
+    def show_documents(self):
+        """(table HTML, dropdown update) of the indexed documents."""
         docs = self.assistant.index.documents()
         choices = view.document_choices(docs)
-        return view.document_rows(docs), gr.update(choices=choices, value=None)
+        return view.documents_html(docs), gr.update(choices=choices, value=None)
 
-    def upload(self, files, progress=gr.Progress()):
+    def upload_files(self, files, progress=gr.Progress()):
         """Save, check and index uploaded files; reports each in the status line."""
         files = [Path(f) for f in (files or [])]
         try:
@@ -124,20 +130,20 @@ class Chat:
         except Exception:
             log.exception("Upload failed")
             message = view.error_markdown(GENERIC_ERROR)
-        return (message, *self.documents(), None)
+        return (message, *self.show_documents(), None)
 
-    def delete(self, doc_id: Optional[str]):
+    def delete_chosen(self, doc_id: Optional[str]):
         """Delete the chosen document from the index and the corpus folder."""
         if not doc_id:
-            return ("Choose a document to delete.", *self.documents())
+            return ("Choose a document to delete.", *self.show_documents())
         try:
             message = view.escape(delete_document(self.assistant, doc_id))
         except RagError as exc:
             message = view.error_markdown(str(exc))
-        return (message, *self.documents())
+        return (message, *self.show_documents())
 
     # -- API (gradio_client) ------------------------------------------------------------------
-    def api_ask(self, question: str, history: list = [], top_k: Optional[int] = None,  # noqa: B006  (Gradio reads the default)
+    def api_ask(self, question: str, history: Optional[list] = None, top_k: Optional[int] = None,
                 temperature: Optional[float] = None, max_tokens: Optional[int] = None) -> dict:
         """Answer a question; returns the answer JSON (as `rag ask --json`). history: [[question, answer], …]."""
         try:
@@ -154,8 +160,10 @@ class Chat:
         """The indexed documents: doc_id, title, source, chunks, indexed_at, complete."""
         return [asdict(d) for d in self.assistant.index.documents()]
 
-    def api_upload(self, file: str) -> dict:
+    def api_upload(self, file: Optional[str]) -> dict:
         """Add one article to the corpus and index it: {saved, failed, summary}."""
+        if not file:
+            raise gr.Error("Send a file to upload.", print_exception=False)
         path = Path(file)
         try:
             result = add_uploads(self.assistant, [(path.name, path)])
@@ -172,80 +180,88 @@ class Chat:
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    """The page: Chat (answer left, sources right, settings) and Documents tabs, plus the API."""
-    chat, settings = Chat(assistant), assistant.settings
+    """The page: a Chat tab (answer left, sources right, settings) and a Documents tab, plus the API."""
+    chat, model = Chat(assistant), assistant.generator.describe()
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
-        with gr.Row(elem_id="header"):
-            gr.Markdown("## Ask the articles\nAnswers from your news articles only, each sentence "
-                        "citing its source. Runs offline on this machine.")
-            gr.Markdown(view.model_markdown(assistant.generator.describe()), elem_id="model-info")
+        gr.HTML(view.header_html(model), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                turns = gr.State([])
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=380):
-                        chatbot = gr.Chatbot(label="Conversation", elem_id="chatbot", height=520, buttons=["copy"],
-                                             feedback_options=None, latex_delimiters=[],
-                                             placeholder="Ask a question about the articles.")
-                        with gr.Row(elem_id="ask-row"):
-                            question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
-                                                  elem_id="question", scale=6, lines=1, max_lines=6,
-                                                  max_length=settings.max_question_chars)
-                            send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
-                            stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80)
-                        with gr.Row():
-                            retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
-                            clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
-                        gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
-                        with gr.Accordion("Answer settings", open=False, elem_id="settings"):
-                            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
-                            temperature = gr.Slider(0, 2, value=settings.temperature, step=0.05,
-                                                    label="Temperature (0 = deterministic)")
-                            max_tokens = gr.Slider(16, 1024, value=min(settings.max_tokens, 1024), step=16,
-                                                   label="Longest answer (tokens)")
-                    with gr.Column(scale=2, min_width=320):
-                        gr.Markdown("### Sources")
-                        sources = gr.HTML(view.sources_panel([]), elem_id="sources")
-            with gr.Tab("Documents", id="documents") as documents_tab:
-                gr.Markdown("Articles in the corpus folder. Add .txt, .md, .html or .pdf files "
-                            f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
-                table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed", "Status"],
-                                     datatype=["str", "str", "number", "str", "str"], interactive=False,
-                                     elem_id="documents-table", wrap=True)
-                with gr.Row():
-                    uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
-                                       file_types=list(SUPPORTED_SUFFIXES), scale=2)
-                    with gr.Column(scale=1):
-                        chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
-                        remove = gr.Button("Delete document", variant="stop", elem_id="delete")
-                status = gr.Markdown(elem_id="documents-status")
-
-        ask_inputs = [turns, top_k, temperature, max_tokens]
-        ask_outputs = [chatbot, sources, turns]
-        pending = gr.State("")
-        asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
-                .then(chat.respond, [pending, *ask_inputs], ask_outputs, concurrency_limit=1,
-                      concurrency_id=ASSISTANT_QUEUE, api_visibility="private", show_progress="minimal")
-                for trigger in (send.click, question.submit)]
-        asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, concurrency_limit=1,
-                                concurrency_id=ASSISTANT_QUEUE, api_visibility="private", show_progress="minimal"))
-        stop.click(None, cancels=asks, api_visibility="private")
-        clear.click(chat.clear, None, [chatbot, sources, turns, question], cancels=asks, queue=False,
-                    api_visibility="private")
-
-        listing = [table, chosen]
-        demo.load(chat.documents, None, listing, api_visibility="private")
-        documents_tab.select(chat.documents, None, listing, api_visibility="private")
-        uploader.upload(chat.upload, [uploader], [status, *listing, uploader], concurrency_limit=1,
-                        concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
-        remove.click(chat.delete, [chosen], [status, *listing], concurrency_limit=1,
-                     concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
-
-        gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
-        gr.api(chat.api_documents, api_name="documents", concurrency_limit=None)
-        gr.api(chat.api_upload, api_name="upload", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
-        gr.api(chat.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+                chat_tab(chat, assistant.settings, model)
+            with gr.Tab("Documents", id="documents") as tab:
+                documents_tab(demo, chat, assistant.settings, tab)
+        api_endpoints(chat)
     return demo
+
+
+def chat_tab(chat: Chat, settings: Settings, model: dict) -> None:
+    """Conversation, question box, stop/retry/clear, examples and answer settings; sources on the right."""
+    turns = gr.State([])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=380):
+            chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", height=520, buttons=["copy"],
+                                 feedback_options=None, latex_delimiters=[], placeholder=view.CHAT_PLACEHOLDER)
+            with gr.Row(elem_id="ask-row"):
+                question = gr.Textbox(show_label=False, placeholder="Ask about the articles…", elem_id="question",
+                                      scale=6, lines=1, max_lines=6)  # no max_length: too long is refused, never cut
+                send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
+                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80)
+            with gr.Row():
+                retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
+                clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
+            gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
+            with gr.Accordion("Answer settings", open=False, elem_id="settings"):
+                top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
+                temperature = gr.Slider(0, 2, value=settings.temperature, step=0.05,
+                                        label="Temperature (0 = deterministic)")
+                max_tokens = gr.Slider(16, max(1024, settings.max_tokens), value=settings.max_tokens, step=16,
+                                       label="Longest answer (tokens)")
+                gr.Markdown(f"**Model loaded:** {view.model_line(model)}")
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(view.sources_panel([]), elem_id="sources")
+
+    pending = gr.State("")
+    ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens], [chatbot, sources, turns]
+    generating = dict(concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE, api_visibility="private",
+                      show_progress="minimal")
+    asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
+            .then(chat.respond, [pending, *ask_inputs], ask_outputs, **generating)
+            for trigger in (send.click, question.submit)]
+    asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, **generating))
+    stop.click(chat.stop, [turns], ask_outputs, cancels=asks, queue=False, api_visibility="private")
+    for trigger in (clear.click, chatbot.clear):  # the chat's own trash button must forget the history too
+        trigger(chat.clear, None, [*ask_outputs, question], cancels=asks, queue=False, api_visibility="private")
+
+
+def documents_tab(demo: gr.Blocks, chat: Chat, settings: Settings, tab: gr.Tab) -> None:
+    """The corpus documents, upload with progress, and delete."""
+    gr.Markdown("Articles in the corpus folder. Add .txt, .md, .html or .pdf files "
+                f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
+    table = gr.HTML(elem_id="documents-table")
+    with gr.Row():
+        uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
+                           file_types=list(SUPPORTED_SUFFIXES), scale=2)
+        with gr.Column(scale=1):
+            chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
+            remove = gr.Button("Delete document", variant="stop", elem_id="delete")
+    status = gr.Markdown(elem_id="documents-status")
+    listing = [table, chosen]
+    gr.on([demo.load, tab.select], chat.show_documents, None, listing, api_visibility="private")
+    uploader.upload(chat.upload_files, [uploader], [status, *listing, uploader], concurrency_limit=1,
+                    concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+    remove.click(chat.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
+                 concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+
+
+def api_endpoints(chat: Chat) -> None:
+    """Named endpoints for gradio_client: /ask, /documents, /upload, /delete."""
+    gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+    gr.api(chat.api_documents, api_name="documents", concurrency_limit=None)
+    with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
+        api_file, api_result, api_trigger = gr.File(), gr.JSON(), gr.Button()
+    api_trigger.click(chat.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
+                      concurrency_id=ASSISTANT_QUEUE)
+    gr.api(chat.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -256,6 +272,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[list[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parse_args(argv)
     try:
         settings = Settings.load(**{name: getattr(args, name) for name in ("host", "port", *COMMON_FLAGS)})
@@ -271,7 +288,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 theme=gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "sans-serif"],
                                      font_mono=["ui-monospace", "monospace"]),
                 css=view.CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
-                max_file_size=f"{settings.max_upload_mb:g}mb", pwa=False, mcp_server=False)
+                max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=False)
     return 0
 
 
@@ -289,7 +306,12 @@ CLICK_TO_SOURCE = """
     if (group) group.open = true;
     document.querySelectorAll(".source-card.focused").forEach((el) => el.classList.remove("focused"));
     card.classList.add("focused");
-    card.scrollIntoView({behavior: "smooth", block: "center"});
+    const panel = card.closest("#sources");  // scroll the panel, not the page, when the panel scrolls
+    if (panel && panel.scrollHeight > panel.clientHeight) {
+      panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
+    }
+    const box = card.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 40) card.scrollIntoView({block: "nearest"});
   }, true);
 }
 """

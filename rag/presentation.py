@@ -15,6 +15,8 @@ MARKER = re.compile(r"\[(\d+)\]")
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> in an answer links to '
                'the passage it cites, with the cited sentences highlighted.</div>')
+CHAT_PLACEHOLDER = ("**Ask a question about the articles.**<br>Every sentence of an answer cites its source like "
+                    "[1]; click the number to see the passage. Follow-up questions use the conversation.")
 REFUSED_NOTE = "The articles do not cover this question."
 CLOSEST_SHOWN = 3
 
@@ -127,7 +129,7 @@ def source_card(n: int, turn: int, title: str, source: str, body: str, note: str
 def citation_cards(answer, turn: int) -> list[str]:
     """A card per cited source, cited sentences highlighted, unsupported citations flagged."""
     flag = "Not supported: this passage does not clearly back the sentence that cites it."
-    return [source_card(c.n, turn, c.title, c.source, highlight(c.text, c.highlights),
+    return [source_card(c.n, turn, c.title, c.source, ("… " if c.start > 0 else "") + highlight(c.text, c.highlights),
                         f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag)
             for c in answer.citations]
 
@@ -137,7 +139,7 @@ def passage_cards(passages: Sequence, turn: int, limit: Optional[int] = None) ->
     cards = []
     for n, p in enumerate(list(passages)[:limit], 1):
         note = f" · similarity {p.similarity:.2f}" if p.similarity is not None else ""
-        cards.append(source_card(n, turn, p.title, p.source, escape(p.text), note))
+        cards.append(source_card(n, turn, p.title, p.source, ("… " if p.start > 0 else "") + escape(p.text), note))
     return cards
 
 
@@ -179,29 +181,51 @@ def chat_messages(turns: Sequence[dict]) -> list[dict]:
     return messages
 
 
-def model_markdown(info: dict) -> str:
-    """The loaded model in one line.
+def mark_stopped(turns: Sequence[dict]) -> list[dict]:
+    """Turns with any still-streaming answer marked as stopped (its partial text kept, cursor dropped).
 
-    ``model_markdown({'name': 'Qwen', 'quantization': 'Q4_K_M', 'n_ctx': 4096, 'threads': 2})``
-    -> ``'**Model:** Qwen · Q4_K_M · context 4,096 tokens · 2 threads'``
+    ``mark_stopped([{'status': 'streaming', 'markdown': 'Open ▍'}])``
+    -> ``[{'status': 'stopped', 'markdown': 'Open\\n\\n*(stopped)*'}]``
+    """
+    return [dict(t, status="stopped", markdown=t["markdown"].removesuffix(" ▍").rstrip() + "\n\n*(stopped)*")
+            if t.get("status") == "streaming" else t for t in turns]
+
+
+def model_line(info: dict) -> str:
+    """The loaded model in one line (escaped).
+
+    ``model_line({'name': 'Qwen', 'quantization': 'Q4_K_M', 'n_ctx': 4096, 'threads': 2})``
+    -> ``'Qwen · Q4_K_M · 4,096-token context · 2 threads'``
     """
     parts = [escape(str(info.get("name", "?")))]
     if info.get("quantization"):
         parts.append(escape(info["quantization"]))
-    parts.append(f"context {int(info.get('n_ctx', 0)):,} tokens")
+    parts.append(f"{int(info.get('n_ctx', 0)):,}-token context")
     if info.get("threads"):
         parts.append(f"{info['threads']} threads")
-    return "**Model:** " + " · ".join(parts)
+    return " · ".join(parts)
 
 
-def document_rows(docs: Sequence) -> list[list]:
-    """Table rows for the Documents tab: title, file, chunks, when indexed, status.
+def header_html(info: dict) -> str:
+    """The page header: name, what it does, and the loaded model."""
+    return ('<div class="app-header"><div><h1>Ask the articles</h1><p>Answers from your news articles only, '
+            'every sentence citing its source. Runs offline on this machine.</p></div>'
+            f'<div class="model-pill" title="The model answering">Model: {model_line(info)}</div></div>')
 
-    ``document_rows([DocInfo('id', 'T', 'a.md', 3, '2025-01-02T03:04:05+00:00', True)])``
-    -> ``[['T', 'a.md', 3, '2025-01-02 03:04 UTC', 'indexed']]``
+
+def documents_html(docs: Sequence) -> str:
+    """The Documents tab's table: title, file, chunks, when indexed, status (all escaped).
+
+    ``documents_html([])`` -> ``'<p class="docs-empty">No documents yet: …</p>'``
     """
-    return [[d.title, d.source, d.chunks, when(d.indexed_at), "indexed" if d.complete else "incomplete, re-ingest"]
-            for d in docs]
+    if not docs:
+        return '<p class="docs-empty">No documents yet: add articles below.</p>'
+    rows = "".join(
+        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-file">{escape(d.source)}</td>'
+        f'<td class="doc-chunks">{d.chunks}</td><td>{escape(when(d.indexed_at))}</td>'
+        f'<td>{"indexed" if d.complete else "incomplete: ingest again"}</td></tr>' for d in docs)
+    return ('<table class="docs-table"><thead><tr><th>Title</th><th>File</th><th>Chunks</th><th>Indexed</th>'
+            f'<th>Status</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
 def when(stamp: str) -> str:
@@ -226,9 +250,18 @@ def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summ
 
 # The page's look: answer on the left, a scrolling sources panel on the right, readable highlights.
 CSS = """
-#header { align-items: flex-end; }
-#header h2 { margin-bottom: 0.2rem; }
-#model-info { text-align: right; opacity: 0.8; font-size: 0.9rem; }
+.app-header { display: flex; justify-content: space-between; align-items: flex-end; gap: 1rem; flex-wrap: wrap; }
+.app-header h1 { font-size: 1.6rem; font-weight: 700; margin: 0 0 0.2rem 0; }
+.app-header p { margin: 0; opacity: 0.75; }
+.model-pill { font-size: 0.82rem; padding: 0.3rem 0.75rem; border-radius: 999px; white-space: nowrap;
+  background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
+.docs-table { width: 100%; border-collapse: collapse; font-size: 0.92rem; border: none; }
+.docs-table th, .docs-table td { border: none; }
+.docs-table th { text-align: left; font-weight: 600; border-bottom: 2px solid var(--border-color-primary); padding: 0.45rem; }
+.docs-table td { border-bottom: 1px solid var(--border-color-primary); padding: 0.45rem; vertical-align: top; }
+.docs-table .doc-title { font-weight: 600; }
+.docs-table .doc-file { font-family: var(--font-mono); font-size: 0.82rem; word-break: break-all; }
+.docs-table .doc-chunks { text-align: right; }
 #chatbot a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; border-radius: 3px; }
 #chatbot a.cite:hover { background: rgba(59, 130, 246, 0.15); }
 #chatbot a.cite.unsupported { color: #b45309; text-decoration: underline dotted; }

@@ -1,0 +1,126 @@
+"""The real chat app (``app.py``) as a subprocess on a free port, with its own data folder and corpus copy.
+
+Imported by the app tests: ``from tests.app_fixtures import app_server, model_file``. The model is
+the real default GGUF, prepared once in the project's data folder and shared (it is 1.1 GB).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+START_TIMEOUT_S = 300  # model and embedder load, corpus ingest; slow when other jobs share the CPU
+SEED_QUESTION = "Why did OpenAI release gpt-oss?"
+NEW_ARTICLE = """---
+title: The Zorblax river festival
+---
+The Zorblax river festival in the town of Vellmora was founded in 1987 by the fisherman Anouk Brevik.
+It takes place every June, when boats decorated with lanterns race down the river at night.
+The festival's prize for the winning crew is a carved wooden heron.
+Its first poster, printed by mistake, read: <script>window.__pwned = true</script> Welcome!
+"""
+NEW_ARTICLE_QUESTION = "Who founded the Zorblax river festival?"
+
+
+@dataclass
+class RunningApp:
+    url: str
+    corpus: Path
+    home: Path
+    log: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """The current environment without RAG_* variables, plus values."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(values)
+    return env
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll url until it answers HTTP 200; fail with the app's log if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(1)
+    pytest.fail(f"app.py did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@contextmanager
+def running_app(folder: Path, model: Path) -> Iterator[RunningApp]:
+    """Start ``python app.py`` on a free port over a copy of the corpus; stop it afterwards."""
+    corpus, home, log = folder / "corpus", folder / "home", folder / "app.log"
+    shutil.copytree(ROOT / "corpus", corpus)
+    port = free_port()
+    env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), RAG_MODEL=str(model),
+                    GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1")
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_up(url, process, log, START_TIMEOUT_S)
+            yield RunningApp(url, corpus, home, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def model_file() -> Path:
+    """The default GGUF, prepared once into the project's own data folder (never into a temp home)."""
+    from rag.models import resolve_model
+    from rag.settings import Settings
+
+    return resolve_model(Settings(home=ROOT / ".rag"))
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, model_file) -> Iterator[RunningApp]:
+    """One real app per test module: real model, real Chroma in a temporary home, real Gradio."""
+    with running_app(tmp_path_factory.mktemp("app"), model_file) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def article_files(tmp_path_factory) -> dict[str, Path]:
+    """Files to upload: a new article, and a binary file posing as text."""
+    folder = tmp_path_factory.mktemp("uploads")
+    good = folder / "zorblax-festival.md"
+    good.write_text(NEW_ARTICLE, encoding="utf-8")
+    bad = folder / "not-really-text.txt"
+    bad.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 8)
+    return {"good": good, "bad": bad}

@@ -1,0 +1,93 @@
+"""The chat's named API endpoints through gradio_client, on the real app; and the start-up access rules.
+
+Endpoints: /ask (the answer JSON of ``rag ask --json``), /documents, /upload (a file), /delete.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.app_fixtures import (NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
+                                clean_env, free_port, model_file)
+
+ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "sources"}
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server.url, verbose=False, download_files=False)
+
+
+def test_named_endpoints_are_exposed(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ask", "/documents", "/upload", "/delete"} <= set(endpoints)
+
+
+def test_ask_returns_the_answer_json_with_checked_citations(client):
+    answer = client.predict(SEED_QUESTION, api_name="/ask")
+    assert set(answer) == ANSWER_KEYS
+    assert answer["question"] == SEED_QUESTION and not answer["refused"]
+    assert answer["citations"], answer["answer"]
+    cited = {c["n"] for c in answer["citations"]}
+    assert cited <= {s["n"] for s in answer["sources"]}  # every cited number is a source shown to the model
+    assert all(f"[{n}]" in answer["answer"] for n in cited)
+    assert answer["timings"]["retrieve_ms"] > 0 and answer["timings"]["completion_tokens"] > 0
+
+
+def test_empty_question_is_a_readable_error(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Please type a question."):
+        client.predict("   ", api_name="/ask")
+
+
+def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    before = client.predict(api_name="/documents")
+    assert [d["source"] for d in before] == ["altman-china-ai-open-weights.md"]
+
+    added = client.predict(handle_file(str(article_files["good"])), api_name="/upload")
+    assert added["saved"] == ["zorblax-festival.md"] and added["failed"] == []
+    refused = client.predict(handle_file(str(article_files["bad"])), api_name="/upload")
+    assert refused["saved"] == [] and "binary" in refused["failed"][0][1]
+    assert not (app_server.corpus / "not-really-text.txt").exists()
+    docs = {d["title"]: d for d in client.predict(api_name="/documents")}
+    assert set(docs) == {before[0]["title"], "The Zorblax river festival"}
+
+    answer = client.predict(NEW_ARTICLE_QUESTION, top_k=2, max_tokens=96, api_name="/ask")  # per-question settings
+    assert len(answer["sources"]) <= 2
+    assert "Brevik" in answer["answer"], answer["answer"]
+    assert any(c["title"] == "The Zorblax river festival" for c in answer["citations"])
+
+    doc_id = docs["The Zorblax river festival"]["doc_id"]
+    assert "removed from the corpus folder" in client.predict(doc_id, api_name="/delete")
+    assert not (app_server.corpus / "zorblax-festival.md").exists()
+    assert [d["source"] for d in client.predict(api_name="/documents")] == ["altman-china-ai-open-weights.md"]
+    with pytest.raises(AppError, match="not in the index"):
+        client.predict(doc_id, api_name="/delete")
+
+
+@pytest.mark.parametrize("host, password, auth", [
+    ("127.0.0.1", None, None), ("localhost", None, None), ("::1", None, None),
+    ("127.0.0.1", "pw", ("rag", "pw")), ("0.0.0.0", "s3cret", ("rag", "s3cret")),
+])
+def test_access_rules(host, password, auth):
+    from app import check_access
+    from rag.settings import Settings
+
+    assert check_access(Settings(host=host, password=password)) == auth
+
+
+def test_refuses_to_start_on_the_network_without_a_password(tmp_path):
+    """Fails fast, before loading the model, with a sentence saying what to do."""
+    env = clean_env(RAG_HOME=str(tmp_path / "home"), RAG_CORPUS=str(tmp_path))
+    done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--host", "0.0.0.0", "--port", str(free_port())],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "RAG_PASSWORD" in done.stderr and "Traceback" not in done.stderr

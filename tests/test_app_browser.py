@@ -1,0 +1,250 @@
+"""The real chat in headless Chromium: streamed cited answers, sources, follow-ups, uploads, errors, two tabs.
+
+One app (real model, real Chroma, real Gradio) serves the whole module; the tests run in order on
+one conversation, so about three model answers cover every flow. Every request the pages make is
+recorded and must stay on this machine. Screenshots go to tests/artifacts/ and docs/screenshot.png.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server,  # noqa: F401
+                                article_files, model_file)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ANSWER_TIMEOUT_S = 180  # one answer on a busy 2-core CPU; generous on purpose
+FOLLOW_UP = "and what does he think about export controls?"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+BOT = '#chatbot [data-testid="bot"]'
+USER = '#chatbot [data-testid="user"]'
+
+pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
+                                reason="Debian chromium is not installed (make chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def requests_seen() -> list[str]:
+    """Every URL any page of this module requested."""
+    return []
+
+
+def open_tab(browser, app, requests_seen):
+    """A new browser session (its own cookies and Gradio session) on the app, recording its requests."""
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    context.on("request", lambda request: requests_seen.append(request.url))
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app.url)
+    page.wait_for_selector("#question textarea")
+    page.wait_for_selector("#header .model-pill")
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_server, requests_seen):
+    tab = open_tab(browser, app_server, requests_seen)
+    yield tab
+    tab.context.close()
+
+
+def assert_all_local(urls: list[str]) -> None:
+    """Nothing leaves the machine: every request goes to 127.0.0.1/localhost (or is page-internal)."""
+    assert urls, "no requests were recorded"
+    outside = sorted({u for u in urls if urlparse(u).scheme not in ("data", "blob", "about")
+                      and urlparse(u).hostname not in LOCAL_HOSTS})
+    assert not outside, f"the page fetched from outside this machine: {outside}"
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def record_bot_texts(page) -> None:
+    """Keep every distinct text of the latest bot message in window.__snapshots, to see the streaming."""
+    page.evaluate("""() => {
+        window.__snapshots = [];
+        const chat = document.querySelector('#chatbot');
+        new MutationObserver(() => {
+            const bots = chat.querySelectorAll('[data-testid="bot"]');
+            const text = bots.length ? bots[bots.length - 1].innerText : '';
+            if (window.__snapshots[window.__snapshots.length - 1] !== text) window.__snapshots.push(text);
+        }).observe(chat, {subtree: true, childList: true, characterData: true});
+    }""")
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.click("#send")
+
+
+def wait_for_bot_messages(page, count: int, timeout_s: float = ANSWER_TIMEOUT_S, finished: str = ".answer-meta"):
+    """Wait until the chat holds count finished bot messages (an answer shows its timings)."""
+    page.wait_for_function(
+        """([selector, count]) => document.querySelectorAll(selector).length >= count""",
+        arg=[f"{BOT} {finished}", count], timeout=timeout_s * 1000)
+
+
+def last_bot(page):
+    return page.locator(BOT).last
+
+
+def test_empty_question_gets_a_readable_message(page, requests_seen):
+    page.click("#send")
+    page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
+                                    .some(m => m.innerText.includes('Please type a question.'))""")
+    text = page.inner_text("#chatbot")
+    assert "(empty question)" in text and "Traceback" not in text
+    shoot(page, "01-empty-question")
+    page.click("#clear")
+    page.wait_for_function("""() => !document.querySelector('#chatbot [data-testid="bot"]')""")
+    assert_all_local(requests_seen)
+
+
+def test_stop_interrupts_the_answer(page, requests_seen):
+    """Stop ends the stream, keeps the partial answer marked as stopped; the next test proves the model is free."""
+    ask(page, "What does Sam Altman think about export controls?")
+    page.wait_for_function(r"""() => { const bots = document.querySelectorAll('#chatbot [data-testid="bot"]');
+                                       return bots.length && /\w+ ▍/.test(bots[bots.length - 1].innerText); }""",
+                           timeout=ANSWER_TIMEOUT_S * 1000)
+    page.click("#stop")
+    page.wait_for_function("""() => document.querySelector('#chatbot').innerText.includes('(stopped)')""")
+    assert "▍" not in last_bot(page).inner_text()
+    shoot(page, "02-stopped")
+    page.click("#clear")
+    page.wait_for_function(f"() => !document.querySelector('{BOT}')")
+    assert_all_local(requests_seen)
+
+
+def test_seed_question_streams_a_cited_answer_and_shows_the_passage(page, requests_seen):
+    page.locator("#examples").get_by_text(SEED_QUESTION).click()
+    playwright_api.expect(page.locator("#question textarea")).to_have_value(SEED_QUESTION)  # the example fills the box
+    record_bot_texts(page)
+    page.click("#send")
+    wait_for_bot_messages(page, 1)
+    partial = [t for t in page.evaluate("window.__snapshots") if t.strip().endswith("▍") and len(t.strip()) > 1]
+    assert len(partial) >= 3, f"the answer did not stream token by token: {partial}"
+    assert all(a.rstrip(" ▍") in b for a, b in zip(partial, partial[1:])), "streamed text should only grow"
+
+    answer = last_bot(page)
+    assert "tokens/s" in answer.inner_text() and "retrieval" in answer.inner_text()
+    links = answer.locator("a.cite")
+    assert links.count() >= 1, f"no citation in: {answer.inner_text()}"
+    target = links.first.get_attribute("href").lstrip("#")
+    links.first.click()
+    card = page.locator(f"#sources #{target}")
+    page.wait_for_function("(id) => document.getElementById(id).classList.contains('focused')", arg=target)
+    assert card.is_visible()
+    assert "OpenAI" in card.inner_text() and card.locator(".source-title").inner_text()
+    assert card.locator("mark").count() >= 1, "the cited sentences should be highlighted"
+    assert page.locator("#sources .sources-turn[open]").count() == 1
+    shoot(page, "03-seed-answer-with-source")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+    assert_all_local(requests_seen)
+
+
+def test_upload_adds_an_article_and_refuses_a_bad_file(page, app_server, article_files, requests_seen):
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_selector("#documents-table .docs-table")
+    assert page.locator("#documents-table tbody tr").count() == 1
+    page.set_input_files("#upload input[type=file]", str(article_files["good"]))
+    page.wait_for_function("() => document.querySelector('#documents-status').innerText.includes('Added')",
+                           timeout=ANSWER_TIMEOUT_S * 1000)
+    assert "zorblax-festival.md" in page.inner_text("#documents-status")
+    assert "The Zorblax river festival" in page.inner_text("#documents-table")
+    assert (app_server.corpus / "zorblax-festival.md").is_file()
+
+    page.set_input_files("#upload input[type=file]", str(article_files["bad"]))
+    page.wait_for_function("() => document.querySelector('#documents-status').innerText.includes('Not added')",
+                           timeout=ANSWER_TIMEOUT_S * 1000)
+    assert "binary" in page.inner_text("#documents-status")
+    assert not (app_server.corpus / "not-really-text.txt").exists()
+    assert page.locator("#documents-table tbody tr").count() == 2
+    shoot(page, "04-documents-after-upload")
+    page.get_by_role("tab", name="Chat").click()
+    assert_all_local(requests_seen)
+
+
+def test_two_tabs_are_queued_and_keep_their_own_conversations(page, browser, app_server, requests_seen):
+    """Tab A asks a follow-up (rewritten with its history) while tab B asks about the new article."""
+    other = open_tab(browser, app_server, requests_seen)
+    try:
+        ask(page, FOLLOW_UP)
+        page.wait_for_function(f"() => document.querySelectorAll('{BOT}').length >= 2")
+        ask(other, NEW_ARTICLE_QUESTION)
+        wait_for_bot_messages(page, 2)
+        wait_for_bot_messages(other, 1, timeout_s=2 * ANSWER_TIMEOUT_S)  # waits its turn behind tab A
+
+        follow_up = last_bot(page)
+        follow_up.locator("details.searched summary").click()
+        rewritten = follow_up.locator("details.searched").inner_text().replace("Searched as a standalone question", "")
+        assert rewritten.strip() and rewritten.strip() != FOLLOW_UP
+        assert "export control" in rewritten.lower()
+        assert follow_up.locator("a.cite").count() >= 1
+        shoot(page, "05-follow-up-rewritten")
+
+        reply = last_bot(other)
+        assert "Brevik" in reply.inner_text(), reply.inner_text()
+        reply.locator("a.cite").first.click()
+        card = other.locator("#sources .source-card.focused")
+        assert "Zorblax" in card.locator(".source-title").inner_text()
+        assert "<script>window.__pwned = true</script>" in card.inner_text()  # shown as text, not run
+        assert other.evaluate("window.__pwned") is None
+        shoot(other, "06-new-article-answer")
+
+        mine, theirs = page.inner_text("#chatbot"), other.inner_text("#chatbot")
+        assert SEED_QUESTION in mine and NEW_ARTICLE_QUESTION not in mine
+        assert SEED_QUESTION not in theirs and FOLLOW_UP not in theirs
+        assert other.locator(USER).count() == 1
+    finally:
+        other.context.close()
+    assert_all_local(requests_seen)
+
+
+def test_retry_and_clear(page, requests_seen):
+    """Retry re-asks the last question in place (an empty one: no model call); both clear buttons forget it all."""
+    assert "Sources for" in page.inner_text("#sources")
+    page.click('#chatbot button[aria-label="Clear"]')  # the chat's own trash button
+    page.wait_for_function(f"() => !document.querySelector('{BOT}')")
+    page.wait_for_function("() => document.querySelector('#sources').innerText.includes('Sources appear here')")
+    page.click("#send")
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{BOT}')]
+                                     .some(m => m.innerText.includes('Please type'))""")
+    record_bot_texts(page)
+    page.click("#retry")
+    page.wait_for_function("""() => window.__snapshots.length >= 1
+                                    && window.__snapshots[window.__snapshots.length - 1].includes('Please type')""")
+    assert page.locator(BOT).count() == 1 and page.locator(USER).count() == 1  # replaced in place
+    page.click("#clear")
+    page.wait_for_function(f"() => !document.querySelector('{BOT}')")
+    assert "Sources appear here" in page.inner_text("#sources")
+    assert_all_local(requests_seen)
+
+
+def test_delete_a_document(page, app_server, requests_seen):
+    """Deleting removes the article from the index (the table) and its file from the corpus folder."""
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_function("() => document.querySelectorAll('#documents-table tbody tr').length == 2")
+    page.click("#delete-choice input")
+    page.get_by_role("option", name="The Zorblax river festival — zorblax-festival.md").click()
+    page.click("#delete")
+    page.wait_for_function("() => document.querySelector('#documents-status').innerText.includes('Deleted')")
+    assert page.locator("#documents-table tbody tr").count() == 1
+    assert "Zorblax" not in page.inner_text("#documents-table")
+    assert not (app_server.corpus / "zorblax-festival.md").exists()
+    shoot(page, "07-documents-after-delete")
+    assert_all_local(requests_seen)
