@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+from .citations import MARKER
 from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import defang
@@ -66,8 +67,8 @@ def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str)
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:
     """Messages asking the model to turn a follow-up into a standalone question."""
     lines = []
-    for asked, answered in history[-3:]:
-        lines += [f"User: {asked}", f"Assistant: {answered[:600]}"]
+    for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
+        lines += [f"Question: {asked}", f"Answer: {MARKER.sub('', answered)[:600]}"]
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
