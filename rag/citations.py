@@ -96,6 +96,20 @@ def lexical_support(claim: str, passage: str) -> float:
     return len(words & content_words(passage)) / len(words) if words else 1.0
 
 
+def unbacked_specifics(claim: str, passage: str) -> set[str]:
+    """Numbers and capitalised names of the claim (past its first word) that the passage lacks.
+
+    Word overlap alone would accept "It was released in May [1]" from a passage that never says
+    when; a claim's specifics must be in the passage. Words of five letters or more match on a
+    prefix, so "Chinese" is backed by "China". ``unbacked_specifics('Out in May 2024.', 'Out in 2024.') -> {'may'}``
+    """
+    words = WORD.findall(claim)
+    specifics = {w.lower() for i, w in enumerate(words) if w[0].isdigit() or (i > 0 and w[0].isupper())}
+    present = {w.lower() for w in WORD.findall(passage)}
+    return {w for w in specifics if w not in present
+            and not (len(w) >= 5 and any(p.startswith(w[:max(4, len(w) - 3)]) for p in present))}
+
+
 def passage_sentences(passage: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of a passage."""
     spans = []
@@ -111,7 +125,9 @@ def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,
                  similarity: Optional[SimilarityFn] = None) -> list[Claim]:
     """Score every (claim, cited passage) pair and record which citations support their claim.
 
-    The score is max(word overlap, best embedding similarity to one sentence of the passage).
+    The score is max(word overlap, best embedding similarity to one sentence of the passage); a
+    citation supports its claim when the score reaches threshold and the passage holds every
+    number and name of the claim.
     """
     for claim in claims:
         claim.supported, claim.scores = [], {}
@@ -124,7 +140,7 @@ def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,
                 sentences = [passage[s:e] for s, e in passage_sentences(passage)] or [passage]
                 score = max(score, max(similarity(claim.text, sentences)))
             claim.scores[n] = round(float(score), 3)
-            if score >= threshold:
+            if score >= threshold and not unbacked_specifics(claim.text, passage):
                 claim.supported.append(n)
     return claims
 

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal,
+from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal, unbacked_specifics,
                            lexical_support, parse_markers, split_claims)
 
 REFUSAL = "The articles do not answer this question."
@@ -90,3 +90,19 @@ def test_highlight_spans_picks_the_matching_sentence():
 ])
 def test_is_refusal(answer, refused):
     assert is_refusal(answer, REFUSAL) is refused
+
+
+@pytest.mark.parametrize("claim, passage, missing", [
+    ("Out in May 2024.", "Out in 2024.", {"may"}),
+    ("Chinese labs flood the market.", "Labs in China flood the market.", set()),
+    ("OpenAI released gpt-oss-120b.", "OpenAI's new models gpt-oss-120b and gpt-oss-20b", set()),
+    ("It costs 5 dollars.", "It costs 6 dollars.", {"5"}),
+])
+def test_unbacked_specifics(claim, passage, missing):
+    assert unbacked_specifics(claim, passage) == missing
+
+
+def test_a_claim_with_a_date_the_passage_lacks_is_not_supported():
+    passage = "OpenAI released its gpt-oss open-weight models for developers to run locally."
+    claims = check_claims(split_claims("OpenAI released the gpt-oss models in May [1]."), [passage], 0.5)
+    assert claims[0].scores[1] >= 0.5 and claims[0].supported == []
