@@ -38,5 +38,9 @@ chromium:
 test: setup $(VENV)/.installed-dev chromium
 	scripts/offline.sh $(BIN)/python -m pytest
 
+# Eight concurrent chat sessions for 5 minutes on the real app, offline; exits 1 on an error, cross-talk or a leak.
+soak: setup $(VENV)/.installed-dev
+	scripts/offline.sh $(BIN)/python scripts/soak.py
+
 clean:
 	rm -rf .rag $(VENV)

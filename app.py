@@ -2,7 +2,8 @@
 
 Wiring only: one Assistant (model, embedder, index) loaded at start-up and shared by every
 browser tab; conversations live in each tab's own state. Rendering is in rag/presentation.py,
-upload checks in rag/uploads.py, everything else in the library.
+upload checks in rag/uploads.py, the Evaluation tab's scoring in rag/evaluation.py, everything
+else in the library. Everything that uses the model runs on one queue (ASSISTANT_QUEUE), one at a time.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import logging
 import sys
 from contextlib import closing
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +25,7 @@ from rag import presentation as view
 from rag.cli import COMMON_FLAGS, add_setting_flags
 from rag.documents import SUPPORTED_SUFFIXES
 from rag.errors import RagError, SettingsError
+from rag.evaluation import DEFAULT_TESTSET, run_evaluation
 from rag.pipeline import Answer, Assistant
 from rag.settings import Settings
 from rag.uploads import add_uploads, delete_document
@@ -178,9 +181,37 @@ class Chat:
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, testset: Optional[str], limit, progress=gr.Progress()):
+        """Run the bundled (or an uploaded .jsonl) test set on this index: (report Markdown, chart image).
+
+        Outputs go to <home>/eval/<timestamp>/ (report.md, results.json, chart.png); limit 0 or empty = all.
+        """
+        path = Path(testset) if testset else DEFAULT_TESTSET
+        out_dir = self.assistant.settings.home / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        try:
+            report = run_evaluation(self.assistant, path, limit=int(limit or 0) or None, out_dir=out_dir,
+                                    progress=lambda fraction, message: progress(fraction, desc=message))
+        except RagError as exc:
+            return view.error_markdown(str(exc)), None
+        except Exception:
+            log.exception("Evaluating %s failed", path)
+            return view.error_markdown(GENERIC_ERROR), None
+        return view.evaluation_markdown(report.markdown, str(out_dir)), load_image(report.chart_path)
+
+
+def load_image(path: Optional[Path]):
+    """The chart as an image object: Gradio serves it from its own cache wherever the data folder is."""
+    from PIL import Image
+
+    if not path:
+        return None
+    with Image.open(path) as image:
+        return image.copy()
+
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    """The page: a Chat tab (answer left, sources right, settings) and a Documents tab, plus the API."""
+    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, plus the API."""
     chat, model = Chat(assistant), assistant.generator.describe()
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
         gr.HTML(view.header_html(model), elem_id="header")
@@ -189,6 +220,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 chat_tab(chat, assistant.settings, model)
             with gr.Tab("Documents", id="documents") as tab:
                 documents_tab(demo, chat, assistant.settings, tab)
+            with gr.Tab("Evaluation", id="evaluation"):
+                evaluation_tab(chat)
         api_endpoints(chat)
     return demo
 
@@ -231,6 +264,10 @@ def chat_tab(chat: Chat, settings: Settings, model: dict) -> None:
     stop.click(chat.stop, [turns], ask_outputs, cancels=asks, queue=False, api_visibility="private")
     for trigger in (clear.click, chatbot.clear):  # the chat's own trash button must forget the history too
         trigger(chat.clear, None, [*ask_outputs, question], cancels=asks, queue=False, api_visibility="private")
+    with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
+        api_question, api_send = gr.Textbox(), gr.Button()
+    api_send.click(chat.respond, [api_question, *ask_inputs], ask_outputs, api_name="chat",
+                   **dict(generating, api_visibility="public"))
 
 
 def documents_tab(demo: gr.Blocks, chat: Chat, settings: Settings, tab: gr.Tab) -> None:
@@ -253,8 +290,23 @@ def documents_tab(demo: gr.Blocks, chat: Chat, settings: Settings, tab: gr.Tab) 
                  concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
 
 
+def evaluation_tab(chat: Chat) -> None:
+    """Run the bundled or an uploaded test set, a number of questions at a time; the report and its chart."""
+    gr.Markdown(view.EVAL_INTRO)
+    with gr.Row():
+        testset = gr.File(label="Test set (.jsonl); empty runs the bundled one", file_types=[".jsonl"],
+                          elem_id="eval-testset", scale=2)
+        with gr.Column(scale=1):
+            limit = gr.Number(5, label="Questions (the first N; 0 = all)", minimum=0, precision=0, elem_id="eval-limit")
+            run = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+    report = gr.Markdown(elem_id="eval-report", latex_delimiters=[])
+    chart = gr.Image(label="Scores and latency", type="pil", format="png", interactive=False, elem_id="eval-chart")
+    run.click(chat.evaluate, [testset, limit], [report, chart], api_name="evaluate", concurrency_limit=1,
+              concurrency_id=ASSISTANT_QUEUE)
+
+
 def api_endpoints(chat: Chat) -> None:
-    """Named endpoints for gradio_client: /ask, /documents, /upload, /delete."""
+    """Named endpoints for gradio_client: /ask, /documents, /upload, /delete (the tabs add /chat and /evaluate)."""
     gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
     gr.api(chat.api_documents, api_name="documents", concurrency_limit=None)
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
@@ -287,34 +339,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, auth_message="User name: rag",
                 theme=gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "sans-serif"],
                                      font_mono=["ui-monospace", "monospace"]),
-                css=view.CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
+                css=view.CSS, js=view.CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
                 max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=False)
     return 0
 
-
-# A click on [n] in an answer opens that answer's sources, scrolls to source n and marks it.
-CLICK_TO_SOURCE = """
-() => {
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById(link.getAttribute("href").slice(1));
-    if (!card) return;
-    const group = card.closest("details");
-    if (group) group.open = true;
-    document.querySelectorAll(".source-card.focused").forEach((el) => el.classList.remove("focused"));
-    card.classList.add("focused");
-    const panel = card.closest("#sources");  // scroll the panel, not the page, when the panel scrolls
-    if (panel && panel.scrollHeight > panel.clientHeight) {
-      panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
-    }
-    const box = card.getBoundingClientRect();
-    if (box.top < 0 || box.top > window.innerHeight - 40) card.scrollIntoView({block: "nearest"});
-  }, true);
-}
-"""
 
 if __name__ == "__main__":
     sys.exit(main())

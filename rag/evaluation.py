@@ -1,8 +1,11 @@
 """Evaluation: run a test set through the chat's own answer path and report how it did.
 
 ``python -m rag eval [--testset FILE] [--corpus DIR] [--data DIR] [--limit N] [--json OUT] [--out DIR]
-[--compare SETTING=V1,V2 ...]`` ingests the corpus into its own data folder, asks every question with
-``Assistant.ask`` and writes ``report.md``, ``results.json`` and ``chart.png``. The metrics are pure
+[--compare SETTING=V1,V2 ...]`` ingests the corpus into its own data folder (default
+``<home>/eval/<corpus slug>``, never the user's index), asks the first N questions with ``Assistant.ask``
+and writes ``report.md``, ``results.json`` and ``chart.png`` (default folder ``eval-out/<test set name>``).
+Several ``--compare`` flags form a grid: every combination runs on the one loaded model with per-question
+overrides, so only settings that act per question (PER_QUESTION) can be compared. The metrics are pure
 functions in metrics.py; their definitions are in METRIC_NOTES and in every report.
 """
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,9 +41,11 @@ METRIC_NOTES = {
     "semantic_similarity": "cosine similarity of answer and reference embeddings (MiniLM), floored at 0; refused = 0",
     "citation_precision": "cited sources that support their sentence, per answer, averaged over non-refused answers",
     "citation_recall": "answer sentences with at least one supporting cited source, averaged over non-refused answers",
+    "uncited_answer_rate": "non-refused answers without any citation (they score 0 on both citation metrics)",
     "refusal_accuracy": "unanswerable questions the assistant refused",
     "false_refusal_rate": "answerable questions the assistant refused",
 }
+LOWER_IS_BETTER = ("uncited_answer_rate", "false_refusal_rate")
 LATENCIES = (("retrieval", "retrieve"), ("first token", "ttft"), ("total", "total"))
 
 
@@ -137,9 +144,19 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
                         str(testset_path), time.perf_counter() - started, overrides=overrides)
     if out_dir:
         write_outputs(report, Path(out_dir))
+    else:
+        report.markdown = render_markdown(report)
+    return report
+
+
+def load_report(path: Path) -> EvalReport:
+    """A saved run (results.json) back as an EvalReport, metrics recomputed from its records; no model needed."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    records = [Record(**r) for r in data["records"]]
+    report = EvalReport(summarize(records), records, data["settings"], data["model"], data["testset"],
+                        data["seconds"], overrides=data.get("overrides", {}))
+    report.chart_path = Path(path).with_name("chart.png") if Path(path).with_name("chart.png").exists() else None
     report.markdown = render_markdown(report)
-    if out_dir:
-        (Path(out_dir) / "report.md").write_text(report.markdown, encoding="utf-8")
     return report
 
 
@@ -161,9 +178,8 @@ def compare(assistant, testset_path: Path, grid: dict[str, Sequence], limit: Opt
     ``grid={'retrieval': ['dense', 'bm25'], 'top_k': [2, 4]}`` runs the 4 combinations; every run's
     own report goes to ``out_dir/<label>/`` and the table to ``out_dir/compare.md`` and ``compare.json``.
     """
-    combos = expand_grid(grid)
-    for combo in combos:
-        assistant.with_overrides(combo)  # fail before the first question, not after an hour
+    # validated and typed ('4' -> 4) before the first question, so a bad value fails now, not after an hour
+    combos = [{k: getattr(assistant.with_overrides({k: v}), k) for k, v in combo.items()} for combo in expand_grid(grid)]
     progress = progress or (lambda fraction, message: None)
     runs = []
     for i, combo in enumerate(combos):
@@ -242,7 +258,7 @@ def render_markdown(report: EvalReport) -> str:
     m, s, model = report.metrics, report.settings, report.model
     lines = [f"# Evaluation: {Path(report.testset).name}", "",
              f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
-             f"`{report.testset}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
+             f"`{shown_path(report.testset)}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
              f"n_ctx {model.get('n_ctx', '?')}, {model.get('threads', '?')} threads) in {report.seconds / 60:.1f} min; "
              f"{m['refused']} refused, {m['errors']} failed.", "",
              "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
@@ -260,6 +276,12 @@ def render_markdown(report: EvalReport) -> str:
     lines += ["## Per question", "", "| id | question | answer | citations | verdict | keywords | F1 |",
               "|---|---|---|---|---|---|---|", *[record_row(r) for r in report.records]]
     return "\n".join(lines) + "\n"
+
+
+def shown_path(path: str) -> str:
+    """A path relative to the project when that is shorter: ``'/…/main/tests/t.jsonl' -> 'tests/t.jsonl'``."""
+    relative = os.path.relpath(Path(path).resolve(), PROJECT_DIR)
+    return relative if len(relative) < len(str(path)) else str(path)
 
 
 def judgement_notes(settings: dict) -> list[str]:
@@ -304,7 +326,7 @@ def fmt(value, digits: int = 3) -> str:
 
 
 COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "citation_precision",
-            "citation_recall", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
+            "citation_recall", "uncited_answer_rate", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
 
 
 def compare_markdown(runs: Sequence[EvalReport]) -> str:
@@ -324,12 +346,12 @@ def draw_chart(report: EvalReport, path: Path) -> Path:
     fig = Figure(figsize=(12, 4.8))
     scores, latency = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     names = list(METRIC_NOTES)
-    scores.barh(names, [m[n] or 0 for n in names], color=["#c44e52" if n == "false_refusal_rate" else "#4c72b0" for n in names])
+    scores.barh(names, [m[n] or 0 for n in names], color=["#c44e52" if n in LOWER_IS_BETTER else "#4c72b0" for n in names])
     for y, name in enumerate(names):
         scores.text(min((m[name] or 0) + 0.01, 0.9), y, fmt(m[name], 2) if m[name] is not None else "n/a", va="center")
     scores.set_xlim(0, 1)
     scores.invert_yaxis()
-    scores.set_title("Scores (false_refusal_rate: lower is better)")
+    scores.set_title("Scores (red: lower is better)")
     stages = range(len(LATENCIES))
     for offset, q in ((-0.2, "p50"), (0.2, "p95")):
         latency.bar([x + offset for x in stages], [(m[f"{key}_{q}_ms"] or 0) / 1000 for _, key in LATENCIES], 0.4, label=q)
@@ -374,12 +396,13 @@ def cmd_eval(args) -> int:
     """``python -m rag eval``: index the corpus into the eval data folder, run, write and print the results."""
     from tqdm import tqdm
 
-    from .cli import status
+    from .cli import COMMON_FLAGS, status
     from .pipeline import Assistant
 
     count = len(load_testset(args.testset, args.limit))  # a bad test set fails before the model loads
     grid = parse_compare(args.compare)
-    settings = eval_settings(args)
+    flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
+    settings = eval_settings(args.corpus, args.home, status, **flags)
     assistant = Assistant(settings, progress=status)
     with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
         status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
@@ -405,24 +428,24 @@ def tqdm_progress(bar) -> ProgressFn:
     return update
 
 
-def eval_settings(args) -> Settings:
-    """Settings with the evaluation's own data folder and corpus, reusing the user's prepared model.
+def eval_settings(corpus: Optional[Path] = None, home: Optional[Path] = None, progress=None, **flags) -> Settings:
+    """Settings that index ``corpus`` into its own data folder (default ``<home>/eval/<corpus slug>``),
+    reusing the user's prepared model; flags are other settings (``top_k=6``). The chat's Evaluation
+    tab can build ``Assistant(eval_settings(corpus), llm=…, embedder=…)`` around its loaded model.
 
     Raises:
         RagError: the corpus folder does not exist, or a setting is invalid.
     """
-    from .cli import COMMON_FLAGS, status
     from .models import resolve_model
 
-    flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
     base = Settings.load(**flags)
-    corpus = Path(args.corpus or base.corpus).expanduser()
+    corpus = Path(corpus or base.corpus).expanduser().resolve()
     if not corpus.is_dir():
         raise RagError(f"Corpus folder not found: {corpus}.")
     name = corpus_slug(corpus)
-    extra = {"home": args.home or base.home / "eval" / name, "corpus": corpus,
+    extra = {"home": home or base.home / "eval" / name, "corpus": corpus,
              # resolved from the user's home, so a fresh eval folder does not prepare a second copy of the model
-             "model": base.model or resolve_model(base, status)}
+             "model": base.model or resolve_model(base, progress)}
     if base.chroma_host and not flags.get("collection"):
         extra["collection"] = f"eval-{name}"[:60]  # a shared server: keep the benchmark out of the user's collection
     return Settings.load(**{**flags, **extra})
@@ -430,8 +453,6 @@ def eval_settings(args) -> Settings:
 
 def corpus_slug(corpus: Path) -> str:
     """A folder name unique to a corpus path: ``corpus_slug(Path('/b/rgb/corpus')) -> 'rgb-corpus-<6 hex>'``."""
-    import re
-
     resolved = corpus.resolve()
     digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:6]
     return re.sub(r"[^A-Za-z0-9_-]+", "-", f"{resolved.parent.name}-{resolved.name}").strip("-") + f"-{digest}"

@@ -79,6 +79,7 @@ class Generator:
         self.settings = settings
         self.path = Path(model_path)
         self.lock = threading.Lock()
+        self.owns_model = llm is None  # a caller's model (tests share one) keeps whatever its cache holds
         self.llm = llm or load_llama(settings, self.path)
 
     @property
@@ -90,7 +91,7 @@ class Generator:
         meta = getattr(self.llm, "metadata", {}) or {}
         return {"name": meta.get("general.name", self.path.stem), "file": self.path.name,
                 "quantization": quantization_of(self.path.name), "n_ctx": self.llm.n_ctx(),
-                "threads": self.settings.n_threads or os.cpu_count()}
+                "threads": threads(self.settings.n_threads), "threads_batch": threads(self.settings.n_threads_batch or self.settings.n_threads)}
 
     def count(self, text: str) -> int:
         """Tokens the model itself sees for text."""
@@ -114,14 +115,95 @@ class Generator:
         """The whole reply at temperature 0."""
         return "".join(self.stream(messages, max_tokens, 0.0)).strip()
 
+    def warm(self, system: str, cache_dir: Optional[Path] = None) -> str:
+        """Read the static system prompt into the model's cache now, so the first question reads only its own part.
+
+        The state (about 5 MB) is kept in cache_dir, keyed by model, llama.cpp build, context settings and
+        prompt, so a later start-up loads it instead of reading the prompt again. Returns 'disk', 'read' or
+        'skipped' (a model the caller loaded keeps its own cache).
+        """
+        if not self.owns_model:
+            return "skipped"
+        path = Path(cache_dir) / f"prompt-{self.state_key(system)}.npz" if cache_dir else None
+        with self.lock:
+            if path and path.is_file() and load_prompt_state(self.llm, path, self.settings.seed):
+                return "disk"
+            self.llm.create_chat_completion(messages=[{"role": "system", "content": system},
+                                                      {"role": "user", "content": "."}], max_tokens=1, temperature=0.0)
+            if path:
+                save_prompt_state(self.llm, path)
+        return "read"
+
+    def state_key(self, system: str) -> str:
+        """Hex digest of everything a saved prompt state depends on."""
+        import hashlib
+
+        import llama_cpp
+
+        stat = self.path.stat()
+        s = self.settings
+        parts = (self.path.name, stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, s.n_ctx, s.n_batch,
+                 s.flash_attn, s.n_gpu_layers, system)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def save_prompt_state(llm, path: Path) -> None:
+    """Write the model's cached prompt state (tokens and llama.cpp state, not the logits table); best effort."""
+    import numpy as np
+
+    try:
+        state = llm.save_state()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, input_ids=state.input_ids[:state.n_tokens],
+                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8))
+        os.replace(partial, path)
+    except (OSError, RuntimeError, ValueError):
+        pass  # a read-only or full disk only costs the next start-up a few seconds
+
+
+def load_prompt_state(llm, path: Path, seed: int) -> bool:
+    """Restore a state written by save_prompt_state; False (and the file removed) when it does not fit."""
+    import numpy as np
+    from llama_cpp import LlamaState
+
+    try:
+        with np.load(path) as data:
+            ids, raw = data["input_ids"], data["llama_state"].tobytes()
+        input_ids = np.zeros(llm.n_ctx(), dtype=np.intc)
+        input_ids[:len(ids)] = ids
+        # One row of zero logits: sampling never reads them, because generation re-reads the last prompt token.
+        llm.load_state(LlamaState(input_ids=input_ids, scores=np.zeros((1, llm.n_vocab()), dtype=np.single),
+                                  n_tokens=len(ids), llama_state=raw, llama_state_size=len(raw), seed=seed))
+        return True
+    except Exception:  # truncated file, another build's layout: read the prompt instead
+        llm.reset()
+        path.unlink(missing_ok=True)
+        return False
+
+
+def threads(setting: int) -> int:
+    """llama.cpp threads for a setting; 0 means all usable cores but one, at least 1 and at most 8.
+
+    llama.cpp's threads spin while they wait for each other, so one core that is busy elsewhere (the
+    embedder, the chat server, a browser) stalls every step: on 2 shared cores 1 thread read prompts
+    at 48 tokens/s and wrote at 16 tokens/s, 2 threads at 35 and 1 (docs/performance.md).
+    ``threads(0) -> 1`` on 2 cores, ``-> 7`` on 8; ``threads(3) -> 3``.
+    """
+    if setting:
+        return setting
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cores - 1))
+
 
 def load_llama(settings: Settings, path: Path):
     """Load a GGUF with an explicit context window, threads and batch size."""
     from llama_cpp import Llama
 
     try:
-        return Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=settings.n_threads or os.cpu_count(),
-                     n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn,
+        return Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=threads(settings.n_threads),
+                     n_threads_batch=threads(settings.n_threads_batch or settings.n_threads), n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn,
                      seed=settings.seed, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"The model {path.name} failed to load ({exc}). The file may be truncated or corrupt: "

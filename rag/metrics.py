@@ -1,8 +1,13 @@
 """Evaluation metrics: pure functions from answers, passages and references to scores.
 
-Retrieval (evidence hit@k, reciprocal rank), answers (key-fact recall, SQuAD token F1),
-citations (ALCE-style precision and recall from the pipeline's support judgement),
-refusals and latency percentiles. Nothing here loads a model; see evaluation.py for the run.
+- Retrieval, over answerable questions: a passage given to the model holds evidence when a quote is
+  inside it (case, typographic quotes and whitespace ignored), or when 80% of the quote's words are one
+  unbroken run of it (a quote cut by a chunk boundary); hit@k and reciprocal rank follow.
+- Answers, over answerable questions, markers removed: keyword recall, SQuAD token F1, embedding
+  similarity. A refused (or failed) answerable question scores 0 on all three.
+- Citations, over non-refused answers: ALCE-style precision and recall from the pipeline's own
+  support verdicts (``Claim.supported``).
+- Refusals and latency percentiles. Nothing here loads a model; evaluation.py runs the questions.
 """
 from __future__ import annotations
 
@@ -173,6 +178,7 @@ class Record:
     verdict: str = ""
     citations: list[dict] = field(default_factory=list)  # {n, title, supported}
     claims: list[dict] = field(default_factory=list)  # {text, cited, supported, scores}
+    passages: list[str] = field(default_factory=list)  # "source:start-end" of each passage given to the model
     evidence_rank: Optional[int] = None
     hit: Optional[bool] = None
     reciprocal_rank: Optional[float] = None
@@ -189,11 +195,9 @@ class Record:
 
 
 def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) -> Record:
-    """Score one pipeline Answer against its test-set item (see the module docstring for the rules).
-
-    A refused answerable question scores 0 on keyword recall, token F1 and semantic similarity.
-    """
+    """Score one pipeline Answer against its test-set item by the rules in the module docstring."""
     record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused)
+    record.passages = [f"{p.source}:{p.start}-{p.end}" for p in answer.passages]
     if item["answerable"] and item["evidence"]:
         record.evidence_rank = evidence_rank([p.text for p in answer.passages], item["evidence"])
         record.hit = record.evidence_rank is not None
@@ -211,6 +215,16 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
         record.ttft_ms = t.ttft_ms
         record.tokens_per_s = round(t.tokens_per_s, 2) if t.completion_tokens > 1 else None
     record.verdict = verdict(record)
+    return rounded(record)
+
+
+def rounded(record: Record, digits: int = 4) -> Record:
+    """The record with its float scores rounded, for readable JSON."""
+    for name in ("reciprocal_rank", "keyword_recall", "token_f1", "semantic_similarity",
+                 "citation_precision", "citation_recall"):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(record, name, round(value, digits))
     return record
 
 
@@ -264,6 +278,7 @@ def summarize(records: Sequence[Record]) -> dict:
         "semantic_similarity": mean(r.semantic_similarity for r in answerable),
         "citation_precision": mean(r.citation_precision for r in answered),
         "citation_recall": mean(r.citation_recall for r in answered),
+        "uncited_answer_rate": share(not r.citations for r in answered),
         "refusal_accuracy": share(r.refused for r in unanswerable),
         "false_refusal_rate": share(r.refused for r in answerable),
         "retrieve_p50_ms": percentile([r.retrieve_ms for r in records], 50),

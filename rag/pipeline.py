@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from .citations import check_claims, clean_markers, highlight_spans, is_refusal, split_claims
+from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from .generation import Generator, build_messages, load_prompts, pack_context, rewrite_messages
@@ -62,6 +63,7 @@ class Answer:
     timings: Timings
     model: str
     standalone_question: str = ""
+    withheld: str = ""  # a draft answer that no cited source supported, replaced by the refusal
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -71,6 +73,7 @@ class Answer:
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
+            "withheld": self.withheld,
             "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
@@ -100,6 +103,8 @@ class Assistant:
         self.retriever = Retriever(self.index)
         model_path = resolve_model(self.settings, progress)
         self.generator = Generator(self.settings, model_path, llm)
+        if self.settings.warm_start:
+            self.generator.warm(self.prompts.system, self.settings.home / "cache")
 
     def ingest(self, paths: Optional[Sequence[Path]] = None, progress=None, rebuild: bool = False) -> IngestReport:
         """Index the corpus (or the given paths); rebuild starts from an empty index."""
@@ -140,6 +145,8 @@ class Assistant:
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
         budget = min(settings.context_tokens, settings.n_ctx - settings.max_tokens - self.static_tokens() - PROMPT_RESERVE)
         passages = pack_context(ranked, self.generator.count, budget)
+        if settings.context_mode == "sentences":
+            passages = select_sentences(standalone, passages, self.generator.count, min(settings.sentence_tokens, budget))
         timings = Timings(retrieve_ms=ms_since(started))
         if not passages or not relevant_enough(passages, settings.min_relevance):
             timings.total_ms = ms_since(started)
@@ -182,6 +189,9 @@ class Assistant:
         texts = [p.text for p in passages]
         similarity = self.similarity
         check_claims(claims, texts, settings.support_threshold, similarity)
+        if settings.refuse_unsupported and not any(claim.supported for claim in claims):
+            return Answer(question, self.prompts.refusal, True, [], passages, claims, timings, self.generator.name,
+                          standalone, withheld=text)
         cited = sorted({n for claim in claims for n in claim.cited})
         citations = [make_citation(n, passages[n - 1], any(n in c.supported for c in claims),
                                    highlight_spans(claims, n, texts[n - 1], similarity)) for n in cited]

@@ -248,6 +248,24 @@ def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summ
     return "\n\n".join(lines) or "No file was uploaded."
 
 
+
+IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$", re.MULTILINE)
+EVAL_INTRO = ("Score the assistant on a test set, asked through the same answer path as the chat on the articles "
+              "indexed here: retrieval, answers, citations, refusals and latency. Questions use the one model in turn, "
+              "so the chat waits while an evaluation runs (about 10–60 s a question).")
+
+
+def evaluation_markdown(markdown: str, folder: str = "") -> str:
+    """An evaluation report for the page: image links dropped (the chart is shown beside it), any HTML inert.
+
+    ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', '/h/eval/1')``
+    -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>/h/eval/1</code></small>'``
+    """
+    body = IMAGE_LINE.sub("", markdown).replace("<", "&lt;").rstrip()
+    body = re.sub(r"\n{3,}", "\n\n", body)
+    return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")
+
+
 # The page's look: answer on the left, a scrolling sources panel on the right, readable highlights.
 CSS = """
 .app-header { display: flex; justify-content: space-between; align-items: flex-end; gap: 1rem; flex-wrap: wrap; }
@@ -285,4 +303,28 @@ details.sources-turn > summary { cursor: pointer; font-weight: 600; font-size: 0
 .source-text { margin: 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
   font-size: 0.9rem; line-height: 1.5; white-space: pre-wrap; }
 .source-text mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
+"""
+
+# A click on [n] in an answer opens that answer's sources, scrolls to source n and marks it.
+CLICK_TO_SOURCE = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const card = document.getElementById(link.getAttribute("href").slice(1));
+    if (!card) return;
+    const group = card.closest("details");
+    if (group) group.open = true;
+    document.querySelectorAll(".source-card.focused").forEach((el) => el.classList.remove("focused"));
+    card.classList.add("focused");
+    const panel = card.closest("#sources");  // scroll the panel, not the page, when the panel scrolls
+    if (panel && panel.scrollHeight > panel.clientHeight) {
+      panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
+    }
+    const box = card.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 40) card.scrollIntoView({block: "nearest"});
+  }, true);
+}
 """

@@ -1,18 +1,21 @@
 """The chat's named API endpoints through gradio_client, on the real app; and the start-up access rules.
 
-Endpoints: /ask (the answer JSON of ``rag ask --json``), /documents, /upload (a file), /delete.
+Endpoints: /ask (the answer JSON of ``rag ask --json``), /documents, /upload (a file), /delete, /evaluate
+(the Evaluation tab: report Markdown and chart), /chat (the Chat tab, per-session history: tests/test_load.py).
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
 from tests.app_fixtures import (NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
                                 clean_env, free_port, model_file)
 
-ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "sources"}
+ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld", "sources"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def client(app_server):
 
 def test_named_endpoints_are_exposed(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ask", "/documents", "/upload", "/delete"} <= set(endpoints)
+    assert {"/ask", "/documents", "/upload", "/delete", "/chat", "/evaluate"} <= set(endpoints)
 
 
 def test_ask_returns_the_answer_json_with_checked_citations(client):
@@ -71,6 +74,28 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
     assert [d["source"] for d in client.predict(api_name="/documents")] == ["altman-china-ai-open-weights.md"]
     with pytest.raises(AppError, match="not in the index"):
         client.predict(doc_id, api_name="/delete")
+
+
+def test_evaluate_runs_the_bundled_test_set_on_the_index(client, app_server):
+    report, chart = client.predict(None, 1, api_name="/evaluate")
+    assert report.startswith("# Evaluation: testset.jsonl") and "| hit_at_k (k=4) |" in report, report[:500]
+    assert "1 questions" in report and "0 failed" in report and "![" not in report  # the chart comes separately
+    with urllib.request.urlopen(chart["url"], timeout=30) as response:
+        assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+    (run,) = (app_server.home / "eval").iterdir()  # <home>/eval/<timestamp>/
+    assert str(run) in report and {p.name for p in run.iterdir()} == {"report.md", "results.json", "chart.png"}
+    results = json.loads((run / "results.json").read_text())
+    assert [r["id"] for r in results["records"]] == ["q001"] and results["settings"]["home"] == str(app_server.home)
+
+
+def test_evaluate_names_the_bad_line_of_an_uploaded_test_set(client, tmp_path):
+    from gradio_client import handle_file
+
+    bad = tmp_path / "mine.jsonl"
+    first = (ROOT / "tests" / "testset.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    bad.write_text(first + "\n{not json\n", encoding="utf-8")
+    report, chart = client.predict(handle_file(str(bad)), 5, api_name="/evaluate")
+    assert report.startswith("⚠️") and "mine.jsonl, line 2: not valid JSON" in report and chart is None
 
 
 @pytest.mark.parametrize("host, password, auth", [

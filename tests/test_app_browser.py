@@ -1,4 +1,5 @@
-"""The real chat in headless Chromium: streamed cited answers, sources, follow-ups, uploads, errors, two tabs.
+"""The real chat in headless Chromium: streamed cited answers, sources, follow-ups, uploads, errors, two tabs,
+and the Evaluation tab.
 
 One app (real model, real Chroma, real Gradio) serves the whole module; the tests run in order on
 one conversation, so about three model answers cover every flow. Every request the pages make is
@@ -247,4 +248,21 @@ def test_delete_a_document(page, app_server, requests_seen):
     assert "Zorblax" not in page.inner_text("#documents-table")
     assert not (app_server.corpus / "zorblax-festival.md").exists()
     shoot(page, "07-documents-after-delete")
+    assert_all_local(requests_seen)
+
+
+def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_seen):
+    """One question of the bundled test set, with progress, then the report's metric table and the chart."""
+    page.get_by_role("tab", name="Evaluation").click()
+    page.fill("#eval-limit input", "1")
+    page.click("#eval-run")
+    page.wait_for_function("() => document.body.innerText.includes('Question 1/1')")  # the progress
+    page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)
+    scores = page.locator("#eval-report table").first.inner_text()
+    for metric in ("hit_at_k", "keyword_recall", "citation_precision", "false_refusal_rate"):
+        assert metric in scores
+    report = page.inner_text("#eval-report")
+    assert "1 questions" in report and "Report files:" in report and "Traceback" not in report
+    page.wait_for_selector("#eval-chart img")
+    shoot(page, "08-evaluation")
     assert_all_local(requests_seen)

@@ -178,3 +178,13 @@ def test_upload_message_lists_added_and_refused_files():
     message = view.upload_message(["new.md"], [("x.txt", "x.txt: looks like a binary file, not text.")], "1 added")
     assert "Added **new.md**" in message and "Not added: x.txt: looks like a binary" in message
     assert view.upload_message([], []) == "No file was uploaded."
+
+
+def test_evaluation_report_drops_the_chart_link_and_keeps_html_inert():
+    report = f"# Evaluation: t.jsonl\n\n| q | a |\n|---|---|\n| {SCRIPT} | x |\n\n![scores](chart.png)\n\n## Per question\n"
+    shown = view.evaluation_markdown(report, "/home/<me>/eval/1")
+    assert "<script>" not in shown and "&lt;script>" in shown
+    assert "chart.png" not in shown and "\n\n\n" not in shown
+    assert shown.startswith("# Evaluation: t.jsonl\n\n| q | a |") and "## Per question" in shown
+    assert shown.endswith("<small>Report files: <code>/home/&lt;me&gt;/eval/1</code></small>")
+    assert view.evaluation_markdown("# E\n") == "# E"

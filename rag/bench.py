@@ -1,0 +1,541 @@
+"""Benchmark: ``python -m rag bench [--json OUT] [--quick]``: how fast the assistant is on this machine.
+
+Each stage runs in a fresh subprocess, so its peak memory is its own and nothing stays cached
+between stages; comparisons are measured within one run, in alternating order, because a shared
+machine's speed drifts. The load average is recorded next to every measurement.
+
+- generation: our Generator against bare ``Llama.create_chat_completion`` on the same Llama and
+  messages, the static prompt prefix cached the same way before each call; and prefix reuse itself.
+- questions: time to first token over the test set, cold (first question after load) and warm.
+- ingest: the RGB passages: documents/s, chunks/s, embedding texts/s, peak memory.
+- retrieval: dense, BM25 and hybrid latency at growing sizes; beyond the RGB passages the chunks are
+  synthetic (seeded random words, random unit vectors inserted directly, not embedded).
+- startup: ``python app.py`` until it serves, then the first answer through its API.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from .settings import PROJECT_DIR, Settings
+
+RGB = Path("/work/shared/bench/rgb")
+DEFAULT_TESTSET = PROJECT_DIR / "tests" / "testset.jsonl"
+SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "flash_attn", "top_k", "max_tokens", "retrieval",
+                 "context_tokens", "context_mode", "sentence_tokens", "warm_start")
+QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20}
+FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30}
+OVERHEAD_TOKENS = 32
+
+
+def loadavg() -> str:
+    """The 1-minute load average, as recorded next to every number."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
+
+
+def pct(values, q: float) -> Optional[float]:
+    from .metrics import percentile
+
+    got = percentile([v for v in values if v is not None], q)
+    return None if got is None else round(got, 1)
+
+
+def timed_stream(pieces) -> dict:
+    """Consume a stream of text pieces: first-piece time, pieces and decode speed."""
+    started = time.perf_counter()
+    first = last = None
+    count = 0
+    for piece in pieces:
+        if piece:
+            last = time.perf_counter()
+            first = first or last
+            count += 1
+    ttft = (first - started) * 1000 if first else None
+    tps = (count - 1) / (last - first) if count > 1 and last > first else None
+    return {"ttft_ms": round(ttft, 1) if ttft else None, "pieces": count, "tokens_per_s": round(tps, 2) if tps else None,
+            "load": loadavg()}
+
+
+# ---------- stage: generation and questions (one process: the model is loaded once) ----------
+
+def bare_pieces(llm, messages, max_tokens, settings):
+    """The bare llama-cpp-python call our Generator wraps, with the same sampling arguments."""
+    for chunk in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_p=0.95,
+                                            seed=settings.seed, stream=True):
+        yield chunk["choices"][0]["delta"].get("content")
+
+
+def prime(llm, system: str) -> None:
+    """Leave exactly the static prefix (system prompt + the user turn's opening) in the KV cache."""
+    llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
+                               max_tokens=1, temperature=0.0)
+
+
+def compare_generation(assistant, messages, pairs: int) -> dict:
+    """Pipeline Generator vs bare calls, alternating order, each after the same cache priming."""
+    llm, settings = assistant.generator.llm, assistant.settings
+    arms = {"bare": lambda: bare_pieces(llm, messages, OVERHEAD_TOKENS, settings),
+            "pipeline": lambda: assistant.generator.stream(messages, OVERHEAD_TOKENS, 0.0)}
+    runs = {"bare": [], "pipeline": []}
+    for k in range(pairs):
+        for name in (("bare", "pipeline") if k % 2 == 0 else ("pipeline", "bare")):
+            prime(llm, messages[0]["content"])
+            runs[name].append(timed_stream(arms[name]()))
+    llm.reset()  # now the whole prompt must be read: the cost prefix reuse saves
+    full = timed_stream(arms["bare"]())
+    median = lambda name, key: pct([r[key] for r in runs[name]], 50)  # noqa: E731
+    out = {name: {"ttft_ms_p50": median(name, "ttft_ms"), "tokens_per_s_p50": median(name, "tokens_per_s"), "runs": runs[name]}
+           for name in runs}
+    out["ttft_ratio"] = ratio(out["pipeline"]["ttft_ms_p50"], out["bare"]["ttft_ms_p50"])
+    out["tokens_per_s_ratio"] = ratio(out["pipeline"]["tokens_per_s_p50"], out["bare"]["tokens_per_s_p50"])
+    out["prefix_reuse"] = {"ttft_ms_cache_reset": full["ttft_ms"], "ttft_ms_prefix_cached": out["bare"]["ttft_ms_p50"],
+                           "speedup": ratio(full["ttft_ms"], out["bare"]["ttft_ms_p50"]), "load": full["load"]}
+    return out
+
+
+def ratio(a, b) -> Optional[float]:
+    return round(a / b, 3) if a and b else None
+
+
+def ask_all(assistant, items: list[dict]) -> list[dict]:
+    """Every question through Assistant.stream: the one answer path, timed."""
+    from .pipeline import Answer
+
+    rows = []
+    for item in items:
+        answer = next(event for event in assistant.stream(item["question"]) if isinstance(event, Answer))
+        t = answer.timings
+        rows.append({"id": item.get("id"), "ttft_ms": t.ttft_ms if not answer.refused or t.ttft_ms else None,
+                     "total_ms": t.total_ms, "retrieve_ms": t.retrieve_ms, "prompt_tokens": t.prompt_tokens,
+                     "completion_tokens": t.completion_tokens, "tokens_per_s": round(t.tokens_per_s, 2),
+                     "sources": len(answer.passages), "refused": answer.refused, "answer": answer.answer,
+                     "load": loadavg()})
+    return rows
+
+
+def stage_generation(p: dict) -> dict:
+    from .evaluation import load_testset
+    from .generation import build_messages
+    from .pipeline import Assistant
+
+    started = time.perf_counter()
+    settings = Settings.load(**p["settings"], home=p["home"], corpus=p["corpus"])
+    assistant = Assistant(settings)
+    init_s = time.perf_counter() - started
+    ingest = assistant.ingest()
+    items = load_testset(Path(p["testset"]), p["limit"])
+    rows = ask_all(assistant, items)
+    answered = next((r for r in rows if r["ttft_ms"]), None)
+    gen = {}
+    if answered and p["pairs"]:
+        first = assistant.ask(items[rows.index(answered)]["question"])
+        gen = compare_generation(assistant, build_messages(assistant.prompts, first.passages, first.standalone_question),
+                                 p["pairs"])
+    warm = [r for r in rows[1:] if r["ttft_ms"]]
+    return {"assistant_init_s": round(init_s, 2), "index_chunks": assistant.index.count(),
+            "ingest_s": round(ingest.seconds, 2), "generation": gen,
+            "questions": {"n": len(rows), "cold_ttft_ms": rows[0]["ttft_ms"] if rows else None,
+                          "warm_ttft_ms_p50": pct([r["ttft_ms"] for r in warm], 50),
+                          "warm_ttft_ms_p95": pct([r["ttft_ms"] for r in warm], 95),
+                          "total_ms_p50": pct([r["total_ms"] for r in rows], 50),
+                          "prompt_tokens_p50": pct([r["prompt_tokens"] for r in rows if r["prompt_tokens"]], 50),
+                          "tokens_per_s_p50": pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
+                          "refused": sum(r["refused"] for r in rows), "rows": rows},
+            "model": assistant.generator.describe(), "settings": {k: str(v) for k, v in settings.model_dump().items()}}
+
+
+# ---------- stage: ingest ----------
+
+def stage_ingest(p: dict) -> dict:
+    from .embeddings import MiniLMEmbedding
+    from .index import Index
+
+    class TimedEmbedding(MiniLMEmbedding):
+        texts, seconds = 0, 0.0
+
+        def __call__(self, input):
+            started = time.perf_counter()
+            vectors = super().__call__(input)
+            TimedEmbedding.texts += len(input)
+            TimedEmbedding.seconds += time.perf_counter() - started
+            return vectors
+
+    base = peak_rss_mb()
+    corpus = Path(p["corpus"])
+    if p.get("docs"):  # a subset: link the first N files into a folder of their own
+        subset = Path(p["home"]) / "corpus-subset"
+        subset.mkdir(parents=True, exist_ok=True)
+        for path in sorted(corpus.iterdir())[:p["docs"]]:
+            (subset / path.name).write_bytes(path.read_bytes())
+        corpus = subset
+    settings = Settings.load(home=p["home"], corpus=corpus)
+    started = time.perf_counter()
+    index = Index(settings, TimedEmbedding())
+    load_s = time.perf_counter() - started
+    loaded_rss = peak_rss_mb()
+    report = index.ingest()
+    docs = len(report.added) + len(report.updated)
+    return {"documents": docs, "chunks": report.chunks_written, "seconds": round(report.seconds, 2),
+            "embedder_load_s": round(load_s, 2), "documents_per_s": round(docs / report.seconds, 1),
+            "chunks_per_s": round(report.chunks_written / report.seconds, 1),
+            "embedding_texts_per_s": round(TimedEmbedding.texts / max(TimedEmbedding.seconds, 1e-9), 1),
+            "embedding_share": round(TimedEmbedding.seconds / report.seconds, 3),
+            "rss_mb_before": base, "rss_mb_after_load": loaded_rss, "load": loadavg()}
+
+
+# ---------- stage: retrieval at growing sizes ----------
+
+def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0):
+    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors, metadata."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + first)
+    vectors = rng.standard_normal((count, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    words = np.asarray(vocab)
+    ids, texts, metas = [], [], []
+    for n in range(first, first + count):
+        doc = f"synthetic-{n // 10:06d}"
+        text = " ".join(words[rng.integers(0, len(words), 100)]) + "."
+        ids.append(f"{doc}:00000000:{n % 10:05d}")
+        texts.append(text)
+        metas.append({"doc_id": doc, "title": f"Synthetic {n // 10}", "source": f"{doc}.txt", "content_hash": "0" * 64,
+                      "n_chunks": 10, "index": n % 10, "start": 0, "end": len(text), "indexed_at": ""})
+    return ids, texts, metas, vectors
+
+
+def grow_index(index, size: int, vocab: list[str]) -> float:
+    """Top the collection up to size chunks with synthetic ones; seconds taken."""
+    started = time.perf_counter()
+    have = index.count()
+    for first in range(have, size, 4000):
+        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab)
+        index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
+    index.generation += 1
+    return time.perf_counter() - started
+
+
+def stage_retrieval(p: dict) -> dict:
+    from .index import Index
+    from .retrieval import WORD, Retriever
+
+    settings = Settings.load(home=p["home"], corpus=p["corpus"])
+    index = Index(settings)
+    retriever = Retriever(index)
+    questions = [json.loads(line)["question"] for line in Path(p["queries_file"]).read_text().splitlines() if line.strip()]
+    questions = (questions * (p["queries"] // max(len(questions), 1) + 1))[:p["queries"]]
+    vocab = sorted({w for t in index.all_chunks()[1] for w in WORD.findall(t)}) or ["news", "market", "city", "report"]
+    rows = []
+    for size in p["sizes"]:
+        fill_s = grow_index(index, size, vocab)
+        row = {"chunks": index.count(), "fill_s": round(fill_s, 1), "load": loadavg()}
+        for mode in ("dense", "bm25", "hybrid"):
+            started = time.perf_counter()
+            retriever.search(questions[0], settings.top_k, settings.candidates, mode)  # builds BM25 when needed
+            first_ms = (time.perf_counter() - started) * 1000
+            times = []
+            for question in questions:
+                started = time.perf_counter()
+                retriever.search(question, settings.top_k, settings.candidates, mode)
+                times.append((time.perf_counter() - started) * 1000)
+            row[mode] = {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "first_ms": round(first_ms, 1)}
+        row["peak_rss_mb"] = peak_rss_mb()
+        rows.append(row)
+    return {"sizes": rows, "real_chunks": p.get("real_chunks"), "queries": len(questions),
+            "note": "chunks beyond the RGB passages are synthetic: seeded random words and random unit vectors"}
+
+
+# ---------- stage: start-up of the chat ----------
+
+def stage_startup(p: dict) -> dict:
+    """``python app.py`` on a free port until it serves, then one answer through its ``/ask`` API."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, **{f"RAG_{k.upper()}": str(v) for k, v in p["settings"].items()},
+           "RAG_HOME": p["home"], "RAG_CORPUS": p["corpus"], "RAG_PORT": str(port)}
+    log = Path(p["home"]) / "app.log"
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(PROJECT_DIR / "app.py")], cwd=PROJECT_DIR, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    result = {"load": loadavg()}
+    try:
+        while proc.poll() is None and time.perf_counter() - started < p.get("timeout", 300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                result["app_ready_s"] = round(time.perf_counter() - started, 2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        if "app_ready_s" not in result:
+            tail = log.read_text(errors="replace")[-400:]
+            return {**result, "error": f"app.py did not serve (exit {proc.poll()}): {tail}"}
+        from gradio_client import Client
+
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False, download_files=False)
+        asked = time.perf_counter()
+        answer = client.predict(p["question"], api_name="/ask")
+        result.update(first_answer_s=round(time.perf_counter() - asked, 2),
+                      ready_to_first_answer_s=round(time.perf_counter() - started, 2),
+                      first_answer_ttft_ms=(answer.get("timings") or {}).get("ttft_ms"), load_after=loadavg())
+    except Exception as exc:  # the chat is another module's: report, never fail the whole bench
+        result["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return result
+
+
+STAGES = {"generation": stage_generation, "ingest": stage_ingest, "retrieval": stage_retrieval, "startup": stage_startup}
+
+
+# ---------- orchestration, table and command line ----------
+
+def run_stage(name: str, params: dict, progress=None) -> dict:
+    """One stage in a fresh ``python -m rag bench --stage`` process; its JSON, or an error entry."""
+    (progress or (lambda message: None))(f"bench: {name} (load {loadavg()})…")
+    handle, out = tempfile.mkstemp(suffix=".json")
+    os.close(handle)
+    started, load = time.perf_counter(), loadavg()
+    proc = subprocess.run([sys.executable, "-m", "rag", "bench", "--stage", name, "--stage-params", json.dumps(params),
+                           "--stage-out", out], cwd=PROJECT_DIR, capture_output=True, text=True)
+    data = json.loads(Path(out).read_text() or "{}") if proc.returncode == 0 else {
+        "error": f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"}
+    Path(out).unlink(missing_ok=True)
+    return {**data, "stage_s": round(time.perf_counter() - started, 1), "load_start": load, "load_end": loadavg()}
+
+
+def run_bench(options: dict, progress=None) -> dict:
+    """All requested stages; ``options`` as built by cmd_bench (see FULL and QUICK)."""
+    import shutil
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    gen_home, rgb_home = str(work / "chat"), str(work / "rgb")
+    rgb_corpus = Path(options["rgb"]) / "corpus"
+    has_rgb = rgb_corpus.is_dir()
+    common = {"settings": options["settings"], "corpus": options["corpus"]}
+    stages = {}
+    try:
+        if "generation" in options["stages"]:
+            key, values = options.get("compare") or (None, [None])
+            for value in values:  # one fresh process per value, in the same run: before/after on the same machine state
+                name = f"generation {key}={value}" if key else "generation"
+                settings = {**options["settings"], **({key: value} if key else {})}
+                stages[name] = run_stage("generation", {**common, "settings": settings, "home": f"{gen_home}-{len(stages)}",
+                                                        "testset": options["testset"], "limit": options["limit"],
+                                                        "pairs": options["pairs"]}, progress)
+            gen_home = f"{gen_home}-0"
+        if "startup" in options["stages"]:
+            stages["startup"] = run_stage("startup", {**common, "home": gen_home,
+                                                     "question": first_question(options["testset"])}, progress)
+        corpus = str(rgb_corpus if has_rgb else options["corpus"])
+        if "ingest" in options["stages"]:
+            stages["ingest"] = run_stage("ingest", {"home": rgb_home, "corpus": corpus, "docs": options["docs"]}, progress)
+        if "retrieval" in options["stages"]:
+            queries = Path(options["rgb"]) / "dev.jsonl" if has_rgb else Path(options["testset"])
+            stages["retrieval"] = run_stage("retrieval", {"home": rgb_home, "corpus": corpus, "sizes": options["sizes"],
+                                                         "queries": options["queries"], "queries_file": str(queries),
+                                                         "real_chunks": (stages.get("ingest") or {}).get("chunks")},
+                                            progress)
+    finally:
+        if not options.get("keep"):
+            shutil.rmtree(work, ignore_errors=True)
+    return {"machine": machine(), "options": {k: v for k, v in options.items() if k != "stages"},
+            "stages_run": list(options["stages"]), "stages": stages}
+
+
+def first_question(testset: str) -> str:
+    return json.loads(Path(testset).read_text(encoding="utf-8").splitlines()[0])["question"]
+
+
+def machine() -> dict:
+    import platform
+
+    try:
+        import llama_cpp
+        version = llama_cpp.__version__
+    except ImportError:
+        version = None
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor(),
+            "python": platform.python_version(), "llama_cpp_python": version, "load": loadavg()}
+
+
+def fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    return (f"{value:,.0f}" if isinstance(value, (int, float)) and abs(value) >= 100 else f"{value:g}") + unit
+
+
+def render_table(result: dict) -> str:
+    """The report as a plain-text table: metric, value, load average while it was measured."""
+    lines, st = [], result["stages"]
+    runs = [name for name in st if name.startswith("generation")]
+    for name in runs:
+        lines += render_generation(name, st[name])
+    if len(runs) > 1:
+        base = (st[runs[0]].get("questions") or {}).get("warm_ttft_ms_p50")
+        lines.append("Warm TTFT p50 relative to the first: " + ", ".join(
+            f"{name[11:]} {fmt(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
+    lines += render_others(st)
+    return "\n".join(lines)
+
+
+def render_generation(name: str, g: dict) -> list[str]:
+    """Rows of one generation stage: overhead against bare llama.cpp, prefix reuse, the test-set questions."""
+    lines: list[str] = []
+    add = lambda *cells: add_row(lines, *cells)  # noqa: E731
+    model = g.get("model", {})
+    lines.append(f"{name.capitalize()} ({model.get('file', '?')}, threads {model.get('threads')}/{model.get('threads_batch')})"
+                 + (f"  ERROR {g['error']}" if "error" in g else ""))
+    o = g.get("generation") or {}
+    if o:
+        add("TTFT p50 bare / pipeline (ms)", f"{fmt(o['bare']['ttft_ms_p50'])} / {fmt(o['pipeline']['ttft_ms_p50'])}",
+            f"load {' '.join(r['load'] for r in o['bare']['runs'])}")
+        add("tokens/s p50 bare / pipeline", f"{fmt(o['bare']['tokens_per_s_p50'])} / {fmt(o['pipeline']['tokens_per_s_p50'])}")
+        add("ratio pipeline/bare: TTFT (≤1.10), tok/s (≥0.95)", f"{fmt(o['ttft_ratio'])} / {fmt(o['tokens_per_s_ratio'])}")
+        r = o["prefix_reuse"]
+        add("TTFT whole prompt / static prefix cached (ms)", f"{fmt(r['ttft_ms_cache_reset'])} / {fmt(r['ttft_ms_prefix_cached'])}",
+            f"load {r['load']}")
+    q = g.get("questions") or {}
+    if q:
+        lines.append(f"Questions ({q['n']} from the test set, context {g['settings'].get('context_mode', '?')})")
+        add("TTFT cold: first after load (ms)", fmt(q["cold_ttft_ms"]), f"load {q['rows'][0]['load']}" if q["rows"] else "")
+        add("TTFT warm p50 / p95 (ms)", f"{fmt(q['warm_ttft_ms_p50'])} / {fmt(q['warm_ttft_ms_p95'])}",
+            f"load {' '.join(r['load'] for r in q['rows'][1:])}")
+        add("prompt tokens p50 / answer total p50 (ms)", f"{fmt(q['prompt_tokens_p50'])} / {fmt(q['total_ms_p50'])}")
+        add("decode tokens/s p50 / refused", f"{fmt(q['tokens_per_s_p50'])} / {q['refused']}")
+        add("Assistant() load (s) / peak RSS (MB)", f"{fmt(g['assistant_init_s'])} / {fmt(g.get('peak_rss_mb'))}")
+    return lines
+
+
+def add_row(lines: list[str], name: str, value: str, load: str = "") -> None:
+    lines.append(f"  {name:<46} {value:>24}   {load}")
+
+
+def render_others(st: dict) -> list[str]:
+    """Rows of the start-up, ingest and retrieval stages."""
+    lines: list[str] = []
+    add = lambda *cells: add_row(lines, *cells)  # noqa: E731
+    s = st.get("startup", {})
+    if s:
+        lines.append("Start-up: python app.py" + (f"  ERROR {s['error']}" if "error" in s else ""))
+        add("until it serves / first answer / both (s)",
+            f"{fmt(s.get('app_ready_s'))} / {fmt(s.get('first_answer_s'))} / {fmt(s.get('ready_to_first_answer_s'))}",
+            f"load {s.get('load_start')}..{s.get('load_end')}")
+    i = st.get("ingest", {})
+    if i:
+        lines.append("Ingest (RGB passages)" + (f"  ERROR {i['error']}" if "error" in i else ""))
+        if "error" not in i:
+            add("documents / chunks / seconds", f"{i['documents']} / {i['chunks']} / {fmt(i['seconds'])}", f"load {i['load']}")
+            add("documents/s / chunks/s / embedded texts/s",
+                f"{fmt(i['documents_per_s'])} / {fmt(i['chunks_per_s'])} / {fmt(i['embedding_texts_per_s'])}")
+            add("embedding share of time / peak RSS (MB)", f"{fmt(i['embedding_share'])} / {fmt(i.get('peak_rss_mb'))}",
+                f"(after load {fmt(i['rss_mb_after_load'])})")
+    r = st.get("retrieval", {})
+    if r:
+        lines.append("Retrieval p50 / p95 ms (first query, with BM25 build)" + (f"  ERROR {r['error']}" if "error" in r else ""))
+        for row in r.get("sizes", []):
+            cells = "  ".join(f"{m} {fmt(row[m]['p50_ms'])}/{fmt(row[m]['p95_ms'])} ({fmt(row[m]['first_ms'])})"
+                              for m in ("dense", "bm25", "hybrid"))
+            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {fmt(row['peak_rss_mb'])} MB   load {row['load']}")
+    return lines
+
+
+def register_cli(subparsers, add_setting_flags) -> None:
+    """Add ``bench`` to the command line (called by cli.register_optional)."""
+    import argparse
+
+    parser = subparsers.add_parser("bench", help="Measure first-token time, generation overhead, retrieval, ingest "
+                                   "and start-up on this machine; print a table and write JSON.")
+    parser.add_argument("--json", dest="json_out", type=Path, help="Write the results JSON to this file.")
+    parser.add_argument("--quick", action="store_true", help="A smoke run of about 3 minutes (fewer questions and sizes).")
+    parser.add_argument("--limit", type=int, help="Test-set questions to time (full 12, quick 3).")
+    parser.add_argument("--pairs", type=int, help="Pipeline/bare generation pairs (full 3, quick 2).")
+    parser.add_argument("--sizes", help="Retrieval sizes in chunks, comma-separated (full 1000,10000,100000).")
+    parser.add_argument("--queries", type=int, help="Retrieval queries timed per size and mode.")
+    parser.add_argument("--docs", type=int, help="Only the first N RGB documents for ingest (default: all).")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"Stages to run (default: {','.join(STAGES)}).")
+    parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="Test set whose questions are timed.")
+    parser.add_argument("--corpus", type=Path, help="Corpus the test set is about (default: the corpus setting).")
+    parser.add_argument("--rgb", type=Path, default=RGB, help="RGB slice for ingest and retrieval (corpus/, dev.jsonl).")
+    parser.add_argument("--compare", metavar="SETTING=V1,V2", help="Run the generation stage once per value, "
+                        "in this run, e.g. context_mode=passages,sentences.")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-params", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-out", help=argparse.SUPPRESS)
+    add_setting_flags(parser, SETTING_FLAGS)
+    parser.set_defaults(run=cmd_bench)
+
+
+def parse_compare(spec: Optional[str]):
+    """``parse_compare('n_threads=1,2') -> ('n_threads', ['1', '2'])``; None for no spec.
+
+    Raises:
+        RagError: not SETTING=V1,V2 or an unknown setting.
+    """
+    from .errors import RagError
+
+    if not spec:
+        return None
+    key, _, values = spec.partition("=")
+    key = key.strip().replace("-", "_")
+    options = [v.strip() for v in values.split(",") if v.strip()]
+    if key not in Settings.model_fields or not options:
+        raise RagError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 with a known setting.")
+    for value in options:
+        Settings.load(**{key: value})  # a bad value fails now, not after the first run
+    return key, options
+
+
+def cmd_bench(args) -> int:
+    """``python -m rag bench``: run the stages, print the table, write the JSON."""
+    from .cli import status
+    from .models import resolve_model
+
+    if args.stage:  # inside a stage's own process
+        result = STAGES[args.stage](json.loads(args.stage_params))
+        Path(args.stage_out).write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=str))
+        return 0
+    flags = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
+    base = Settings.load(**flags)
+    flags["model"] = str(base.model or resolve_model(base, status))
+    preset = QUICK if args.quick else FULL
+    options = {"quick": args.quick, "settings": flags, "corpus": str(args.corpus or base.corpus),
+               "testset": str(args.testset), "rgb": str(args.rgb), "docs": args.docs, "keep": args.keep,
+               "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
+               "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
+               "queries": args.queries or preset["queries"],
+               "stages": [s for s in args.stages.split(",") if s in STAGES], "compare": parse_compare(args.compare)}
+    started = time.perf_counter()
+    result = run_bench(options, status)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(render_table(result))
+    print(f"(bench took {result['seconds']:.0f} s; load average now {loadavg()})")
+    if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return 0 if not any("error" in stage for stage in result["stages"].values()) else 1

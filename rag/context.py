@@ -1,0 +1,131 @@
+"""Context: fit the retrieved passages to a small token budget by keeping the sentences that matter.
+
+On a laptop CPU the model reads its prompt at roughly 45–100 tokens/s, so every token of context is
+waiting time before the first word. Each retrieved passage is split into sentences, every sentence
+is scored against the question (embedding similarity plus weighted word overlap, with a small bonus
+for the better-ranked passages), and the best ones are kept with a neighbour for context until the
+budget is spent. Every contiguous run of kept sentences becomes its own numbered source carrying
+exact ``start``/``end`` offsets into its document, so a citation still points at text the user can see.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, Optional, Sequence
+
+from .chunks import sentence_spans
+from .citations import content_words
+from .retrieval import Passage
+
+CountFn = Callable[[str], int]
+SimilarityFn = Callable[[str, Sequence[str]], list[float]]
+RUN_COST = 4  # tokens of "[n] " and the blank line around each source
+LEXICAL_WEIGHT = 0.5  # word overlap catches names and numbers that MiniLM blurs
+RANK_BONUS = 0.05  # per retrieval rank: ties go to the passage retrieval trusted more
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: int  # index into the passages
+    start: int  # character offsets into that passage's text
+    end: int
+    tokens: int
+
+
+def split_sentences(passages: Sequence[Passage], count: CountFn) -> list[Sentence]:
+    """Every sentence of every passage, in passage order then text order.
+
+    ``[(s.passage, s.start, s.end) for s in split_sentences([p('A b. C d.')], words)] -> [(0, 0, 4), (0, 5, 9)]``
+    """
+    return [Sentence(i, start, end, count(passage.text[start:end]))
+            for i, passage in enumerate(passages) for start, end, _ in sentence_spans(passage.text)]
+
+
+def lexical_scores(question: str, texts: Sequence[str]) -> list[float]:
+    """IDF-weighted share of the question's content words that each text contains (0..1).
+
+    ``lexical_scores('export controls', ['Export controls fail.', 'Chips.']) -> [1.0, 0.0]``
+    """
+    wanted = content_words(question)
+    if not wanted or not texts:
+        return [0.0] * len(texts)
+    bags = [content_words(text) for text in texts]
+    idf = {w: math.log(1 + len(bags) / (1 + sum(w in bag for bag in bags))) for w in wanted}
+    total = sum(idf.values())
+    return [sum(idf[w] for w in wanted & bag) / total for bag in bags]
+
+
+def score_sentences(question: str, passages: Sequence[Passage], sentences: Sequence[Sentence],
+                    similarity: Optional[SimilarityFn] = None) -> list[float]:
+    """Relevance of each sentence: dense similarity + weighted word overlap + a retrieval-rank bonus."""
+    texts = [passages[s.passage].text[s.start:s.end] for s in sentences]
+    dense = similarity(question, texts) if similarity and texts else [0.0] * len(texts)
+    lexical = lexical_scores(question, texts)
+    return [float(d) + LEXICAL_WEIGHT * w + RANK_BONUS / (1 + s.passage)
+            for d, w, s in zip(dense, lexical, sentences)]
+
+
+def choose(sentences: Sequence[Sentence], scores: Sequence[float], budget: int) -> set[int]:
+    """Indices of the sentences to keep: best first, each followed by its neighbours, within budget.
+
+    The cost estimate is each sentence's tokens plus one, and RUN_COST for each new run of sentences.
+    ``choose([s(10), s(10), s(10)], [0.1, 0.9, 0.2], 12) -> {1}``
+    """
+    order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+    chosen: set[int] = set()
+    used = 0
+    for i in order:
+        for j in (i, i - 1, i + 1):
+            if j in chosen or not 0 <= j < len(sentences) or sentences[j].passage != sentences[i].passage:
+                continue
+            if j != i and i not in chosen:
+                continue  # neighbours give a kept sentence its context (who "he" is); alone they are not worth it
+            joins = any(k in chosen and sentences[k].passage == sentences[j].passage for k in (j - 1, j + 1))
+            cost = sentences[j].tokens + 1 + (0 if joins else RUN_COST)
+            if used + cost <= budget:
+                chosen.add(j)
+                used += cost
+    return chosen
+
+
+def runs(sentences: Sequence[Sentence], chosen: set[int]) -> list[tuple[int, int, int]]:
+    """(passage, start, end) of each contiguous run of chosen sentences, in passage then text order.
+
+    ``runs([s(0, 0, 4), s(0, 5, 9), s(0, 10, 14)], {0, 1}) -> [(0, 0, 9)]``
+    """
+    spans: list[tuple[int, int, int]] = []
+    previous = None
+    for i in sorted(chosen):
+        s = sentences[i]
+        if previous is not None and previous == i - 1 and spans[-1][0] == s.passage:
+            spans[-1] = (s.passage, spans[-1][1], s.end)
+        else:
+            spans.append((s.passage, s.start, s.end))
+        previous = i
+    return spans
+
+
+def cost_of(texts: Sequence[str], count: CountFn) -> int:
+    """Tokens the given sources take in the prompt, RUN_COST each for their number and spacing."""
+    return sum(count(text) + RUN_COST for text in texts)
+
+
+def select_sentences(question: str, passages: Sequence[Passage], count: CountFn, budget: int,
+                     similarity: Optional[SimilarityFn] = None) -> list[Passage]:
+    """The passages cut down to their best sentences, one source per contiguous run, within budget.
+
+    Every returned source is ``replace(p, text=p.text[a:b], start=p.start + a, end=p.start + b)`` of one
+    input passage, so its text is exactly the document's text between its offsets.
+    """
+    sentences = split_sentences(passages, count)
+    if not sentences:
+        return []
+    scores = score_sentences(question, passages, sentences, similarity)
+    chosen = choose(sentences, scores, budget)
+    while chosen:  # the estimate may miss by a token or two: the real count of the joined runs decides
+        spans = runs(sentences, chosen)
+        if cost_of([passages[i].text[a:b] for i, a, b in spans], count) <= budget:
+            break
+        chosen.discard(min(chosen, key=lambda i: (scores[i], -i)))
+    return [replace(passages[i], text=passages[i].text[a:b], start=passages[i].start + a,
+                    end=passages[i].start + b) for i, a, b in runs(sentences, chosen)]

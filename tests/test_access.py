@@ -1,0 +1,245 @@
+"""Who can reach the chat and what it serves, on the real app: the default bind address, the password, file
+paths, upload names.
+
+(Refusing to listen on the network without a password is tested in test_app_api.py.) Two apps serve this
+module: one with the default settings, one with RAG_PASSWORD set, on 0.0.0.0 inside the test network
+namespace (scripts/offline.sh: loopback only) and on 127.0.0.1 elsewhere.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.parse
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.app_fixtures import (ROOT, START_TIMEOUT_S, RunningApp, clean_env, free_port, model_file,  # noqa: F401
+                                wait_until_up)
+
+PASSWORD = secrets.token_urlsafe(12)
+ISOLATED = os.environ.get("NETNS_OFFLINE") == "1"  # set by scripts/offline.sh: nothing but loopback exists
+LOCKED_HOST = "0.0.0.0" if ISOLATED else "127.0.0.1"
+PASSWD_LINE = b"root:x:0:0"
+
+
+@contextmanager
+def launched(folder: Path, model: Path, args: tuple[str, ...] = (), **env: str) -> Iterator[RunningApp]:
+    """``python app.py --port P *args`` over a copy of the corpus, as app_fixtures.running_app but with no --host."""
+    corpus, home, log = folder / "corpus", folder / "home", folder / "app.log"
+    shutil.copytree(ROOT / "corpus", corpus)
+    port = free_port()
+    env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), RAG_MODEL=str(model),
+                    GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1", **env)
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_up(url, process, log, START_TIMEOUT_S)  # with a password, / is the login page
+            yield RunningApp(url, corpus, home, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def default_app(tmp_path_factory, model_file) -> Iterator[RunningApp]:
+    """The app as `make run` starts it: no --host, no password."""
+    with launched(tmp_path_factory.mktemp("default"), model_file) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def locked_app(tmp_path_factory, model_file) -> Iterator[RunningApp]:
+    with launched(tmp_path_factory.mktemp("locked"), model_file, ("--host", LOCKED_HOST), RAG_PASSWORD=PASSWORD) as app:
+        yield app
+
+
+def port_of(app: RunningApp) -> int:
+    return urllib.parse.urlparse(app.url).port
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of TCP sockets listening on port, from /proc/net/tcp and tcp6: ``{'127.0.0.1'}``."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if fields[3] == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)  # each 32-bit word in the kernel's (little-endian) order
+                found.add(socket.inet_ntop(family, b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))))
+    return found
+
+
+def get(app: RunningApp, path: str) -> tuple[int, bytes]:
+    """GET a raw path (sent as written: no normalising of '..'); (status, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def post_json(app: RunningApp, path: str, payload: dict) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
+    try:
+        connection.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+# -- binding -------------------------------------------------------------------------------------
+
+def test_binds_loopback_by_default(default_app):
+    assert listening_addresses(port_of(default_app)) == {"127.0.0.1"}
+
+
+def test_with_a_password_it_may_listen_beyond_loopback(locked_app):
+    assert listening_addresses(port_of(locked_app)) == {LOCKED_HOST}
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def private_files(app: RunningApp, model: Path) -> list[Path]:
+    """Files the app reads but must never serve: the model, a corpus article, the index database, its own code."""
+    index_files = sorted((p for p in app.home.rglob("*") if p.is_file()), key=lambda p: p.suffix != ".sqlite3")
+    assert index_files, "the app should have written its index"
+    return [model, next(app.corpus.glob("*.md")), *index_files[:3], ROOT / "app.py"]
+
+
+@pytest.mark.parametrize("path", [
+    "/gradio_api/file=/etc/passwd", "/file=/etc/passwd", "/gradio_api/file=../../etc/passwd",
+    "/gradio_api/file=..%2F..%2F..%2Fetc%2Fpasswd", "/gradio_api/file=//etc/passwd",
+    "/gradio_api/file=%2Fetc%2Fpasswd", "/static/../../../../etc/passwd", "/assets/../../../../etc/passwd",
+])
+def test_system_files_are_not_served(default_app, path):
+    status, body = get(default_app, path)
+    assert status in (403, 404), (status, body[:200])
+    assert PASSWD_LINE not in body
+
+
+def test_model_corpus_and_index_files_are_not_served(default_app, model_file):
+    for private in private_files(default_app, model_file):
+        with open(private, "rb") as handle:  # the model is 1.1 GB: its first bytes are enough
+            head = handle.read(64)
+        for form in (str(private), os.path.relpath(private, ROOT), urllib.parse.quote(str(private))):
+            for prefix in ("/gradio_api/file=", "/file="):
+                status, body = get(default_app, prefix + form)
+                assert status in (403, 404), (prefix + form, status)
+                assert not (head and head in body), f"{prefix + form} returned the file's content"
+
+
+def upload_raw(app: RunningApp, name: str, content: bytes) -> str:
+    """POST one file to Gradio's upload route under any name, as a hand-made client could; its server path."""
+    boundary = secrets.token_hex(16)
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: text/plain\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
+    try:
+        connection.request("POST", "/gradio_api/upload", body=body,
+                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, data[:300]
+    return json.loads(data)[0]
+
+
+def call_upload(app: RunningApp, server_path: str, orig_name: str) -> dict:
+    """The /upload endpoint through Gradio's plain HTTP API (no gradio_client cleaning the name first)."""
+    file_data = {"path": server_path, "orig_name": orig_name, "meta": {"_type": "gradio.FileData"}}
+    status, body = post_json(app, "/gradio_api/call/upload", {"data": [file_data]})
+    assert status == 200, body[:300]
+    event = json.loads(body)["event_id"]
+    status, stream = get(app, f"/gradio_api/call/upload/{event}")
+    lines = stream.decode().splitlines()
+    assert "event: complete" in lines, stream[-500:]
+    return json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))[0]
+
+
+@pytest.mark.parametrize("name", ["../../evil.txt", "..\\..\\evil.txt"])
+def test_an_upload_cannot_leave_the_corpus_folder(default_app, name):
+    content = b"Evil Corp announced a river festival prize made of carved wood.\n"
+    server_path = upload_raw(default_app, name, content)
+    result = call_upload(default_app, server_path, name)
+    assert result["saved"] == ["evil.txt"] and result["failed"] == [], result
+    saved = default_app.corpus / "evil.txt"
+    assert saved.read_bytes() == content
+    assert not (default_app.corpus.parent.parent / "evil.txt").exists()
+    assert not (default_app.corpus.parent / "evil.txt").exists()
+    assert [p.name for p in default_app.corpus.iterdir() if "evil" in p.name] == ["evil.txt"]
+    status, body = get(default_app, "/gradio_api/file=" + str(saved))
+    assert status in (403, 404) and content not in body
+
+
+# -- password ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/config"), ("GET", "/gradio_api/info"), ("POST", "/gradio_api/call/documents"),
+    ("POST", "/gradio_api/call/ask"), ("GET", "/gradio_api/file=/etc/passwd"),
+])
+def test_without_the_password_the_api_is_refused(locked_app, method, path):
+    if method == "GET":
+        status, body = get(locked_app, path)
+    else:
+        status, body = post_json(locked_app, path, {"data": ["Who is Sam Altman?"]})
+    assert status in (401, 403), (status, body[:200])
+    assert b"named_endpoints" not in body and b"Ask the articles" not in body and PASSWD_LINE not in body
+
+
+def test_without_the_password_the_page_is_the_login_form(locked_app):
+    """The page is Gradio's login form, with none of the app. (Gradio 6.31 still embeds the API's description,
+    endpoint and parameter names, in this page; /gradio_api/info itself is refused.)"""
+    status, body = get(locked_app, "/")
+    assert status == 200 and b'"auth_required":true' in body and b'"components":[]' in body
+    assert b"Ask the articles" not in body and b"altman-china" not in body
+    status, _ = post_form(locked_app, "/login", {"username": "rag", "password": "wrong"})
+    assert status in (400, 401)
+    status, _ = post_form(locked_app, "/login", {"username": "rag", "password": PASSWORD})
+    assert status == 200
+
+
+def post_form(app: RunningApp, path: str, fields: dict) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
+    try:
+        connection.request("POST", path, body=urllib.parse.urlencode(fields),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_gradio_client_needs_the_password(locked_app):
+    from gradio_client import Client
+
+    with pytest.raises(ValueError, match="credentials were not provided"):  # gradio_client's AuthenticationError
+        Client(locked_app.url, verbose=False, download_files=False)
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(locked_app.url, auth=("rag", "not-the-password"), verbose=False, download_files=False)
+    client = Client(locked_app.url, auth=("rag", PASSWORD), verbose=False, download_files=False)
+    try:
+        assert [d["source"] for d in client.predict(api_name="/documents")] == ["altman-china-ai-open-weights.md"]
+    finally:
+        client.close()

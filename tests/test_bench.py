@@ -1,0 +1,67 @@
+"""The benchmark: one real, tiny run of ``python -m rag bench`` checks the JSON's shape and sanity (not speed)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.bench import RGB, render_table, synthetic_chunks
+from rag.cli import main
+
+
+def test_synthetic_chunks_are_deterministic_unit_vectors():
+    a = synthetic_chunks(10, 5, ["alpha", "beta", "gamma"])
+    b = synthetic_chunks(10, 5, ["alpha", "beta", "gamma"])
+    assert a[0] == b[0] and a[1] == b[1] and (a[3] == b[3]).all()
+    assert len(set(a[0])) == 5 and all(m["start"] == 0 and m["end"] == len(t) for t, m in zip(a[1], a[2]))
+    assert abs(float((a[3] ** 2).sum(axis=1).max()) - 1.0) < 1e-5
+
+
+@pytest.fixture(scope="module")
+def bench_result(tmp_path_factory, model_path):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    code = main(["bench", "--quick", "--limit", "2", "--pairs", "1", "--sizes", "150,300", "--queries", "3",
+                 "--docs", "20", "--max-tokens", "24", "--context-mode", "sentences", "--model", str(model_path),
+                 "--json", str(out)])
+    return code, json.loads(out.read_text())
+
+
+def test_bench_writes_every_stage(bench_result):
+    code, result = bench_result
+    assert code == 0, {name: stage.get("error") for name, stage in result["stages"].items()}
+    assert set(result["stages"]) == {"generation", "startup", "ingest", "retrieval"}
+    assert result["machine"]["cpus"] >= 1 and result["machine"]["load"]
+    assert all(stage["peak_rss_mb"] > 50 and stage["load_start"] for stage in result["stages"].values())
+
+
+def test_generation_overhead_and_questions_are_sane(bench_result):
+    gen = bench_result[1]["stages"]["generation"]
+    overhead = gen["generation"]
+    for arm in ("bare", "pipeline"):
+        assert overhead[arm]["ttft_ms_p50"] > 0 and overhead[arm]["tokens_per_s_p50"] > 0
+        assert len(overhead[arm]["runs"]) == 1
+    assert 0.2 < overhead["ttft_ratio"] < 5 and 0.2 < overhead["tokens_per_s_ratio"] < 5
+    assert overhead["prefix_reuse"]["ttft_ms_cache_reset"] > 0
+    questions = gen["questions"]
+    assert questions["n"] == 2 and len(questions["rows"]) == 2
+    assert questions["cold_ttft_ms"] is None or questions["cold_ttft_ms"] > 0
+    assert all(r["prompt_tokens"] > 0 and r["total_ms"] >= (r["ttft_ms"] or 0) for r in questions["rows"] if not r["refused"])
+    assert gen["settings"]["context_mode"] == "sentences" and gen["assistant_init_s"] > 0
+
+
+def test_ingest_retrieval_and_startup_are_sane(bench_result):
+    stages = bench_result[1]["stages"]
+    ingest = stages["ingest"]
+    if RGB.is_dir():
+        assert ingest["documents"] == 20
+    assert ingest["chunks"] >= ingest["documents"] > 0 and ingest["embedding_texts_per_s"] > 0
+    assert 0 < ingest["embedding_share"] <= 1
+    sizes = stages["retrieval"]["sizes"]
+    assert [row["chunks"] for row in sizes] == [150, 300]
+    for row in sizes:
+        for mode in ("dense", "bm25", "hybrid"):
+            assert 0 < row[mode]["p50_ms"] <= row[mode]["p95_ms"]
+    startup = stages["startup"]
+    assert "error" not in startup, startup.get("error")
+    assert 0 < startup["app_ready_s"] < startup["ready_to_first_answer_s"]
+    assert "Generation" in render_table(bench_result[1]) and "chunks:" in render_table(bench_result[1])

@@ -1,0 +1,28 @@
+"""Eight chat sessions at once on the real app: all answered, one at a time, each seeing only its own conversation.
+
+The short version of ``scripts/soak.py`` (``make soak`` runs the long one): one question per session,
+each carrying a token unique to its session, through the session-aware ``/chat`` endpoint.
+"""
+from __future__ import annotations
+
+import time
+
+from scripts.soak import ChatOptions, overlapping, run_load
+from tests.app_fixtures import app_server, model_file  # noqa: F401
+
+SESSIONS = 8
+BUDGET_S = 180  # eight short answers queued behind one model on a busy 2-core CPU
+SHORT = ChatOptions(top_k=1, max_tokens=32, timeout_s=BUDGET_S)
+
+
+def test_concurrent_sessions_are_queued_and_keep_their_own_history(app_server):
+    started = time.monotonic()
+    results = run_load(app_server.url, SESSIONS, seconds=60, options=SHORT, turns=1, conversations=1)
+
+    assert len(results) == SESSIONS and {r.session for r in results} == set(range(SESSIONS))
+    problems = [f"session {r.session}: {r.error or r.crosstalk}" for r in results if r.error or r.crosstalk]
+    assert not problems, "\n".join(problems) + "\n" + app_server.log_tail()  # check_history: own question only
+    assert overlapping(results) == 0, "two sessions were answered at once; the model must serve one at a time"
+    waits = sorted(r.wait_s for r in results)
+    assert waits[-1] > waits[0] + 1, f"the sessions should have queued behind each other: waits {waits}"
+    assert time.monotonic() - started < BUDGET_S + 30
