@@ -113,20 +113,21 @@ def ratio(a, b) -> Optional[float]:
     return round(a / b, 3) if a and b else None
 
 
-def ask_all(assistant, items: list[dict]) -> list[dict]:
-    """Every question through Assistant.stream: the one answer path, timed."""
+def ask_all(assistant, items: list[dict]) -> tuple[list[dict], list]:
+    """Every question through Assistant.stream, the one answer path, timed: (rows, answers)."""
     from .pipeline import Answer
 
-    rows = []
+    rows, answers = [], []
     for item in items:
         answer = next(event for event in assistant.stream(item["question"]) if isinstance(event, Answer))
         t = answer.timings
-        rows.append({"id": item.get("id"), "ttft_ms": t.ttft_ms if not answer.refused or t.ttft_ms else None,
-                     "total_ms": t.total_ms, "retrieve_ms": t.retrieve_ms, "prompt_tokens": t.prompt_tokens,
+        answers.append(answer)
+        rows.append({"id": item.get("id"), "ttft_ms": t.ttft_ms or None, "total_ms": t.total_ms,
+                     "retrieve_ms": t.retrieve_ms, "prompt_tokens": t.prompt_tokens,
                      "completion_tokens": t.completion_tokens, "tokens_per_s": round(t.tokens_per_s, 2),
                      "sources": len(answer.passages), "refused": answer.refused, "answer": answer.answer,
-                     "load": loadavg()})
-    return rows
+                     "withheld": getattr(answer, "withheld", ""), "load": loadavg()})
+    return rows, answers
 
 
 def stage_generation(p: dict) -> dict:
@@ -140,12 +141,11 @@ def stage_generation(p: dict) -> dict:
     init_s = time.perf_counter() - started
     ingest = assistant.ingest()
     items = load_testset(Path(p["testset"]), p["limit"])
-    rows = ask_all(assistant, items)
-    answered = next((r for r in rows if r["ttft_ms"]), None)
+    rows, answers = ask_all(assistant, items)
+    asked = next((a for a, r in zip(answers, rows) if r["ttft_ms"]), None)  # one that reached the model
     gen = {}
-    if answered and p["pairs"]:
-        first = assistant.ask(items[rows.index(answered)]["question"])
-        gen = compare_generation(assistant, build_messages(assistant.prompts, first.passages, first.standalone_question),
+    if asked and p["pairs"]:
+        gen = compare_generation(assistant, build_messages(assistant.prompts, asked.passages, asked.standalone_question),
                                  p["pairs"])
     warm = [r for r in rows[1:] if r["ttft_ms"]]
     return {"assistant_init_s": round(init_s, 2), "index_chunks": assistant.index.count(),
@@ -157,7 +157,7 @@ def stage_generation(p: dict) -> dict:
                           "prompt_tokens_p50": pct([r["prompt_tokens"] for r in rows if r["prompt_tokens"]], 50),
                           "tokens_per_s_p50": pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
                           "refused": sum(r["refused"] for r in rows), "rows": rows},
-            "model": assistant.generator.describe(), "settings": {k: str(v) for k, v in settings.model_dump().items()}}
+            "model": assistant.generator.describe(), "settings": {k: str(v) for k, v in settings.model_dump(exclude={"password"}).items()}}
 
 
 # ---------- stage: ingest ----------

@@ -31,8 +31,6 @@ REQUIRED_KEYS = {"id": str, "question": str, "answer": str, "answerable": bool, 
 # Settings that take effect per question (assistant.ask overrides); chunking or the model would need a rebuild.
 PER_QUESTION = ("top_k", "candidates", "retrieval", "context_tokens", "max_tokens", "temperature",
                 "min_relevance", "support_threshold")
-REPORTED_SETTINGS = ("retrieval", "top_k", "candidates", "context_tokens", "chunk_tokens", "chunk_overlap",
-                     "n_ctx", "max_tokens", "temperature", "seed", "min_relevance", "support_threshold")
 METRIC_NOTES = {
     "hit_at_k": "answerable questions with an evidence quote inside one of the passages given to the model",
     "mrr": "mean of 1/rank of the first passage holding evidence (0 when none does)",
@@ -230,9 +228,22 @@ def combo_label(combo: dict) -> str:
 
 
 def settings_summary(settings: Settings) -> dict:
-    """The settings a report states, with the data folder and corpus."""
-    summary = {name: getattr(settings, name) for name in REPORTED_SETTINGS}
-    return {**summary, "home": str(settings.home), "corpus": str(settings.corpus)}
+    """Every setting of the run (the password left out) and the code version, so a run can be repeated."""
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in settings.model_dump().items() if k != "password"}
+    return {"code_version": code_version(), **values}
+
+
+def code_version() -> str:
+    """The project's git commit, with ``+modified`` when files differ from it; '' outside a checkout."""
+    import subprocess
+
+    try:
+        def git(*args):
+            return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10).stdout
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        return commit + ("+modified" if commit and git("status", "--porcelain", "--untracked-files=no").strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def describe_model(assistant) -> dict:
