@@ -71,3 +71,14 @@ def test_empty_index_says_how_to_fill_it(settings, llm, embedder, corpus):
     empty = Assistant(settings, llm=llm, embedder=embedder)
     with pytest.raises(IndexEmptyError, match="rag ingest"):
         empty.ask(SEED_QUESTION)
+
+
+@pytest.mark.parametrize("question", [
+    "¿Por qué OpenAI lanzó gpt-oss?",
+    "<b>What</b> does Altman think of export controls? <script>alert(1)</script>",
+])
+def test_other_languages_and_markup_get_an_answer_not_a_crash(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.answer.strip() and answer.passages
+    assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
+    assert "<script>" not in answer.answer
