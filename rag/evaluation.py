@@ -132,13 +132,13 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
     overrides = dict(overrides or {})
     settings = assistant.with_overrides(overrides)
     progress = progress or (lambda fraction, message: None)
-    started = time.perf_counter()
+    started, summary = time.perf_counter(), settings_summary(settings)  # the code version as the run starts
     records = []
     for number, item in enumerate(items):
         progress(number / len(items), f"Question {number + 1}/{len(items)}: {item['question'][:60]}")
         records.append(ask_one(assistant, item, overrides))
     progress(1.0, f"{len(items)} questions answered")
-    report = EvalReport(summarize(records), records, settings_summary(settings), describe_model(assistant),
+    report = EvalReport(summarize(records), records, summary, describe_model(assistant),
                         str(testset_path), time.perf_counter() - started, overrides=overrides)
     if out_dir:
         write_outputs(report, Path(out_dir))
@@ -270,7 +270,7 @@ def render_markdown(report: EvalReport) -> str:
     lines = [f"# Evaluation: {Path(report.testset).name}", "",
              f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
              f"`{shown_path(report.testset)}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
-             f"n_ctx {model.get('n_ctx', '?')}, {model.get('threads', '?')} threads) in {report.seconds / 60:.1f} min; "
+             f"n_ctx {model.get('n_ctx', '?')}, threads {model.get('threads', '?')}) in {report.seconds / 60:.1f} min; "
              f"{m['refused']} refused, {m['errors']} failed.", "",
              "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
     for name, note in METRIC_NOTES.items():
