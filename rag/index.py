@@ -20,6 +20,7 @@ from .errors import DocumentError, IndexCorruptError, RagError
 from .settings import Settings
 
 ProgressFn = Callable[[float, str], None]
+READ_PAGE = 5000  # chunks per collection.get(): Chroma fails on one get() of more than ~32,000
 
 
 @dataclass
@@ -123,7 +124,7 @@ class Index:
 
     def stored_state(self) -> dict[str, dict]:
         """Per doc_id: title, source, hashes seen, chunk count expected and found, indexed time."""
-        metas = self.guard(self.collection.get, include=["metadatas"])["metadatas"] or []
+        metas = self.read_all(["metadatas"])["metadatas"]
         state: dict[str, dict] = defaultdict(lambda: {"hashes": defaultdict(int), "expected": {}})
         for meta in metas:
             entry = state[meta["doc_id"]]
@@ -224,8 +225,22 @@ class Index:
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
         """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""
-        got = self.guard(self.collection.get, include=["documents", "metadatas"])
+        got = self.read_all(["documents", "metadatas"])
         return got["ids"], got["documents"], got["metadatas"]
+
+    def read_all(self, include: list[str]) -> dict[str, list]:
+        """Every stored chunk's ids and the included fields, read a page at a time.
+
+        One ``collection.get()`` of everything fails past about 32,000 chunks ("too many SQL variables"
+        inside Chroma), so a large corpus is read in pages of READ_PAGE.
+        """
+        got: dict[str, list] = {"ids": [], **{field: [] for field in include}}
+        while True:
+            page = self.guard(self.collection.get, include=include, limit=READ_PAGE, offset=len(got["ids"]))
+            for key in got:
+                got[key] += page[key] or []
+            if len(page["ids"]) < READ_PAGE:
+                return got
 
 
 def check_size(path: Path, limit_mb: float) -> None:

@@ -44,6 +44,18 @@ def test_reingest_skips_replaces_adds_and_removes(index, corpus):
     assert all(d.complete for d in index.documents())
 
 
+def test_every_chunk_is_read_a_page_at_a_time(index, corpus, monkeypatch):
+    """Past ~32,000 chunks one get() of everything fails inside Chroma, so reads are paged; pages of 5 here."""
+    index.ingest()
+    everything = index.collection.get(include=["documents"])
+    monkeypatch.setattr("rag.index.READ_PAGE", 5)
+    ids, texts, metas = index.all_chunks()
+    assert len(everything["ids"]) > 10 and sorted(ids) == sorted(everything["ids"]) and len(set(ids)) == len(ids)
+    assert dict(zip(ids, texts)) == dict(zip(everything["ids"], everything["documents"]))
+    assert [m["doc_id"] for m in metas] and sum(d.chunks for d in index.documents()) == len(ids)
+    assert index.ingest().chunks_written == 0  # the paged manifest still sees every document as unchanged
+
+
 def test_bad_file_is_reported_and_the_rest_indexed(index, corpus):
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (corpus / "empty.md").write_text("")
