@@ -10,7 +10,8 @@ from hypothesis import given, strategies as st
 
 from rag.citations import Claim
 from rag.errors import RagError
-from rag.evaluation import (METRIC_NOTES, cell, compare, eval_settings, expand_grid, load_report, load_testset,
+from rag.eval_report import METRIC_NOTES, cell
+from rag.evaluation import (compare, eval_settings, expand_grid, load_report, load_testset,
                             parse_compare, run_evaluation)
 from rag.metrics import (citation_scores, contains_evidence, evidence_rank, fold, keyword_recall, longest_run,
                          percentile, reciprocal_rank, score_answer, squad_tokens, summarize, token_f1)

@@ -1,0 +1,159 @@
+"""Evaluation reports: the Markdown report, the comparison table and the chart of one or more runs.
+
+Pure rendering of what evaluation.py measured; the metric definitions live here because every report
+states them next to the numbers.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from .settings import PROJECT_DIR
+
+if TYPE_CHECKING:
+    from .evaluation import EvalReport
+    from .metrics import Record
+
+METRIC_NOTES = {
+    "hit_at_k": "answerable questions with an evidence quote inside one of the passages given to the model",
+    "mrr": "mean of 1/rank of the first passage holding evidence (0 when none does)",
+    "keyword_recall": "share of required facts (keyword groups) named in the answer; refused = 0",
+    "token_f1": "SQuAD token F1 of the answer (markers removed) against the reference; refused = 0",
+    "semantic_similarity": "cosine similarity of answer and reference embeddings (MiniLM), floored at 0; refused = 0",
+    "citation_precision": "cited sources that support their sentence, per answer, averaged over non-refused answers",
+    "citation_recall": "answer sentences with at least one supporting cited source, averaged over non-refused answers",
+    "uncited_answer_rate": "non-refused answers without any citation (they score 0 on both citation metrics)",
+    "refusal_accuracy": "unanswerable questions the assistant refused",
+    "false_refusal_rate": "answerable questions the assistant refused",
+}
+LOWER_IS_BETTER = ("uncited_answer_rate", "false_refusal_rate")
+LATENCIES = (("retrieval", "retrieve"), ("first token", "ttft"), ("total", "total"))
+
+
+def combo_label(combo: dict) -> str:
+    """``combo_label({'top_k': 4, 'retrieval': 'bm25'}) -> 'top_k=4,retrieval=bm25'``; 'defaults' for none."""
+    return ",".join(f"{k}={v}" for k, v in combo.items()) or "defaults"
+
+
+def write_outputs(report: EvalReport, out_dir: Path) -> None:
+    """chart.png, report.md and results.json in out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.chart_path = draw_chart(report, out_dir / "chart.png")
+    report.json_path = out_dir / "results.json"
+    report.markdown = render_markdown(report)
+    (out_dir / "report.md").write_text(report.markdown, encoding="utf-8")
+    report.json_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def render_markdown(report: EvalReport) -> str:
+    """The human report: scores with their definitions, latency, the judgement rules, settings, every question."""
+    m, s, model = report.metrics, report.settings, report.model
+    lines = [f"# Evaluation: {Path(report.testset).name}", "",
+             f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
+             f"`{shown_path(report.testset)}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
+             f"n_ctx {model.get('n_ctx', '?')}, threads {model.get('threads', '?')}) in {report.seconds / 60:.1f} min; "
+             f"{m['refused']} refused, {m['errors']} failed.", "",
+             "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
+    for name, note in METRIC_NOTES.items():
+        label = f"{name} (k={s['top_k']})" if name == "hit_at_k" else name
+        lines.append(f"| {label} | {fmt(m[name])} | {note} |")
+    lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
+    lines += [f"| {label} (ms) | {fmt(m[f'{key}_p50_ms'], 0)} | {fmt(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
+    lines += [f"| decoding (tokens/s, median) | {fmt(m['tokens_per_s'], 1)} | |", "",
+              "## How answers are judged", "", *judgement_notes(s), "",
+              "## Settings", "", "| Setting | Value |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in s.items()],
+              *[f"| overridden: {k} | `{v}` |" for k, v in report.overrides.items()], ""]
+    if report.chart_path:
+        lines += [f"![scores and latencies]({Path(report.chart_path).name})", ""]
+    lines += ["## Per question", "", "| id | question | answer | citations | verdict | keywords | F1 |",
+              "|---|---|---|---|---|---|---|", *[record_row(r) for r in report.records]]
+    return "\n".join(lines) + "\n"
+
+
+def shown_path(path: str) -> str:
+    """A path relative to the project when that is shorter: ``'/…/main/tests/t.jsonl' -> 'tests/t.jsonl'``."""
+    relative = os.path.relpath(Path(path).resolve(), PROJECT_DIR)
+    return relative if len(relative) < len(str(path)) else str(path)
+
+
+def judgement_notes(settings: dict) -> list[str]:
+    """The rules behind the numbers, stated in every report."""
+    return [
+        "- **Evidence**: a passage holds evidence when an evidence quote is inside it after lower-casing, plain quotes "
+        "and collapsed whitespace; a quote cut by a chunk boundary counts when at least 80% of its words appear in "
+        "the passage as one unbroken run. Only the passages given to the model count (`Answer.passages`).",
+        "- **Citation support** is the pipeline's own judgement: a cited source supports its sentence when "
+        "max(share of the sentence's content words found in the passage, best MiniLM cosine similarity to one "
+        f"passage sentence) >= support_threshold = {settings['support_threshold']}. Precision counts (sentence, cited "
+        "source) pairs, recall counts sentences; an answer without any citation scores 0 on both, as in ALCE.",
+        "- **Refusal**: the pipeline's `Answer.refused` (the refusal sentence, a short \"I don't know\" answer, or no "
+        f"passage reaching min_relevance = {settings['min_relevance']}).",
+        "- **Answer quality** (keyword recall, token F1, semantic similarity) is averaged over answerable questions; "
+        "a refused or failed answerable question scores 0 on all three. Citation markers are removed first.",
+        "- **Latency**: retrieval and total over all questions; first token and tokens/s only where the model "
+        "generated. Percentiles interpolate linearly between ranks.",
+        "- **Verdict**: correct = every keyword group found, partial = some, wrong = none; "
+        "\"retrieval miss\" = no passage held evidence. Citations: ✓ supports its sentence, ✗ does not.",
+    ]
+
+
+def record_row(r: Record) -> str:
+    """One Markdown table row for a record."""
+    cites = " ".join(f"[{c['n']}]{'✓' if c['supported'] else '✗'}" for c in r.citations) or "—"
+    answer = r.answer if not r.error else f"(error: {r.error})"
+    return (f"| {r.id} | {cell(r.question, 90)} | {cell(answer, 220)} | {cites} | {r.verdict} | "
+            f"{fmt(r.keyword_recall, 2)} | {fmt(r.token_f1, 2)} |")
+
+
+def cell(text: str, limit: int) -> str:
+    """Text fit for one Markdown table cell: ``cell('a|b\\nc', 10) -> 'a\\\\|b c'``."""
+    text = " ".join(text.split())
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def fmt(value, digits: int = 3) -> str:
+    """``fmt(0.51234) -> '0.512'``; ``fmt(None) -> '—'`` (not applicable)."""
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "citation_precision",
+            "citation_recall", "uncited_answer_rate", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
+
+
+def compare_markdown(runs: Sequence[EvalReport]) -> str:
+    """One table, one row per run."""
+    lines = ["| settings | " + " | ".join(COMPARED) + " |", "|---" * (len(COMPARED) + 1) + "|"]
+    for run in runs:
+        values = [fmt(run.metrics[k], 0 if k.endswith("_ms") else 1 if k == "tokens_per_s" else 3) for k in COMPARED]
+        lines.append(f"| {combo_label(run.overrides)} | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(report: EvalReport, path: Path) -> Path:
+    """Scores (bars, 0–1) beside p50/p95 latencies (seconds), as a PNG; no pyplot global state."""
+    from matplotlib.figure import Figure
+
+    m = report.metrics
+    fig = Figure(figsize=(12, 4.8))
+    scores, latency = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    names = list(METRIC_NOTES)
+    scores.barh(names, [m[n] or 0 for n in names], color=["#c44e52" if n in LOWER_IS_BETTER else "#4c72b0" for n in names])
+    for y, name in enumerate(names):
+        scores.text(min((m[name] or 0) + 0.01, 0.9), y, fmt(m[name], 2) if m[name] is not None else "n/a", va="center")
+    scores.set_xlim(0, 1)
+    scores.invert_yaxis()
+    scores.set_title("Scores (red: lower is better)")
+    stages = range(len(LATENCIES))
+    for offset, q in ((-0.2, "p50"), (0.2, "p95")):
+        latency.bar([x + offset for x in stages], [(m[f"{key}_{q}_ms"] or 0) / 1000 for _, key in LATENCIES], 0.4, label=q)
+    latency.set_xticks(list(stages), [label for label, _ in LATENCIES])
+    latency.set_ylabel("seconds")
+    latency.set_title(f"Latency ({fmt(m['tokens_per_s'], 1)} tokens/s median)")
+    latency.legend()
+    fig.suptitle(f"{Path(report.testset).name}: {m['questions']} questions, {report.model.get('file', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
