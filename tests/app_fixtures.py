@@ -28,10 +28,10 @@ NEW_ARTICLE = """---
 title: The Zorblax river festival
 ---
 The Zorblax river festival in the town of Vellmora was founded in 1987 by the fisherman Anouk Brevik.
+Its first poster, printed by mistake, read: <script>window.__pwned = true</script> Welcome!
 It takes place every June, when boats decorated with lanterns race down the river at night.
 The festival's prize for the winning crew is a carved wooden heron.
-Its first poster, printed by mistake, read: <script>window.__pwned = true</script> Welcome!
-"""
+"""  # the poster follows the founding sentence, so it is shown beside it in either context mode
 NEW_ARTICLE_QUESTION = "Who founded the Zorblax river festival?"
 
 
@@ -76,19 +76,20 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextmanager
-def running_app(folder: Path, model: Path) -> Iterator[RunningApp]:
-    """Start ``python app.py`` on a free port over a copy of the corpus; stop it afterwards."""
+def running_app(folder: Path, model: Path, args: tuple[str, ...] = ("--host", "127.0.0.1"),
+                **env: str) -> Iterator[RunningApp]:
+    """Start ``python app.py --port P *args`` on a free port over a copy of the corpus; stop it afterwards."""
     corpus, home, log = folder / "corpus", folder / "home", folder / "app.log"
     shutil.copytree(ROOT / "corpus", corpus)
     port = free_port()
     env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), RAG_MODEL=str(model),
-                    GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1")
+                    GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1", **env)
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}/"
-            wait_until_up(url, process, log, START_TIMEOUT_S)
+            wait_until_up(url, process, log, START_TIMEOUT_S)  # with a password, / is the login page
             yield RunningApp(url, corpus, home, log)
         finally:
             process.terminate()

@@ -11,19 +11,14 @@ import http.client
 import json
 import os
 import secrets
-import shutil
 import socket
-import subprocess
-import sys
 import urllib.parse
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests.app_fixtures import (ROOT, START_TIMEOUT_S, RunningApp, clean_env, free_port, model_file,  # noqa: F401
-                                wait_until_up)
+from tests.app_fixtures import ROOT, RunningApp, model_file, running_app  # noqa: F401
 
 PASSWORD = secrets.token_urlsafe(12)
 ISOLATED = os.environ.get("NETNS_OFFLINE") == "1"  # set by scripts/offline.sh: nothing but loopback exists
@@ -31,40 +26,16 @@ LOCKED_HOST = "0.0.0.0" if ISOLATED else "127.0.0.1"
 PASSWD_LINE = b"root:x:0:0"
 
 
-@contextmanager
-def launched(folder: Path, model: Path, args: tuple[str, ...] = (), **env: str) -> Iterator[RunningApp]:
-    """``python app.py --port P *args`` over a copy of the corpus, as app_fixtures.running_app but with no --host."""
-    corpus, home, log = folder / "corpus", folder / "home", folder / "app.log"
-    shutil.copytree(ROOT / "corpus", corpus)
-    port = free_port()
-    env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), RAG_MODEL=str(model),
-                    GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1", **env)
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_until_up(url, process, log, START_TIMEOUT_S)  # with a password, / is the login page
-            yield RunningApp(url, corpus, home, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 @pytest.fixture(scope="module")
 def default_app(tmp_path_factory, model_file) -> Iterator[RunningApp]:
     """The app as `make run` starts it: no --host, no password."""
-    with launched(tmp_path_factory.mktemp("default"), model_file) as app:
+    with running_app(tmp_path_factory.mktemp("default"), model_file, args=()) as app:
         yield app
 
 
 @pytest.fixture(scope="module")
 def locked_app(tmp_path_factory, model_file) -> Iterator[RunningApp]:
-    with launched(tmp_path_factory.mktemp("locked"), model_file, ("--host", LOCKED_HOST), RAG_PASSWORD=PASSWORD) as app:
+    with running_app(tmp_path_factory.mktemp("locked"), model_file, ("--host", LOCKED_HOST), RAG_PASSWORD=PASSWORD) as app:
         yield app
 
 
