@@ -255,9 +255,15 @@ def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_se
     """One question of the bundled test set, with progress, then the report's metric table and the chart."""
     page.get_by_role("tab", name="Evaluation").click()
     page.fill("#eval-limit input", "1")
+    page.evaluate("""() => {  // the progress may come and go between two polls: record it as it happens
+        window.__evalProgress = false;
+        new MutationObserver(() => {
+            if (document.body.innerText.includes('Question 1/1')) window.__evalProgress = true;
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }""")
     page.click("#eval-run")
-    page.wait_for_function("() => document.body.innerText.includes('Question 1/1')")  # the progress
     page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)
+    assert page.evaluate("window.__evalProgress"), "no 'Question 1/1' progress was shown while it ran"
     scores = page.locator("#eval-report table").first.inner_text()
     for metric in ("hit_at_k", "keyword_recall", "citation_precision", "false_refusal_rate"):
         assert metric in scores
