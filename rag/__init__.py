@@ -11,6 +11,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# llama.cpp's and PyTorch's OpenMP threads spin while they wait for each other, so on a CPU that is busy
+# elsewhere every step stalls (2 threads beside two busy processes: 37 prompt tokens/s spinning, 50
+# sleeping; idle: 104 vs 106; docs/performance.md). Read when those libraries load, so set it here, first.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .errors import RagError  # noqa: E402
 from .pipeline import Answer, Assistant  # noqa: E402

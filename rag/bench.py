@@ -82,7 +82,10 @@ def bare_pieces(llm, messages, max_tokens, settings):
 
 
 def prime(llm, system: str) -> None:
-    """Leave exactly the static prefix (system prompt + the user turn's opening) in the KV cache."""
+    """Leave the static prefix (system prompt, user turn's opening) in the KV cache, as Generator.warm does.
+
+    The few tokens after it are dropped by the next call, which only reads past the common prefix.
+    """
     llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
                                max_tokens=1, temperature=0.0)
 
@@ -340,14 +343,13 @@ def run_bench(options: dict, progress=None) -> dict:
     stages = {}
     try:
         if "generation" in options["stages"]:
-            key, values = options.get("compare") or (None, [None])
-            for value in values:  # one fresh process per value, in the same run: before/after on the same machine state
-                name = f"generation {key}={value}" if key else "generation"
-                settings = {**options["settings"], **({key: value} if key else {})}
+            for combo in options.get("compare") or [{}]:  # a fresh process each, in one run: before/after on one machine state
+                name = " ".join(["generation", *(f"{k}={v}" for k, v in combo.items())])
+                settings = {**options["settings"], **combo}
                 stages[name] = run_stage("generation", {**common, "settings": settings, "home": f"{gen_home}-{len(stages)}",
                                                         "testset": options["testset"], "limit": options["limit"],
                                                         "pairs": options["pairs"]}, progress)
-            gen_home = f"{gen_home}-0"
+            gen_home = f"{gen_home}-{len(stages) - 1}"  # start-up reuses the last run's index and saved prompt state
         if "startup" in options["stages"]:
             stages["startup"] = run_stage("startup", {**common, "home": gen_home,
                                                      "question": first_question(options["testset"])}, progress)
@@ -398,7 +400,7 @@ def render_table(result: dict) -> str:
     if len(runs) > 1:
         base = (st[runs[0]].get("questions") or {}).get("warm_ttft_ms_p50")
         lines.append("Warm TTFT p50 relative to the first: " + ", ".join(
-            f"{name[11:]} {fmt(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
+            f"{name[11:] or 'defaults'} {fmt(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
     lines += render_others(st)
     return "\n".join(lines)
 
@@ -481,8 +483,9 @@ def register_cli(subparsers, add_setting_flags) -> None:
     parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="Test set whose questions are timed.")
     parser.add_argument("--corpus", type=Path, help="Corpus the test set is about (default: the corpus setting).")
     parser.add_argument("--rgb", type=Path, default=RGB, help="RGB slice for ingest and retrieval (corpus/, dev.jsonl).")
-    parser.add_argument("--compare", metavar="SETTING=V1,V2", help="Run the generation stage once per value, "
-                        "in this run, e.g. context_mode=passages,sentences.")
+    parser.add_argument("--compare", action="append", metavar="SETTING=V1,V2",
+                        help="Run the generation stage once per value in this run, e.g. context_mode=passages,sentences; "
+                        "repeated flags are zipped: run i takes the i-th value of each.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-params", help=argparse.SUPPRESS)
@@ -491,24 +494,32 @@ def register_cli(subparsers, add_setting_flags) -> None:
     parser.set_defaults(run=cmd_bench)
 
 
-def parse_compare(spec: Optional[str]):
-    """``parse_compare('n_threads=1,2') -> ('n_threads', ['1', '2'])``; None for no spec.
+def parse_compare(specs: Optional[list[str]]) -> Optional[list[dict]]:
+    """Settings of each compared run; repeated specs are zipped, not crossed.
+
+    ``parse_compare(['n_threads=2,1', 'context_mode=passages,sentences'])
+    -> [{'n_threads': '2', 'context_mode': 'passages'}, {'n_threads': '1', 'context_mode': 'sentences'}]``
 
     Raises:
-        RagError: not SETTING=V1,V2 or an unknown setting.
+        RagError: not SETTING=V1,V2, an unknown setting or value, or specs of different lengths.
     """
     from .errors import RagError
 
-    if not spec:
+    if not specs:
         return None
-    key, _, values = spec.partition("=")
-    key = key.strip().replace("-", "_")
-    options = [v.strip() for v in values.split(",") if v.strip()]
-    if key not in Settings.model_fields or not options:
-        raise RagError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 with a known setting.")
-    for value in options:
-        Settings.load(**{key: value})  # a bad value fails now, not after the first run
-    return key, options
+    columns = {}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        columns[key] = [v.strip() for v in values.split(",") if v.strip()]
+        if key not in Settings.model_fields or not columns[key]:
+            raise RagError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 with a known setting.")
+    if len({len(values) for values in columns.values()}) != 1:
+        raise RagError("--compare: every repeated --compare needs the same number of values (they are zipped).")
+    combos = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    for combo in combos:
+        Settings.load(**combo)  # a bad value fails now, not after the first run
+    return combos
 
 
 def cmd_bench(args) -> int:

@@ -2,10 +2,11 @@
 
 On a laptop CPU the model reads its prompt at roughly 45–100 tokens/s, so every token of context is
 waiting time before the first word. Each retrieved passage is split into sentences, every sentence
-is scored against the question (embedding similarity plus weighted word overlap, with a small bonus
-for the better-ranked passages), and the best ones are kept with a neighbour for context until the
-budget is spent. Every contiguous run of kept sentences becomes its own numbered source carrying
-exact ``start``/``end`` offsets into its document, so a citation still points at text the user can see.
+is scored against the question (IDF-weighted word overlap, plus embedding similarity when one is
+given), and the best are kept, each with the sentences next to it, until the budget is spent;
+sentences that share nothing with the question are not sent at all. Every contiguous run of kept
+sentences becomes its own numbered source carrying exact ``start``/``end`` offsets into its document,
+so a citation still points at text the user can see.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ CountFn = Callable[[str], int]
 SimilarityFn = Callable[[str, Sequence[str]], list[float]]
 RUN_COST = 4  # tokens of "[n] " and the blank line around each source
 LEXICAL_WEIGHT = 0.5  # word overlap catches names and numbers that MiniLM blurs
-RANK_BONUS = 0.05  # per retrieval rank: ties go to the passage retrieval trusted more
+RANK_BONUS = 0.05  # per retrieval rank: near-ties go to the passage retrieval trusted more
+SEED_SHARE = 0.25  # a sentence is worth sending when it scores at least this share of the best
+MIN_TOKENS = 6  # a shorter piece ("The goal?", "the U.S.") is read together with the next one
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,21 @@ class Sentence:
 def split_sentences(passages: Sequence[Passage], count: CountFn) -> list[Sentence]:
     """Every sentence of every passage, in passage order then text order.
 
-    ``[(s.passage, s.start, s.end) for s in split_sentences([p('A b. C d.')], words)] -> [(0, 0, 4), (0, 5, 9)]``
+    A piece shorter than MIN_TOKENS ("The goal?") is read with the next one, and so is a piece that
+    starts in lower case (the split after "the U.S." was an abbreviation, not a sentence end).
+    ``[(s.passage, s.start, s.end) for s in split_sentences([p('A b c d e f. G h i j k l.')], words)]
+    -> [(0, 0, 12), (0, 13, 25)]``
     """
-    return [Sentence(i, start, end, count(passage.text[start:end]))
-            for i, passage in enumerate(passages) for start, end, _ in sentence_spans(passage.text)]
+    sentences = []
+    for i, passage in enumerate(passages):
+        spans: list[tuple[int, int]] = []
+        for start, end, _ in sentence_spans(passage.text):
+            if spans and (passage.text[start].islower() or count(passage.text[slice(*spans[-1])]) < MIN_TOKENS):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        sentences += [Sentence(i, start, end, count(passage.text[start:end])) for start, end in spans]
+    return sentences
 
 
 def lexical_scores(question: str, texts: Sequence[str]) -> list[float]:
@@ -57,29 +71,31 @@ def lexical_scores(question: str, texts: Sequence[str]) -> list[float]:
 
 def score_sentences(question: str, passages: Sequence[Passage], sentences: Sequence[Sentence],
                     similarity: Optional[SimilarityFn] = None) -> list[float]:
-    """Relevance of each sentence: dense similarity + weighted word overlap + a retrieval-rank bonus."""
+    """Relevance of each sentence to the question: word overlap, plus embedding similarity when given."""
     texts = [passages[s.passage].text[s.start:s.end] for s in sentences]
     dense = similarity(question, texts) if similarity and texts else [0.0] * len(texts)
-    lexical = lexical_scores(question, texts)
-    return [float(d) + LEXICAL_WEIGHT * w + RANK_BONUS / (1 + s.passage)
-            for d, w, s in zip(dense, lexical, sentences)]
+    return [float(d) + LEXICAL_WEIGHT * w for d, w in zip(dense, lexical_scores(question, texts))]
 
 
-def choose(sentences: Sequence[Sentence], scores: Sequence[float], budget: int) -> set[int]:
-    """Indices of the sentences to keep: best first, each followed by its neighbours, within budget.
+def choose(sentences: Sequence[Sentence], relevance: Sequence[float], budget: int) -> set[int]:
+    """Indices of the sentences to keep, within budget.
 
-    The cost estimate is each sentence's tokens plus one, and RUN_COST for each new run of sentences.
+    Seeds are the sentences scoring at least SEED_SHARE of the best, best first (ties to the better-ranked
+    passage); each seed comes with the sentences next to it, which often hold the answer to what the
+    seed names. The cost is each sentence's tokens plus one, and RUN_COST for each new run.
     ``choose([s(10), s(10), s(10)], [0.1, 0.9, 0.2], 12) -> {1}``
     """
-    order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+    best = max(relevance, default=0.0)
+    seeds = sorted((i for i in range(len(sentences)) if relevance[i] > 0 and relevance[i] >= SEED_SHARE * best),
+                   key=lambda i: (-(relevance[i] + RANK_BONUS / (1 + sentences[i].passage)), i))
     chosen: set[int] = set()
     used = 0
-    for i in order:
-        for j in (i, i - 1, i + 1):
+    for i in seeds:
+        for j in (i, i + 1, i - 1):
             if j in chosen or not 0 <= j < len(sentences) or sentences[j].passage != sentences[i].passage:
                 continue
             if j != i and i not in chosen:
-                continue  # neighbours give a kept sentence its context (who "he" is); alone they are not worth it
+                continue  # neighbours give a kept sentence its context; alone they are not worth it
             joins = any(k in chosen and sentences[k].passage == sentences[j].passage for k in (j - 1, j + 1))
             cost = sentences[j].tokens + 1 + (0 if joins else RUN_COST)
             if used + cost <= budget:

@@ -184,17 +184,15 @@ def load_prompt_state(llm, path: Path, seed: int) -> bool:
 
 
 def threads(setting: int) -> int:
-    """llama.cpp threads for a setting; 0 means all usable cores but one, at least 1 and at most 8.
+    """llama.cpp threads for a setting; 0 means every core this process may use.
 
-    llama.cpp's threads spin while they wait for each other, so one core that is busy elsewhere (the
-    embedder, the chat server, a browser) stalls every step: on 2 shared cores 1 thread read prompts
-    at 48 tokens/s and wrote at 16 tokens/s, 2 threads at 35 and 1 (docs/performance.md).
-    ``threads(0) -> 1`` on 2 cores, ``-> 7`` on 8; ``threads(3) -> 3``.
+    With OMP_WAIT_POLICY=PASSIVE (rag/__init__.py) all cores are fastest on a quiet machine: 2 threads
+    on 2 cores gave the first token in 2.6 s against 4.8 s for 1 (docs/performance.md).
+    ``threads(0) -> 2`` on 2 cores; ``threads(3) -> 3``.
     """
     if setting:
         return setting
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores - 1))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def load_llama(settings: Settings, path: Path):

@@ -145,8 +145,9 @@ class Assistant:
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
         budget = min(settings.context_tokens, settings.n_ctx - settings.max_tokens - self.static_tokens() - PROMPT_RESERVE)
         passages = pack_context(ranked, self.generator.count, budget)
-        if settings.context_mode == "sentences":
-            passages = select_sentences(standalone, passages, self.generator.count, min(settings.sentence_tokens, budget))
+        if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
+            passages = select_sentences(standalone, passages, self.generator.count,
+                                        min(settings.sentence_tokens, budget)) or passages
         timings = Timings(retrieve_ms=ms_since(started))
         if not passages or not relevant_enough(passages, settings.min_relevance):
             timings.total_ms = ms_since(started)

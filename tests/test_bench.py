@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from rag.bench import RGB, render_table, synthetic_chunks
+from rag.bench import RGB, parse_compare, render_table, synthetic_chunks
 from rag.cli import main
+from rag.errors import RagError
 
 
 def test_synthetic_chunks_are_deterministic_unit_vectors():
@@ -15,6 +16,15 @@ def test_synthetic_chunks_are_deterministic_unit_vectors():
     assert a[0] == b[0] and a[1] == b[1] and (a[3] == b[3]).all()
     assert len(set(a[0])) == 5 and all(m["start"] == 0 and m["end"] == len(t) for t, m in zip(a[1], a[2]))
     assert abs(float((a[3] ** 2).sum(axis=1).max()) - 1.0) < 1e-5
+
+
+def test_compare_specs_are_zipped_and_checked():
+    assert parse_compare(["n_threads=2,1", "context_mode=passages,sentences"]) == [
+        {"n_threads": "2", "context_mode": "passages"}, {"n_threads": "1", "context_mode": "sentences"}]
+    assert parse_compare(None) is None
+    for bad in (["top_k=1,2", "retrieval=bm25"], ["no_such=1"], ["top_k=0"], ["top_k="]):
+        with pytest.raises(RagError):
+            parse_compare(bad)
 
 
 @pytest.fixture(scope="module")
