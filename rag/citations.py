@@ -111,13 +111,22 @@ def unbacked_specifics(claim: str, passage: str) -> set[str]:
 
 
 def passage_sentences(passage: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of a passage."""
-    spans = []
+    """Character spans of the sentences of a passage.
+
+    A piece that starts in lower case continues the sentence before it: the split after "the U.S." was
+    an abbreviation, not a sentence end.
+    ``passage_sentences('In the U.S. focus is on chips. Yes.') -> [(0, 30), (31, 35)]``
+    """
+    spans: list[tuple[int, int]] = []
     for match in SENTENCE.finditer(passage):
         text = match.group(0)
         if text.strip():
             start = match.start() + len(text) - len(text.lstrip())
-            spans.append((start, match.start() + len(text.rstrip())))
+            end = match.start() + len(text.rstrip())
+            if spans and passage[start].islower():
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
     return spans
 
 
@@ -146,19 +155,23 @@ def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,
 
 
 def highlight_spans(claims: list[Claim], n: int, passage: str, similarity: Optional[SimilarityFn] = None) -> list[tuple[int, int]]:
-    """Spans of the passage sentences that best match the claims citing source n."""
+    """Spans of the passage sentences that best match the claims citing source n.
+
+    A sentence's match is its word overlap with the claim plus, when given, its embedding similarity:
+    MiniLM alone prefers a sentence that shares the claim's subject ("OpenAI's new models gpt-oss…")
+    over the one that holds what the claim says about it ("To build a broader developer ecosystem…").
+    """
     spans = passage_sentences(passage)
     if not spans:
         return []
     chosen = set()
+    sentences = [passage[s:e] for s, e in spans]
     for claim in claims:
         if n not in claim.cited:
             continue
-        sentences = [passage[s:e] for s, e in spans]
+        scores = [lexical_support(claim.text, sentence) for sentence in sentences]
         if similarity is not None:
-            scores = similarity(claim.text, sentences)
-        else:
-            scores = [lexical_support(claim.text, sentence) for sentence in sentences]
+            scores = [w + float(d) for w, d in zip(scores, similarity(claim.text, sentences))]
         chosen.add(max(range(len(spans)), key=lambda i: scores[i]))
     return [spans[i] for i in sorted(chosen)]
 

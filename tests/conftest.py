@@ -6,6 +6,7 @@ session (about 15 s) and shared, because loading them per test would dominate th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ import rag  # noqa: E402  (sets the no-telemetry environment first)
 from rag.settings import Settings  # noqa: E402
 
 SEED_QUESTION = "Why did OpenAI release gpt-oss?"
+# The seed article gives its reason in four places, each naming China's open-source models (DeepSeek…);
+# a right answer cites one of them.
+SEED_REASON = re.compile(r"Chinese open[- ]source")
 
 
 def is_loopback(address) -> bool:

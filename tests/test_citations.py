@@ -1,9 +1,9 @@
-"""Citation parsing, cleaning, support checks and refusal detection (pure logic)."""
+"""Citation parsing, cleaning, support checks, highlights and refusal detection (pure logic, and MiniLM for one case)."""
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal, unbacked_specifics,
-                           lexical_support, parse_markers, split_claims)
+from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal, lexical_support,
+                           parse_markers, passage_sentences, split_claims, unbacked_specifics)
 
 REFUSAL = "The articles do not answer this question."
 
@@ -72,11 +72,35 @@ def test_out_of_range_citations_are_never_supported():
     assert claims[0].supported == [] and claims[0].scores == {}
 
 
+def test_an_abbreviation_does_not_end_a_passage_sentence():
+    passage = "From his view, the U.S. focus on chips is myopic. China builds fabs."
+    assert [passage[a:b] for a, b in passage_sentences(passage)] == [
+        "From his view, the U.S. focus on chips is myopic.", "China builds fabs."]
+
+
 def test_highlight_spans_picks_the_matching_sentence():
     passage = "Intro sentence here. DeepSeek pushed OpenAI to open weights. Unrelated end."
     claims = split_claims("DeepSeek pushed OpenAI [1].")
     (start, end), = highlight_spans(claims, 1, passage)
     assert passage[start:end] == "DeepSeek pushed OpenAI to open weights."
+
+
+def test_highlight_is_the_sentence_that_says_it_not_the_one_that_names_the_subject(embedder):
+    """With the real MiniLM: alone it would highlight the first sentence, which merely names gpt-oss."""
+    from rag.embeddings import cosine_matrix
+
+    def similarity(sentence, others):
+        vectors = embedder([sentence, *others])
+        return cosine_matrix(vectors[:1], vectors[1:])[0].tolist()
+
+    passage = ("OpenAI’s new models gpt-oss-120b and gpt-oss-20b don’t offer all the bells and whistles of the "
+               "commercial versions, but they’re designed to be lightweight, text-only, and downloadable so "
+               "developers can run them locally. The goal? To build a broader developer ecosystem less dependent "
+               "on Chinese open-source technology.")
+    claims = split_claims("OpenAI released gpt-oss because it aimed to build a broader developer ecosystem "
+                          "less dependent on Chinese open-source technology [1].")
+    (start, end), = highlight_spans(claims, 1, passage, similarity)
+    assert passage[start:end] == "To build a broader developer ecosystem less dependent on Chinese open-source technology."
 
 
 @pytest.mark.parametrize("answer, refused", [
