@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from .bench_report import ratio, render_table
 from .settings import PROJECT_DIR, Settings
 
-RGB = Path("/work/shared/bench/rgb")
+RGB = PROJECT_DIR.parent / "shared" / "bench" / "rgb"  # ../shared/bench/rgb beside the checkout; --rgb for elsewhere
 DEFAULT_TESTSET = PROJECT_DIR / "tests" / "testset.jsonl"
 SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "flash_attn", "top_k", "max_tokens", "retrieval",
                  "context_tokens", "context_mode", "sentence_tokens", "warm_start")
@@ -110,10 +111,6 @@ def compare_generation(assistant, messages, pairs: int) -> dict:
     out["prefix_reuse"] = {"ttft_ms_cache_reset": full["ttft_ms"], "ttft_ms_prefix_cached": out["bare"]["ttft_ms_p50"],
                            "speedup": ratio(full["ttft_ms"], out["bare"]["ttft_ms_p50"]), "load": full["load"]}
     return out
-
-
-def ratio(a, b) -> Optional[float]:
-    return round(a / b, 3) if a and b else None
 
 
 def ask_all(assistant, items: list[dict]) -> tuple[list[dict], list]:
@@ -383,87 +380,6 @@ def machine() -> dict:
         version = None
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor(),
             "python": platform.python_version(), "llama_cpp_python": version, "load": loadavg()}
-
-
-def fmt(value, unit: str = "") -> str:
-    if value is None:
-        return "–"
-    return (f"{value:,.0f}" if isinstance(value, (int, float)) and abs(value) >= 100 else f"{value:g}") + unit
-
-
-def render_table(result: dict) -> str:
-    """The report as a plain-text table: metric, value, load average while it was measured."""
-    lines, st = [], result["stages"]
-    runs = [name for name in st if name.startswith("generation")]
-    for name in runs:
-        lines += render_generation(name, st[name])
-    if len(runs) > 1:
-        base = (st[runs[0]].get("questions") or {}).get("warm_ttft_ms_p50")
-        lines.append("Warm TTFT p50 relative to the first: " + ", ".join(
-            f"{name[11:] or 'defaults'} {fmt(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
-    lines += render_others(st)
-    return "\n".join(lines)
-
-
-def render_generation(name: str, g: dict) -> list[str]:
-    """Rows of one generation stage: overhead against bare llama.cpp, prefix reuse, the test-set questions."""
-    lines: list[str] = []
-    add = lambda *cells: add_row(lines, *cells)  # noqa: E731
-    model = g.get("model", {})
-    lines.append(f"{name.capitalize()} ({model.get('file', '?')}, threads {model.get('threads')}/{model.get('threads_batch')})"
-                 + (f"  ERROR {g['error']}" if "error" in g else ""))
-    o = g.get("generation") or {}
-    if o:
-        add("TTFT p50 bare / pipeline (ms)", f"{fmt(o['bare']['ttft_ms_p50'])} / {fmt(o['pipeline']['ttft_ms_p50'])}",
-            f"load {' '.join(r['load'] for r in o['bare']['runs'])}")
-        add("tokens/s p50 bare / pipeline", f"{fmt(o['bare']['tokens_per_s_p50'])} / {fmt(o['pipeline']['tokens_per_s_p50'])}")
-        add("ratio pipeline/bare: TTFT (≤1.10), tok/s (≥0.95)", f"{fmt(o['ttft_ratio'])} / {fmt(o['tokens_per_s_ratio'])}")
-        r = o["prefix_reuse"]
-        add("TTFT whole prompt / static prefix cached (ms)", f"{fmt(r['ttft_ms_cache_reset'])} / {fmt(r['ttft_ms_prefix_cached'])}",
-            f"load {r['load']}")
-    q = g.get("questions") or {}
-    if q:
-        lines.append(f"Questions ({q['n']} from the test set, context {g['settings'].get('context_mode', '?')})")
-        add("TTFT cold: first after load (ms)", fmt(q["cold_ttft_ms"]), f"load {q['rows'][0]['load']}" if q["rows"] else "")
-        add("TTFT warm p50 / p95 (ms)", f"{fmt(q['warm_ttft_ms_p50'])} / {fmt(q['warm_ttft_ms_p95'])}",
-            f"load {' '.join(r['load'] for r in q['rows'][1:])}")
-        add("prompt tokens p50 / answer total p50 (ms)", f"{fmt(q['prompt_tokens_p50'])} / {fmt(q['total_ms_p50'])}")
-        add("decode tokens/s p50 / refused", f"{fmt(q['tokens_per_s_p50'])} / {q['refused']}")
-        add("Assistant() load (s) / peak RSS (MB)", f"{fmt(g['assistant_init_s'])} / {fmt(g.get('peak_rss_mb'))}")
-    return lines
-
-
-def add_row(lines: list[str], name: str, value: str, load: str = "") -> None:
-    lines.append(f"  {name:<46} {value:>24}   {load}")
-
-
-def render_others(st: dict) -> list[str]:
-    """Rows of the start-up, ingest and retrieval stages."""
-    lines: list[str] = []
-    add = lambda *cells: add_row(lines, *cells)  # noqa: E731
-    s = st.get("startup", {})
-    if s:
-        lines.append("Start-up: python app.py" + (f"  ERROR {s['error']}" if "error" in s else ""))
-        add("until it serves / first answer / both (s)",
-            f"{fmt(s.get('app_ready_s'))} / {fmt(s.get('first_answer_s'))} / {fmt(s.get('ready_to_first_answer_s'))}",
-            f"load {s.get('load_start')}..{s.get('load_end')}")
-    i = st.get("ingest", {})
-    if i:
-        lines.append("Ingest (RGB passages)" + (f"  ERROR {i['error']}" if "error" in i else ""))
-        if "error" not in i:
-            add("documents / chunks / seconds", f"{i['documents']} / {i['chunks']} / {fmt(i['seconds'])}", f"load {i['load']}")
-            add("documents/s / chunks/s / embedded texts/s",
-                f"{fmt(i['documents_per_s'])} / {fmt(i['chunks_per_s'])} / {fmt(i['embedding_texts_per_s'])}")
-            add("embedding share of time / peak RSS (MB)", f"{fmt(i['embedding_share'])} / {fmt(i.get('peak_rss_mb'))}",
-                f"(after load {fmt(i['rss_mb_after_load'])})")
-    r = st.get("retrieval", {})
-    if r:
-        lines.append("Retrieval p50 / p95 ms (first query, with BM25 build)" + (f"  ERROR {r['error']}" if "error" in r else ""))
-        for row in r.get("sizes", []):
-            cells = "  ".join(f"{m} {fmt(row[m]['p50_ms'])}/{fmt(row[m]['p95_ms'])} ({fmt(row[m]['first_ms'])})"
-                              for m in ("dense", "bm25", "hybrid"))
-            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {fmt(row['peak_rss_mb'])} MB   load {row['load']}")
-    return lines
 
 
 def register_cli(subparsers, add_setting_flags) -> None:

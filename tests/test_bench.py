@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from rag.bench import RGB, parse_compare, render_table, synthetic_chunks
+from rag.bench import RGB, parse_compare, synthetic_chunks
+from rag.bench_report import render_table
 from rag.cli import main
 from rag.errors import RagError
 
