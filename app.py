@@ -261,9 +261,13 @@ def chat_tab(chat: Chat, settings: Settings, model: dict) -> None:
             .then(chat.respond, [pending, *ask_inputs], ask_outputs, **generating)
             for trigger in (send.click, question.submit)]
     asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, **generating))
-    stop.click(chat.stop, [turns], ask_outputs, cancels=asks, queue=False, api_visibility="private")
+    # Cancel first, then show the result: a streamed update already on its way when the stream is cancelled
+    # would otherwise land after "(stopped)" or after clearing, and bring the cursor or the old answer back.
+    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, queue=False,
+                                                      api_visibility="private")
     for trigger in (clear.click, chatbot.clear):  # the chat's own trash button must forget the history too
-        trigger(chat.clear, None, [*ask_outputs, question], cancels=asks, queue=False, api_visibility="private")
+        trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], queue=False,
+                                                      api_visibility="private")
     with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
         api_question, api_send = gr.Textbox(), gr.Button()
     api_send.click(chat.respond, [api_question, *ask_inputs], ask_outputs, api_name="chat",
