@@ -82,6 +82,26 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
     return spans
 
 
+def join_spans(spans: list[tuple[int, int]], joins) -> list[tuple[int, int]]:
+    """(start, end) spans in order, each one for which ``joins(previous, span)`` holds merged into the one before.
+
+    ``join_spans([(0, 2), (3, 5), (6, 8)], lambda previous, span: span[0] == 3) -> [(0, 5), (6, 8)]``
+    """
+    joined: list[tuple[int, int]] = []
+    for span in spans:
+        if joined and joins(joined[-1], span):
+            joined[-1] = (joined[-1][0], span[1])
+        else:
+            joined.append(span)
+    return joined
+
+
+def continues_sentence(text: str, start: int) -> bool:
+    """A piece that starts in lower case continues the sentence before it: the split was after an
+    abbreviation such as "the U.S.", not at a sentence end."""
+    return text[start].islower()
+
+
 def split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
     """Cut text[start:end] into pieces of at most max_tokens tokens, at token boundaries.
 

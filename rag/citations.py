@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
+from .chunks import continues_sentence, join_spans
+
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\]", re.IGNORECASE)
 SENTENCE = re.compile(r".+?(?:[.!?…][\"'”’)\]]*(?:\s*\[[^\]]*\])*(?=\s|$)|$)", re.S)
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -117,17 +119,13 @@ def passage_sentences(passage: str) -> list[tuple[int, int]]:
     an abbreviation, not a sentence end.
     ``passage_sentences('In the U.S. focus is on chips. Yes.') -> [(0, 30), (31, 35)]``
     """
-    spans: list[tuple[int, int]] = []
+    spans = []
     for match in SENTENCE.finditer(passage):
         text = match.group(0)
         if text.strip():
             start = match.start() + len(text) - len(text.lstrip())
-            end = match.start() + len(text.rstrip())
-            if spans and passage[start].islower():
-                spans[-1] = (spans[-1][0], end)
-            else:
-                spans.append((start, end))
-    return spans
+            spans.append((start, match.start() + len(text.rstrip())))
+    return join_spans(spans, lambda previous, span: continues_sentence(passage, span[0]))
 
 
 def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,

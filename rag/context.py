@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
-from .chunks import sentence_spans
+from .chunks import continues_sentence, join_spans, sentence_spans
 from .citations import content_words
 from .retrieval import Passage
 
@@ -45,13 +45,11 @@ def split_sentences(passages: Sequence[Passage], count: CountFn) -> list[Sentenc
     """
     sentences = []
     for i, passage in enumerate(passages):
-        spans: list[tuple[int, int]] = []
-        for start, end, _ in sentence_spans(passage.text):
-            if spans and (passage.text[start].islower() or count(passage.text[slice(*spans[-1])]) < MIN_TOKENS):
-                spans[-1] = (spans[-1][0], end)
-            else:
-                spans.append((start, end))
-        sentences += [Sentence(i, start, end, count(passage.text[start:end])) for start, end in spans]
+        text = passage.text
+        spans = join_spans([(start, end) for start, end, _ in sentence_spans(text)],
+                           lambda previous, span: continues_sentence(text, span[0])
+                           or count(text[slice(*previous)]) < MIN_TOKENS)
+        sentences += [Sentence(i, start, end, count(text[start:end])) for start, end in spans]
     return sentences
 
 
