@@ -84,3 +84,9 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
 def cosine_matrix(a: Embeddings, b: Embeddings) -> np.ndarray:
     """Cosine similarities of unit vectors: rows of a against rows of b."""
     return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32).T
+
+
+def similarity(embed, sentence: str, others: list[str]) -> list[float]:
+    """Cosine similarity of one sentence to each of others, embedded by embed (a MiniLMEmbedding)."""
+    vectors = embed([sentence, *others])
+    return cosine_matrix(vectors[:1], vectors[1:])[0].tolist()

@@ -200,10 +200,9 @@ class Assistant:
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
         """Cosine similarity of one sentence to each of others, with the index's embedder."""
-        from .embeddings import cosine_matrix
+        from .embeddings import similarity
 
-        vectors = self.index.embedder([sentence, *others])
-        return cosine_matrix(vectors[:1], vectors[1:])[0].tolist()
+        return similarity(self.index.embedder, sentence, list(others))
 
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:

@@ -87,11 +87,9 @@ def test_highlight_spans_picks_the_matching_sentence():
 
 def test_highlight_is_the_sentence_that_says_it_not_the_one_that_names_the_subject(embedder):
     """With the real MiniLM: alone it would highlight the first sentence, which merely names gpt-oss."""
-    from rag.embeddings import cosine_matrix
+    from functools import partial
 
-    def similarity(sentence, others):
-        vectors = embedder([sentence, *others])
-        return cosine_matrix(vectors[:1], vectors[1:])[0].tolist()
+    from rag.embeddings import similarity
 
     passage = ("OpenAI’s new models gpt-oss-120b and gpt-oss-20b don’t offer all the bells and whistles of the "
                "commercial versions, but they’re designed to be lightweight, text-only, and downloadable so "
@@ -99,7 +97,7 @@ def test_highlight_is_the_sentence_that_says_it_not_the_one_that_names_the_subje
                "on Chinese open-source technology.")
     claims = split_claims("OpenAI released gpt-oss because it aimed to build a broader developer ecosystem "
                           "less dependent on Chinese open-source technology [1].")
-    (start, end), = highlight_spans(claims, 1, passage, similarity)
+    (start, end), = highlight_spans(claims, 1, passage, partial(similarity, embedder))
     assert passage[start:end] == "To build a broader developer ecosystem less dependent on Chinese open-source technology."
 
 
