@@ -82,24 +82,17 @@ def bare_pieces(llm, messages, max_tokens, settings):
         yield chunk["choices"][0]["delta"].get("content")
 
 
-def prime(llm, system: str) -> None:
-    """Leave the static prefix (system prompt, user turn's opening) in the KV cache, as Generator.warm does.
-
-    The few tokens after it are dropped by the next call, which only reads past the common prefix.
-    """
-    llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
-                               max_tokens=1, temperature=0.0)
-
-
 def compare_generation(assistant, messages, pairs: int) -> dict:
     """Pipeline Generator vs bare calls, alternating order, each after the same cache priming."""
+    from .generation import read_static_prefix
+
     llm, settings = assistant.generator.llm, assistant.settings
     arms = {"bare": lambda: bare_pieces(llm, messages, OVERHEAD_TOKENS, settings),
             "pipeline": lambda: assistant.generator.stream(messages, OVERHEAD_TOKENS, 0.0)}
     runs = {"bare": [], "pipeline": []}
     for k in range(pairs):
         for name in (("bare", "pipeline") if k % 2 == 0 else ("pipeline", "bare")):
-            prime(llm, messages[0]["content"])
+            read_static_prefix(llm, messages[0]["content"])  # as Generator.warm leaves it
             runs[name].append(timed_stream(arms[name]()))
     llm.reset()  # now the whole prompt must be read: the cost prefix reuse saves
     full = timed_stream(arms["bare"]())
@@ -126,12 +119,12 @@ def ask_all(assistant, items: list[dict]) -> tuple[list[dict], list]:
                      "retrieve_ms": t.retrieve_ms, "prompt_tokens": t.prompt_tokens,
                      "completion_tokens": t.completion_tokens, "tokens_per_s": round(t.tokens_per_s, 2),
                      "sources": len(answer.passages), "refused": answer.refused, "answer": answer.answer,
-                     "withheld": getattr(answer, "withheld", ""), "load": loadavg()})
+                     "withheld": answer.withheld, "load": loadavg()})
     return rows, answers
 
 
 def stage_generation(p: dict) -> dict:
-    from .evaluation import load_testset
+    from .evaluation import load_testset, settings_summary
     from .generation import build_messages
     from .pipeline import Assistant
 
@@ -157,7 +150,7 @@ def stage_generation(p: dict) -> dict:
                           "prompt_tokens_p50": pct([r["prompt_tokens"] for r in rows if r["prompt_tokens"]], 50),
                           "tokens_per_s_p50": pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
                           "refused": sum(r["refused"] for r in rows), "rows": rows},
-            "model": assistant.generator.describe(), "settings": {k: str(v) for k, v in settings.model_dump(exclude={"password"}).items()}}
+            "model": assistant.generator.describe(), "settings": settings_summary(settings)}
 
 
 # ---------- stage: ingest ----------

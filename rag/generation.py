@@ -128,8 +128,7 @@ class Generator:
         with self.lock:
             if path and path.is_file() and load_prompt_state(self.llm, path, self.settings.seed):
                 return "disk"
-            self.llm.create_chat_completion(messages=[{"role": "system", "content": system},
-                                                      {"role": "user", "content": "."}], max_tokens=1, temperature=0.0)
+            read_static_prefix(self.llm, system)
             if path:
                 save_prompt_state(self.llm, path)
         return "read"
@@ -145,6 +144,15 @@ class Generator:
         parts = (self.path.name, stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, s.n_ctx, s.n_batch,
                  s.flash_attn, s.n_gpu_layers, system)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def read_static_prefix(llm, system: str) -> None:
+    """Leave the static prefix (system prompt, user turn's opening) in the model's KV cache.
+
+    The few tokens after it are dropped by the next call, which only reads past the common prefix.
+    """
+    llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
+                               max_tokens=1, temperature=0.0)
 
 
 def save_prompt_state(llm, path: Path) -> None:
