@@ -12,7 +12,9 @@ import rag  # noqa: F401  first: turns Gradio analytics and all other telemetry 
 import argparse
 import ipaddress
 import logging
+import queue
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict
 from datetime import datetime
@@ -182,16 +184,30 @@ class Chat:
             raise gr.Error(str(exc), print_exception=False) from None
 
     # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, testset: Optional[str], limit, progress=gr.Progress()):
-        """Run the bundled (or an uploaded .jsonl) test set on this index: (report Markdown, chart image).
+    def evaluate(self, testset: Optional[str], limit):
+        """Run the bundled (or an uploaded .jsonl) test set on this index; yields (report Markdown, chart image).
 
+        While it runs, the report shows which question is being answered (a plain output update, so the
+        page and gradio_client see it whatever the progress overlay does); then the report and its chart.
         Outputs go to <home>/eval/<timestamp>/ (report.md, results.json, chart.png); limit 0 or empty = all.
         """
+        updates: queue.SimpleQueue = queue.SimpleQueue()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluation") as worker:
+            run = worker.submit(self.evaluation_report, testset, limit, lambda fraction, message: updates.put(message))
+            while not run.done():
+                try:
+                    yield view.progress_markdown(updates.get(timeout=0.2)), None
+                except queue.Empty:
+                    pass
+            yield run.result()
+
+    def evaluation_report(self, testset: Optional[str], limit, progress) -> tuple[str, object]:
+        """(report Markdown, chart image) of one evaluation run, or (readable error, None)."""
         path = Path(testset) if testset else DEFAULT_TESTSET
         out_dir = self.assistant.settings.home / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         try:
             report = run_evaluation(self.assistant, path, limit=int(limit or 0) or None, out_dir=out_dir,
-                                    progress=lambda fraction, message: progress(fraction, desc=message))
+                                    progress=progress)
         except RagError as exc:
             return view.error_markdown(str(exc)), None
         except Exception:

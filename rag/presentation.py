@@ -90,6 +90,11 @@ def error_markdown(message: str) -> str:
     return f"⚠️ {escape(message)}"
 
 
+def progress_markdown(message: str) -> str:
+    """A running task's latest step: ``progress_markdown('Question 1/2: Why?') -> '⏳ Question 1/2: Why?'``."""
+    return f"⏳ {escape(message)}"
+
+
 def user_markdown(question: str) -> str:
     """The user's message, escaped: ``user_markdown('') -> '*(empty question)*'``."""
     return escape(question) if question and question.strip() else "*(empty question)*"

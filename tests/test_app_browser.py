@@ -258,10 +258,10 @@ def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_se
     """Two questions of the bundled test set, with progress, then the report's metric table and the chart."""
     page.get_by_role("tab", name="Evaluation").click()
     page.fill("#eval-limit input", "2")
-    page.evaluate("""() => {  // the progress may come and go between two polls: record it as it happens
-        window.__evalProgress = false;  // (the first update can land before the tab's outputs are drawn; the second not)
+    page.evaluate("""() => {  // the report shows each question while it runs: record it as it happens
+        window.__evalProgress = false;
         new MutationObserver(() => {
-            const text = document.body.innerText;
+            const text = document.querySelector('#eval-report').innerText;
             if (text.includes('Question 1/2') || text.includes('Question 2/2')) window.__evalProgress = true;
         }).observe(document.body, {subtree: true, childList: true, characterData: true});
     }""")

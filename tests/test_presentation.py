@@ -139,6 +139,8 @@ def test_chat_messages_alternate_user_and_assistant():
 def test_streaming_and_errors_are_escaped():
     assert view.streaming_markdown("Open <b>") == "Open &lt;b&gt; ▍"
     assert view.error_markdown(f"Bad {SCRIPT}") == "⚠️ Bad &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
+    assert view.progress_markdown(f"Question 1/2: {SCRIPT}") == (
+        "⏳ Question 1/2: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;")
 
 
 def test_mark_stopped_keeps_the_partial_answer_and_drops_the_cursor():
