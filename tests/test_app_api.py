@@ -77,7 +77,11 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
 
 
 def test_evaluate_runs_the_bundled_test_set_on_the_index(client, app_server):
-    report, chart = client.predict(None, 1, api_name="/evaluate")
+    """The report shows the question being answered while it runs, then the report and its chart."""
+    job = client.submit(None, 1, api_name="/evaluate")
+    report, chart = job.result(timeout=600)
+    shown = [output[0] for output in job.outputs()]
+    assert shown[0].startswith("⏳ Question 1/1: ") and shown[-1] == report, shown
     assert report.startswith("# Evaluation: testset.jsonl") and "| hit_at_k (k=4) |" in report, report[:500]
     assert "1 questions" in report and "0 failed" in report and "![" not in report  # the chart comes separately
     with urllib.request.urlopen(chart["url"], timeout=30) as response:

@@ -255,20 +255,15 @@ def test_delete_a_document(page, app_server, requests_seen):
 
 
 def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_seen):
-    """Two questions of the bundled test set, with progress, then the report's metric table and the chart."""
+    """Two questions of the bundled test set, then the report's metric table and the chart.
+
+    (The progress lines shown while it runs are checked through the API, test_app_api: a browser may draw
+    a streamed update or skip it, and CI once saw none.)
+    """
     page.get_by_role("tab", name="Evaluation").click()
     page.fill("#eval-limit input", "2")
-    page.evaluate("""() => {  // the report shows each question while it runs: record it as it happens
-        window.__evalTexts = [];
-        new MutationObserver(() => {
-            const text = document.querySelector('#eval-report').innerText;
-            if (window.__evalTexts[window.__evalTexts.length - 1] !== text) window.__evalTexts.push(text);
-        }).observe(document.body, {subtree: true, childList: true, characterData: true});
-    }""")
     page.click("#eval-run")
     page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)
-    shown = page.evaluate("window.__evalTexts")
-    assert any("Question 1/2" in text or "Question 2/2" in text for text in shown), f"no progress shown: {shown}"
     scores = page.locator("#eval-report table").first.inner_text()
     for metric in ("hit_at_k", "keyword_recall", "citation_precision", "false_refusal_rate"):
         assert metric in scores
