@@ -7,6 +7,8 @@ recorded and must stay on this machine. Screenshots go to tests/artifacts/ and d
 """
 from __future__ import annotations
 
+import json
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -254,16 +256,40 @@ def test_delete_a_document(page, app_server, requests_seen):
     assert_all_local(requests_seen)
 
 
-def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_seen):
-    """Two questions of the bundled test set, then the report's metric table and the chart.
+def set_number(page, selector: str, value: str) -> None:
+    """Type a value into a Gradio number box and leave it; retype if the box was reset.
 
-    (The progress lines shown while it runs are checked through the API, test_app_api: a browser may draw
-    a streamed update or skip it, and CI once saw none.)
+    A tab's inputs are drawn when it is first shown, and on a busy machine the box could take its
+    initial value after Playwright had already typed (CI once ran 5 questions instead of 2).
     """
+    box = page.locator(selector)
+    for _ in range(5):
+        box.fill(value)
+        box.press("Tab")
+        page.wait_for_timeout(300)
+        if box.input_value() == value:
+            return
+    raise AssertionError(f"{selector} does not keep {value!r}: it shows {box.input_value()!r}")
+
+
+def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_seen):
+    """Two questions of the bundled test set, with the question being answered shown while it runs,
+    then the report's metric table and the chart."""
     page.get_by_role("tab", name="Evaluation").click()
-    page.fill("#eval-limit input", "2")
-    page.click("#eval-run")
+    set_number(page, "#eval-limit input", "2")
+    page.evaluate("""() => {  // record every text the report pane shows, to see the progress lines
+        window.__evalTexts = [];
+        new MutationObserver(() => {
+            const text = document.querySelector('#eval-report').innerText;
+            if (window.__evalTexts[window.__evalTexts.length - 1] !== text) window.__evalTexts.push(text);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }""")
+    with page.expect_request(lambda r: "/queue/join" in r.url and '"data":[null,' in (r.post_data or "")) as sent:
+        page.click("#eval-run")
+    assert json.loads(sent.value.post_data)["data"] == [None, 2], sent.value.post_data  # what the page sent
     page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)
+    shown = page.evaluate("window.__evalTexts")
+    assert any(re.search(r"Question [12]/2: ", text) for text in shown), f"no progress line among {shown}"
     scores = page.locator("#eval-report table").first.inner_text()
     for metric in ("hit_at_k", "keyword_recall", "citation_precision", "false_refusal_rate"):
         assert metric in scores
