@@ -187,18 +187,17 @@ class Chat:
     def evaluate(self, testset: Optional[str], limit):
         """Run the bundled (or an uploaded .jsonl) test set on this index; yields (report Markdown, chart image).
 
-        While it runs, the report shows which question is being answered (a plain output update, so the
-        page and gradio_client see it whatever the progress overlay does); then the report and its chart.
+        While it runs, the report pane shows each step ("Question 1/2: …") as a plain output update, which
+        gradio_client receives too; then the report and its chart. The run is in a worker thread whose
+        progress messages are passed on until it is done (None marks the end).
         Outputs go to <home>/eval/<timestamp>/ (report.md, results.json, chart.png); limit 0 or empty = all.
         """
         updates: queue.SimpleQueue = queue.SimpleQueue()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluation") as worker:
             run = worker.submit(self.evaluation_report, testset, limit, lambda fraction, message: updates.put(message))
-            while not run.done():
-                try:
-                    yield view.progress_markdown(updates.get(timeout=0.2)), None
-                except queue.Empty:
-                    pass
+            run.add_done_callback(lambda _: updates.put(None))
+            for message in iter(updates.get, None):
+                yield view.progress_markdown(message), None
             yield run.result()
 
     def evaluation_report(self, testset: Optional[str], limit, progress) -> tuple[str, object]:
