@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from .errors import RagError
+from .text import sentence_spans
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_PATTERN = "|".join([
@@ -26,11 +26,6 @@ O200K_PATTERN = "|".join([
     r"""\s+(?!\S)""",
     r"""\s+""",
 ])
-# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) before whitespace,
-# or at a line break. Abbreviations may split early; that only makes chunks a little smaller.
-SENTENCE_END = re.compile(r"""(?<=[.!?…])["'”’)\]]*(?=\s)|(?=\n)""")
-
-
 @dataclass(frozen=True)
 class Chunk:
     chunk_id: str
@@ -61,45 +56,6 @@ def encoding():
 def count_tokens(text: str) -> int:
     """Number of o200k tokens in text, special-token look-alikes counted as plain text."""
     return len(encoding().encode_ordinary(text))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, ends_paragraph) of each sentence, whitespace between them left out.
-
-    ``sentence_spans('Hi. Yo!\\n\\nNew.') -> [(0, 3, False), (4, 7, True), (9, 13, True)]``
-    """
-    spans, start = [], 0
-    cuts = [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
-    for cut in cuts:
-        if cut <= start:
-            continue
-        piece = text[start:cut]
-        lead = len(piece) - len(piece.lstrip())
-        if piece.strip():
-            end = start + len(piece.rstrip())
-            spans.append((start + lead, end, text.startswith("\n", end) or end == len(text)))
-        start = cut
-    return spans
-
-
-def join_spans(spans: list[tuple[int, int]], joins) -> list[tuple[int, int]]:
-    """(start, end) spans in order, each one for which ``joins(previous, span)`` holds merged into the one before.
-
-    ``join_spans([(0, 2), (3, 5), (6, 8)], lambda previous, span: span[0] == 3) -> [(0, 5), (6, 8)]``
-    """
-    joined: list[tuple[int, int]] = []
-    for span in spans:
-        if joined and joins(joined[-1], span):
-            joined[-1] = (joined[-1][0], span[1])
-        else:
-            joined.append(span)
-    return joined
-
-
-def continues_sentence(text: str, start: int) -> bool:
-    """A piece that starts in lower case continues the sentence before it: the split was after an
-    abbreviation such as "the U.S.", not at a sentence end."""
-    return text[start].islower()
 
 
 def split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:

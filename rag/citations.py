@@ -10,15 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from .chunks import continues_sentence, join_spans
+from .text import WORD, content_words, numbers_of, parse_markers, rewrite_markers, sentences, strip_markers
 
-MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\]", re.IGNORECASE)
-SENTENCE = re.compile(r".+?(?:[.!?…][\"'”’)\]]*(?:\s*\[[^\]]*\])*(?=\s|$)|$)", re.S)
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
-STOPWORDS = frozenset("""a an and are as at be been but by can did do does for from had has have he her his how i
-if in into is it its it's of on or our she so than that the their them then there these they this to
-was we were what when where which who whom why will with would you your also not no more most just about
-""".split())
 REFUSAL_PATTERNS = re.compile(
     r"(?i)\b(i don'?t know|i do not know|(do|does|did) not (answer|say|mention|contain|provide|specify|state)|"
     r"(isn'?t|is not|are not|aren'?t) (mentioned|stated|specified|provided|covered)|no information|not enough information|"
@@ -36,25 +29,16 @@ class Claim:
     scores: dict[int, float] = field(default_factory=dict)
 
 
-def parse_markers(text: str) -> list[tuple[int, int, list[int]]]:
-    """(start, end, numbers) of each citation marker.
-
-    ``parse_markers('Yes [1, 3].') -> [(3, 10, [1, 3])]``
-    """
-    return [(m.start(), m.end(), [int(n) for n in re.findall(r"\d+", m.group(1))]) for m in MARKER.finditer(text)]
-
-
 def clean_markers(text: str, valid: set[int]) -> str:
     """Keep only valid source numbers, one [n] per source, and tidy the spacing.
 
     ``clean_markers('A [1][7]. B [2, 9].', {1, 2}) -> 'A [1]. B [2].'``
     """
-    def rewrite(match: re.Match) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+    def rewrite(numbers: list[int]) -> str:
         kept = [n for n in dict.fromkeys(numbers) if n in valid]
         return (" " + "".join(f"[{n}]" for n in kept)) if kept else ""
 
-    cleaned = MARKER.sub(rewrite, text)
+    cleaned = rewrite_markers(text, rewrite)
     cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # [1] [1] -> [1]
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
 
@@ -63,33 +47,18 @@ def split_claims(text: str) -> list[Claim]:
     """Answer sentences with their cited numbers; a marker right after a sentence's end belongs to it.
 
     ``[(c.text, c.cited) for c in split_claims('A is 1 [1]. B [2][3].')] -> [('A is 1.', [1]), ('B.', [2, 3])]``
+    ``[(c.text, c.cited) for c in split_claims('The U.S. may act [1].')] -> [('The U.S. may act.', [1])]``
     """
-    claims = []
-    for match in SENTENCE.finditer(text):
-        raw = match.group(0).strip()
-        if not raw:
-            continue
-        numbers = [n for _, _, ns in parse_markers(raw) for n in ns]
-        plain = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", raw)).strip()
-        if plain or numbers:
-            if not plain and claims:  # a lone marker after the previous sentence
-                claims[-1].cited += [n for n in numbers if n not in claims[-1].cited]
-                continue
-            claims.append(Claim(plain, list(dict.fromkeys(numbers))))
+    claims: list[Claim] = []
+    for start, end in sentences(text):
+        raw = text[start:end]
+        numbers = numbers_of(ns for _, _, ns in parse_markers(raw))
+        plain = strip_markers(raw)
+        if not plain and claims:  # a lone marker after the previous sentence
+            claims[-1].cited += [n for n in numbers if n not in claims[-1].cited]
+        elif plain or numbers:
+            claims.append(Claim(plain, numbers))
     return claims
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words minus stopwords, crudely stemmed: ``content_words('The chips are banned') -> {'chip', 'bann'}``."""
-    return {stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 2 or w.isdigit())}
-
-
-def stem(word: str) -> str:
-    """Strip one common English suffix so 'controls'/'control' and 'released'/'release' meet."""
-    for suffix in ("ing", "ed", "es", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def lexical_support(claim: str, passage: str) -> float:
@@ -113,19 +82,11 @@ def unbacked_specifics(claim: str, passage: str) -> set[str]:
 
 
 def passage_sentences(passage: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of a passage.
+    """Character spans of the sentences of a passage (text.sentences).
 
-    A piece that starts in lower case continues the sentence before it: the split after "the U.S." was
-    an abbreviation, not a sentence end.
     ``passage_sentences('In the U.S. focus is on chips. Yes.') -> [(0, 30), (31, 35)]``
     """
-    spans = []
-    for match in SENTENCE.finditer(passage):
-        text = match.group(0)
-        if text.strip():
-            start = match.start() + len(text) - len(text.lstrip())
-            spans.append((start, match.start() + len(text.rstrip())))
-    return join_spans(spans, lambda previous, span: continues_sentence(passage, span[0]))
+    return sentences(passage)
 
 
 def check_claims(claims: list[Claim], passages: Sequence[str], threshold: float,
@@ -175,14 +136,12 @@ def highlight_spans(claims: list[Claim], n: int, passage: str, similarity: Optio
 
 
 def is_refusal(answer: str, refusal: str) -> bool:
-    """True when the answer declines: it states the refusal sentence or says it does not know.
+    """True when the answer *is* a refusal: empty, or every sentence is the refusal sentence (markers
+    ignored) or, uncited, says the sources lack the answer. A cited sentence with a negation is an answer.
 
     ``is_refusal('The articles do not answer this question.', 'The articles do not answer this question.') -> True``
+    ``is_refusal('The company provided no information about pricing [2].', '…') -> False``
     """
-    plain = MARKER.sub("", answer).strip().lower()
-    if not plain:
-        return True
-    if refusal.strip().lower().rstrip(".") in plain:
-        return True
-    first = SENTENCE.match(plain)
-    return bool(REFUSAL_PATTERNS.search(first.group(0) if first else plain)) and len(plain.split()) < 40
+    template = refusal.strip().lower().rstrip(".")
+    return all(claim.text.lower().rstrip(".") == template or (not claim.cited and REFUSAL_PATTERNS.search(claim.text))
+               for claim in split_claims(answer))

@@ -1,7 +1,9 @@
-"""Command line: ``python -m rag ingest|ask|prepare-model|eval|bench``.
+"""Command line: ``python -m rag ingest|ask|prepare-model|settings|eval|bench``.
 
-Setting flags (``--top-k``, ``--model``, …) are derived from the Settings fields, so every
-setting is reachable the same way everywhere. RagError becomes one line on stderr and exit 1.
+A face of the pipeline, like the web app: it imports the pipeline, the evaluation and the benchmark
+rooms, and nothing imports it but ``rag/__main__.py`` and the web app (for the setting flags).
+Setting flags (``--top-k``, ``--model``, …) are derived from the Settings fields, so every setting is
+reachable the same way everywhere. RagError becomes one line on stderr and exit 1.
 """
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from .errors import RagError
-from .settings import Settings
+from .settings import Settings, expand_grid, parse_grid
 
 COMMON_FLAGS = ("home", "corpus", "model", "n_ctx", "n_threads", "n_gpu_layers", "top_k", "temperature",
                 "max_tokens", "retrieval", "context_tokens", "chroma_host", "chroma_port", "collection")
@@ -29,6 +31,10 @@ def add_setting_flags(parser: argparse.ArgumentParser, names=COMMON_FLAGS) -> No
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.load(**{name: getattr(args, name, None) for name in COMMON_FLAGS})
+
+
+COMPARE_HELP = ("Run once per value; repeated flags form a grid (every combination is run: "
+                "--compare top_k=2,4 --compare retrieval=dense,bm25 is 4 runs).")
 
 
 def status(message: str) -> None:
@@ -111,18 +117,196 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(run=cmd_prepare_model)
     for command in (ingest, ask, prepare):
         add_setting_flags(command)
-    register_optional(sub)
+    shown = sub.add_parser("settings", help="Print every setting: value now, default, bounds, environment variable.")
+    shown.add_argument("--json", action="store_true", help="Print them as JSON.")
+    shown.set_defaults(run=cmd_settings)
+    add_eval_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
-def register_optional(sub) -> None:
-    """Sub-commands that live in their own modules (evaluation, benchmark)."""
-    for module in ("evaluation", "bench"):
-        try:
-            register: Callable = getattr(__import__(f"rag.{module}", fromlist=["register_cli"]), "register_cli")
-        except (ImportError, AttributeError):
-            continue
-        register(sub, add_setting_flags)
+def cmd_settings(args) -> int:
+    """``python -m rag settings``: one row per setting, as the environment sets it now."""
+    rows = settings_rows(Settings.load())
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for row in rows:
+        print(f"{row['variable']:<24} {str(row['value']):<28} default {str(row['default']):<20} {row['bounds']}")
+        print(f"{'':<24} {row['description']}")
+    return 0
+
+
+def settings_rows(settings: Settings) -> list[dict]:
+    """Every setting: variable, current value, default, bounds and description (the password only as set/unset).
+
+    ``settings_rows(Settings())[0]['variable'] -> 'RAG_HOME'``
+    """
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "password":
+            value = "(set)" if value else None
+        rows.append({"variable": "RAG_" + name.upper(), "value": value, "default": info.default,
+                     "bounds": bounds_of(info), "description": info.description})
+    return rows
+
+
+def bounds_of(info) -> str:
+    """A field's bounds in words: ``'1 ≤ value ≤ 20'``, ``'one of hybrid, dense, bm25'`` or ``''``."""
+    import typing
+
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(info.annotation)))
+    parts = {}
+    for rule in info.metadata:
+        for key, sign, side in (("ge", "≤", "low"), ("gt", "<", "low"), ("le", "≤", "high"), ("lt", "<", "high"),
+                                ("min_length", "≤", "low"), ("max_length", "≤", "high")):
+            if getattr(rule, key, None) is not None:
+                parts[side] = (sign, getattr(rule, key), "length" if "length" in key else "value")
+    if not parts:
+        return ""
+    subject = next(iter(parts.values()))[2]
+    low, high = parts.get("low"), parts.get("high")
+    return (f"{low[1]} {low[0]} " if low else "") + subject + (f" {high[0]} {high[1]}" if high else "")
+
+
+def add_eval_parser(subparsers) -> None:
+    """``rag eval``: score the assistant on a test set."""
+    from .evaluation.run import PER_QUESTION
+    from .evaluation.testset import DEFAULT_TESTSET
+
+    parser = subparsers.add_parser("eval", help="Score the assistant on a test set: retrieval, answers, citations, "
+                                   "refusals and latency.")
+    parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="JSON Lines test set (default: the bundled one).")
+    parser.add_argument("--corpus", type=Path, help="Folder indexed for this test set (default: the corpus setting).")
+    parser.add_argument("--data", "--home", dest="home", type=Path,
+                        help="Data folder for the evaluation's own index (default: <home>/eval/<corpus name>).")
+    parser.add_argument("--limit", type=positive_int, help="Only the first N questions.")
+    parser.add_argument("--json", dest="json_out", type=Path, help="Also write the results JSON to this file.")
+    parser.add_argument("--out", type=Path, help="Folder for report.md, results.json, chart.png (default: eval-out/<test set>).")
+    parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
+                        help=COMPARE_HELP + f" Settings: {', '.join(PER_QUESTION)}.")
+    add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
+    parser.set_defaults(run=cmd_eval)
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of questions >= 1, got {text!r}")
+    return int(text)
+
+
+def cmd_eval(args) -> int:
+    """``python -m rag eval``: index the corpus into the eval data folder, run, write and print the results."""
+    from tqdm import tqdm
+
+    from .evaluation.report import compare_markdown
+    from .evaluation.run import PER_QUESTION, compare, eval_settings, run_evaluation
+    from .evaluation.testset import load_testset
+    from .pipeline import Assistant
+
+    count = len(load_testset(args.testset, args.limit))  # a bad test set fails before the model loads
+    grid = parse_grid(args.compare, PER_QUESTION)
+    flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
+    settings = eval_settings(args.corpus, args.home, status, **flags)
+    assistant = Assistant(settings, progress=status)
+    with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
+        status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
+    out_dir = args.out or Path("eval-out") / Path(args.testset).stem
+    with tqdm(total=count * len(expand_grid(grid)), desc="Evaluating", unit="q", file=sys.stderr) as bar:
+        if grid:
+            runs = compare(assistant, args.testset, grid, args.limit, tqdm_progress(bar), out_dir).runs
+        else:
+            runs = [run_evaluation(assistant, args.testset, args.limit, tqdm_progress(bar), out_dir)]
+    if args.json_out:
+        data = runs[0].to_json() if not grid else [run.to_json() for run in runs]
+        Path(args.json_out).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(compare_markdown(runs) if grid else runs[0].markdown.split("## How answers")[0].rstrip())
+    status(f"Reports in {out_dir}")
+    return 0
+
+
+def tqdm_progress(bar):
+    """A ``progress(fraction, message)`` that moves a tqdm bar."""
+    def update(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.update(round(fraction * bar.total) - bar.n)
+    return update
+
+
+def add_bench_parser(subparsers) -> None:
+    """``rag bench``: measure speed on this machine."""
+    from .bench.stages import RGB, SETTING_FLAGS, STAGES
+    from .evaluation.testset import DEFAULT_TESTSET
+
+    parser = subparsers.add_parser("bench", help="Measure first-token time, generation overhead, retrieval, ingest "
+                                   "and start-up on this machine; print a table and write JSON.")
+    parser.add_argument("--json", dest="json_out", type=Path, help="Write the results JSON to this file.")
+    parser.add_argument("--quick", action="store_true", help="A smoke run of about 3 minutes (fewer questions and sizes).")
+    parser.add_argument("--limit", type=int, help="Test-set questions to time (full 12, quick 3).")
+    parser.add_argument("--pairs", type=int, help="Pipeline/bare generation pairs (full 3, quick 2).")
+    parser.add_argument("--sizes", help="Retrieval sizes in chunks, comma-separated (full 1000,10000,100000).")
+    parser.add_argument("--queries", type=int, help="Retrieval queries timed per size and mode.")
+    parser.add_argument("--docs", type=int, help="Only the first N RGB documents for ingest (default: all).")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"Stages to run (default: {','.join(STAGES)}).")
+    parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="Test set whose questions are timed.")
+    parser.add_argument("--corpus", type=Path, help="Corpus the test set is about (default: the corpus setting).")
+    parser.add_argument("--rgb", type=Path, default=RGB, help="RGB slice for ingest and retrieval (corpus/, dev.jsonl).")
+    parser.add_argument("--compare", action="append", metavar="SETTING=V1,V2",
+                        help=COMPARE_HELP + " Only the generation stage runs once per combination, e.g. "
+                        "context_mode=passages,sentences.")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-params", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-out", help=argparse.SUPPRESS)
+    add_setting_flags(parser, SETTING_FLAGS)
+    parser.set_defaults(run=cmd_bench)
+
+
+def bench_combos(specs: Optional[list[str]]) -> Optional[list[dict]]:
+    """Settings of each compared generation run: every combination of the ``--compare`` grid, validated now.
+
+    ``bench_combos(['n_threads=2,1']) -> [{'n_threads': '2'}, {'n_threads': '1'}]``
+    """
+    if not specs:
+        return None
+    combos = expand_grid(parse_grid(specs, Settings.model_fields))
+    for combo in combos:
+        Settings.load(**combo)  # a bad value fails now, not after the first run
+    return combos
+
+
+def cmd_bench(args) -> int:
+    """``python -m rag bench``: run the stages, print the table, write the JSON."""
+    from .bench.report import render_table
+    from .bench.run import run_bench
+    from .bench.stages import FULL, QUICK, SETTING_FLAGS, STAGES, loadavg, peak_rss_mb
+    from .models import resolve_model
+
+    if args.stage:  # inside a stage's own process
+        result = STAGES[args.stage](json.loads(args.stage_params))
+        Path(args.stage_out).write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=str))
+        return 0
+    flags = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
+    base = Settings.load(**flags)
+    flags["model"] = str(base.model or resolve_model(base, status))
+    preset = QUICK if args.quick else FULL
+    options = {"quick": args.quick, "settings": flags, "corpus": str(args.corpus or base.corpus),
+               "testset": str(args.testset), "rgb": str(args.rgb), "docs": args.docs, "keep": args.keep,
+               "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
+               "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
+               "queries": args.queries or preset["queries"],
+               "stages": [s for s in args.stages.split(",") if s in STAGES], "compare": bench_combos(args.compare)}
+    started = time.perf_counter()
+    result = run_bench(options, status)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(render_table(result))
+    print(f"(bench took {result['seconds']:.0f} s; load average now {loadavg()})")
+    if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return 0 if not any("error" in stage for stage in result["stages"].values()) else 1
 
 
 def main(argv: Optional[list[str]] = None) -> int:

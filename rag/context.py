@@ -14,9 +14,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
-from .chunks import continues_sentence, join_spans, sentence_spans
-from .citations import content_words
 from .retrieval import Passage
+from .text import content_words, join_spans, sentences
 
 CountFn = Callable[[str], int]
 SimilarityFn = Callable[[str, Sequence[str]], list[float]]
@@ -38,19 +37,16 @@ class Sentence:
 def split_sentences(passages: Sequence[Passage], count: CountFn) -> list[Sentence]:
     """Every sentence of every passage, in passage order then text order.
 
-    A piece shorter than MIN_TOKENS ("The goal?") is read with the next one, and so is a piece that
-    starts in lower case (the split after "the U.S." was an abbreviation, not a sentence end).
+    Sentences are text.sentences; a piece shorter than MIN_TOKENS ("The goal?") is read with the next one.
     ``[(s.passage, s.start, s.end) for s in split_sentences([p('A b c d e f. G h i j k l.')], words)]
     -> [(0, 0, 12), (0, 13, 25)]``
     """
-    sentences = []
+    found = []
     for i, passage in enumerate(passages):
         text = passage.text
-        spans = join_spans([(start, end) for start, end, _ in sentence_spans(text)],
-                           lambda previous, span: continues_sentence(text, span[0])
-                           or count(text[slice(*previous)]) < MIN_TOKENS)
-        sentences += [Sentence(i, start, end, count(text[start:end])) for start, end in spans]
-    return sentences
+        spans = join_spans(sentences(text), lambda previous, span: count(text[slice(*previous)]) < MIN_TOKENS)
+        found += [Sentence(i, start, end, count(text[start:end])) for start, end in spans]
+    return found
 
 
 def lexical_scores(question: str, texts: Sequence[str]) -> list[float]:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from .citations import MARKER
 from .errors import ModelError, RagError
 from .retrieval import Passage
-from .safety import defang
+from .safety import neutralise_markers
 from .settings import Settings
+from .text import strip_markers
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
 
@@ -57,18 +57,35 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 
 
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources and the question."""
+    """Chat messages: the static system prompt, then the numbered sources (title and text) and the question.
+
+    Passages come here already without instruction-like sentences (safety.without_instructions);
+    citation look-alikes in them are neutralised.
+    """
+    titles = [shown_title(p) for p in passages]
     sources = "\n\n".join(
-        prompts.source.format(n=n, title=p.title, text=defang(p.text)) for n, p in enumerate(passages, 1))
+        prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
+        .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
+        for n, (p, title, previous) in enumerate(zip(passages, titles, ["", *titles]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+
+
+def shown_title(passage: Passage) -> str:
+    """The article's title as the model sees it; none when it is only the file's name (``p0001``).
+
+    For news the title often carries the entity and date a question hinges on.
+    ``shown_title(Passage(title='p0001', source='p0001.txt', …)) -> ''``
+    """
+    title = neutralise_markers(passage.title.strip())
+    return "" if title == Path(passage.source).stem else title
 
 
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:
     """Messages asking the model to turn a follow-up into a standalone question."""
     lines = []
     for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
-        lines += [f"Question: {asked}", f"Answer: {MARKER.sub('', answered)[:600]}"]
+        lines += [f"Question: {asked}", f"Answer: {strip_markers(answered)[:600]}"]
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 

@@ -17,6 +17,7 @@ from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from .generation import Generator, build_messages, load_prompts, pack_context, rewrite_messages
 from .index import Index, IngestReport
 from .models import resolve_model
+from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
 
@@ -63,7 +64,7 @@ class Answer:
     timings: Timings
     model: str
     standalone_question: str = ""
-    withheld: str = ""  # a draft answer that no cited source supported, replaced by the refusal
+    withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -144,7 +145,7 @@ class Assistant:
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
         budget = min(settings.context_tokens, settings.n_ctx - settings.max_tokens - self.static_tokens() - PROMPT_RESERVE)
-        passages = pack_context(ranked, self.generator.count, budget)
+        passages = pack_context(without_instructions(ranked), self.generator.count, budget)
         if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
             passages = select_sentences(standalone, passages, self.generator.count,
                                         min(settings.sentence_tokens, budget)) or passages
@@ -184,7 +185,9 @@ class Assistant:
         """Check the raw answer: refusal, valid markers, support of each cited passage."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
-            return Answer(question, self.prompts.refusal, True, [], passages, [], timings, self.generator.name, standalone)
+            withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
+            return Answer(question, self.prompts.refusal, True, [], passages, [], timings, self.generator.name,
+                          standalone, withheld=withheld)
         text = clean_markers(text, set(range(1, len(passages) + 1)))
         claims = split_claims(text)
         texts = [p.text for p in passages]

@@ -7,15 +7,14 @@ small context holds as many distinct facts as possible.
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, replace
 from typing import Optional
 
 from .index import Index
+from .text import words
 
 RRF_K = 60
-WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,10 @@ def stitch(a: Passage, b: Passage) -> Passage:
 
 def shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
     """Word n-grams of lower-cased text: ``shingles('a b c d', 3) -> {('a','b','c'), ('b','c','d')}``."""
-    words = WORD.findall(text.lower())
-    if len(words) < size:
-        return {tuple(words)}
-    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+    tokens = words(text)
+    if len(tokens) < size:
+        return {tuple(tokens)}
+    return {tuple(tokens[i:i + size]) for i in range(len(tokens) - size + 1)}
 
 
 def drop_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> list[Passage]:
@@ -89,7 +88,7 @@ def drop_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> lis
 
 def bm25_tokens(texts: list[str]) -> list[list[str]]:
     """Lower-cased word tokens, the same for documents and queries."""
-    return [WORD.findall(text.lower()) for text in texts]
+    return [words(text) for text in texts]
 
 
 class Retriever:

@@ -6,9 +6,10 @@ Unknown ``RAG_*`` variables and unknown override keys are rejected, so a typo fa
 """
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Iterable, Literal, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -113,3 +114,33 @@ def describe_validation_error(exc: ValidationError) -> str:
         field = ".".join(str(part) for part in err["loc"]) or "settings"
         lines.append(f"Setting {field} ({ENV_PREFIX}{field.upper()}): {err['msg']}.")
     return " ".join(lines)
+
+
+def parse_grid(specs: Sequence[str], allowed: Iterable[str]) -> dict[str, list[str]]:
+    """The settings grid of ``--compare SETTING=V1,V2`` flags (``rag eval`` and ``rag bench``): repeated flags cross.
+
+    ``parse_grid(['top_k=2,4', 'retrieval=bm25'], Settings.model_fields) -> {'top_k': ['2', '4'], 'retrieval': ['bm25']}``
+
+    Raises:
+        SettingsError: not ``SETTING=V1,V2``, a repeated setting, or one not in allowed.
+    """
+    allowed = list(allowed)
+    grid: dict[str, list[str]] = {}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        options = [v.strip() for v in values.split(",") if v.strip()]
+        if not options:
+            raise SettingsError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 (e.g. top_k=2,4,6).")
+        if key not in allowed:
+            raise SettingsError(f"--compare cannot vary '{key}' here; choose from {', '.join(allowed)}.")
+        if key in grid:
+            raise SettingsError(f"--compare names '{key}' twice; list its values once, comma-separated.")
+        grid[key] = options
+    return grid
+
+
+def expand_grid(grid: dict[str, Sequence]) -> list[dict]:
+    """Every combination: ``expand_grid({'a': [1, 2], 'b': ['x']}) -> [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]``."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))] or [{}]

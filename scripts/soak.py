@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402,F401  first: telemetry off before gradio_client loads
-from rag.metrics import percentile  # noqa: E402
-from rag.presentation import user_markdown  # noqa: E402
+from rag.evaluation.metrics import percentile  # noqa: E402
+from rag.web.presentation import user_markdown  # noqa: E402
 
 QUESTIONS = ["Why did OpenAI release gpt-oss?", "What does Sam Altman think about export controls?",
              "Which open-weight models did OpenAI release?", "Who is Sam Altman?",

@@ -23,7 +23,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 START_TIMEOUT_S = 300  # model and embedder load, corpus ingest; slow when other jobs share the CPU
-SEED_QUESTION = "Why did OpenAI release gpt-oss?"
 NEW_ARTICLE = """---
 title: The Zorblax river festival
 ---

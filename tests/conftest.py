@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 import rag  # noqa: E402  (sets the no-telemetry environment first)
 from rag.settings import Settings  # noqa: E402
 
-SEED_QUESTION = "Why did OpenAI release gpt-oss?"
+from rag.evaluation.testset import SEED_QUESTION  # noqa: E402,F401  (tests import it from here)
 # The seed article gives its reason in four places, each naming China's open-source models (DeepSeek…);
 # a right answer cites one of them.
 SEED_REASON = re.compile(r"Chinese open[- ]source")

@@ -107,7 +107,7 @@ def test_evaluate_names_the_bad_line_of_an_uploaded_test_set(client, tmp_path):
     ("127.0.0.1", "pw", ("rag", "pw")), ("0.0.0.0", "s3cret", ("rag", "s3cret")),
 ])
 def test_access_rules(host, password, auth):
-    from app import check_access
+    from rag.web.access import check_access
     from rag.settings import Settings
 
     assert check_access(Settings(host=host, password=password)) == auth

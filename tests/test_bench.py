@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from rag.bench import RGB, parse_compare, synthetic_chunks
-from rag.bench_report import render_table
-from rag.cli import main
+from rag.bench.report import render_table
+from rag.bench.stages import RGB, synthetic_chunks
+from rag.cli import bench_combos, main
 from rag.errors import RagError
 
 
@@ -19,13 +19,16 @@ def test_synthetic_chunks_are_deterministic_unit_vectors():
     assert abs(float((a[3] ** 2).sum(axis=1).max()) - 1.0) < 1e-5
 
 
-def test_compare_specs_are_zipped_and_checked():
-    assert parse_compare(["n_threads=2,1", "context_mode=passages,sentences"]) == [
-        {"n_threads": "2", "context_mode": "passages"}, {"n_threads": "1", "context_mode": "sentences"}]
-    assert parse_compare(None) is None
-    for bad in (["top_k=1,2", "retrieval=bm25"], ["no_such=1"], ["top_k=0"], ["top_k="]):
+def test_compare_specs_are_crossed_and_checked_like_eval():
+    assert bench_combos(["n_threads=2,1", "context_mode=passages,sentences"]) == [
+        {"n_threads": "2", "context_mode": "passages"}, {"n_threads": "2", "context_mode": "sentences"},
+        {"n_threads": "1", "context_mode": "passages"}, {"n_threads": "1", "context_mode": "sentences"}]
+    assert bench_combos(["top_k=1,2", "retrieval=bm25"]) == [{"top_k": "1", "retrieval": "bm25"},
+                                                             {"top_k": "2", "retrieval": "bm25"}]
+    assert bench_combos(None) is None
+    for bad in (["no_such=1"], ["top_k=0"], ["top_k="], ["top_k=1", "top_k=2"]):
         with pytest.raises(RagError):
-            parse_compare(bad)
+            bench_combos(bad)
 
 
 @pytest.fixture(scope="module")

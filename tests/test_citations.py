@@ -109,9 +109,24 @@ def test_highlight_is_the_sentence_that_says_it_not_the_one_that_names_the_subje
     ("", True),
     ("OpenAI released gpt-oss because of Chinese competition [2].", False),
     ("Altman says export controls don't work [1].", False),
+    # a real answer with a negation is an answer, not a refusal (both were thrown away before)
+    ("Altman did not say when the models would ship, but he said they run locally [1].", False),
+    ("The company provided no information about pricing [2].", False),
+    ("The articles do not answer this question. The sources do not say.", True),
 ])
 def test_is_refusal(answer, refused):
-    assert is_refusal(answer, REFUSAL) is refused
+    assert bool(is_refusal(answer, REFUSAL)) is refused
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Altman said the U.S. may be underestimating China [1].",
+     [("Altman said the U.S. may be underestimating China.", [1])]),
+    ("Dr. Smith met Mr. Jones in Calif. on Tuesday [2]. They talked [1].",
+     [("Dr. Smith met Mr. Jones in Calif. on Tuesday.", [2]), ("They talked.", [1])]),
+    ("Prices rose. [3] Sales fell [1].", [("Prices rose.", [3]), ("Sales fell.", [1])]),
+])
+def test_split_claims_keeps_abbreviations_inside_the_sentence(answer, expected):
+    assert [(c.text, c.cited) for c in split_claims(answer)] == expected
 
 
 @pytest.mark.parametrize("claim, passage, missing", [

@@ -10,10 +10,11 @@ from hypothesis import given, strategies as st
 
 from rag.citations import Claim
 from rag.errors import RagError
-from rag.eval_report import METRIC_NOTES, cell
-from rag.evaluation import (compare, eval_settings, expand_grid, load_report, load_testset,
-                            parse_compare, run_evaluation)
-from rag.metrics import (citation_scores, contains_evidence, evidence_rank, fold, keyword_recall, longest_run,
+from rag.evaluation.report import METRIC_NOTES, cell
+from rag.evaluation.run import PER_QUESTION, compare, eval_settings, run_evaluation
+from rag.evaluation.testset import load_testset
+from rag.settings import expand_grid, parse_grid
+from rag.evaluation.metrics import (citation_scores, contains_evidence, evidence_citation_scores, evidence_rank, fold, keyword_recall, longest_run,
                          percentile, reciprocal_rank, score_answer, squad_tokens, summarize, token_f1)
 from rag.pipeline import Answer, Citation, Timings
 from rag.retrieval import Passage
@@ -78,6 +79,13 @@ def test_evidence_rank_and_reciprocal_rank(texts, rank, rr):
     ("Export controls don’t work.", [["don't work", "ineffective"]], 1.0),
     ("Nobody.", [["Biden"]], 0.0),
     ("Anything.", [], None),
+    # whole words: "lack" is not in "Blackwell"; a `*` keyword is a prefix
+    ("Nvidia sells Blackwell chips.", [["lack"]], 0.0),
+    ("He is worried about China.", [["worr*"]], 1.0),
+    # polarity: a negated keyword does not count
+    ("He isn't worried about China.", [["worr*"]], 0.0),
+    ("Altman is not at all worried.", [["worried"]], 0.0),
+    ("Maybe not the right thing.", [["not the right thing", "wrong thing"]], 1.0),
 ])
 def test_keyword_recall(text, groups, expected):
     assert keyword_recall(text, groups) == (pytest.approx(expected) if expected is not None else None)
@@ -113,6 +121,17 @@ def test_citation_scores(claims, expected):
 
 
 # --- one question, scored ----------------------------------------------------------------------------
+
+def test_evidence_citations_are_judged_by_the_evidence_not_by_the_checker():
+    claims = [Claim("Biden tightened controls.", [1], []), Claim("Altman agrees.", [2], [2])]  # checker: 1 no, 2 yes
+    record = score_answer(item(), answer("Biden tightened controls [1]. Altman agrees [2].", claims,
+                                         [passage(FACT), passage(OTHER)]), SIM)
+    assert record.cited_evidence == [True, False]  # the evidence is in source 1, whatever the checker said
+    uncited = score_answer(item(), answer("Biden tightened controls.", [Claim("Biden tightened controls.")],
+                                          [passage(FACT)]), SIM)
+    m = evidence_citation_scores([record, uncited])
+    assert m == {"evidence_citation_precision": 0.5, "evidence_citation_recall": 0.5}
+
 
 def test_supported_answer_scores_well():
     claims = [Claim("Biden tightened controls, then Trump.", [1], [1], {1: 0.9})]
@@ -225,11 +244,11 @@ def test_load_testset_limit_and_default_keywords(tmp_path):
 
 
 def test_compare_grid():
-    grid = parse_compare(["top_k=2,4", "retrieval=bm25"])
+    grid = parse_grid(["top_k=2,4", "retrieval=bm25"], PER_QUESTION)
     assert expand_grid(grid) == [{"top_k": "2", "retrieval": "bm25"}, {"top_k": "4", "retrieval": "bm25"}]
     for bad in (["chunk_tokens=100,200"], ["top_k"], ["top_k=2", "top_k=4"]):
         with pytest.raises(RagError):
-            parse_compare(bad)
+            parse_grid(bad, PER_QUESTION)
 
 
 def test_each_corpus_gets_its_own_data_folder(tmp_path, monkeypatch):
@@ -252,7 +271,7 @@ class StandIn:
     """An Assistant-shaped stand-in that replays fixed answers (for the report plumbing only)."""
 
     def __init__(self):
-        self.generator = type("G", (), {"name": "stand-in.gguf"})()
+        self.generator = type("G", (), {"name": "stand-in.gguf", "describe": lambda self: {"file": "stand-in.gguf"}})()
         self.asked = []
 
     def with_overrides(self, overrides):
@@ -280,8 +299,6 @@ def test_run_evaluation_writes_report_json_and_chart(tmp_path):
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["metrics"] == report.metrics and len(saved["records"]) == 2
     assert report.chart_path.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "out" / "report.md").exists()
-    again = load_report(tmp_path / "out" / "results.json")
-    assert again.metrics == report.metrics and again.markdown == report.markdown
 
 
 def test_compare_runs_every_combination_into_one_table(tmp_path):

@@ -5,7 +5,7 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from rag import presentation as view
+from rag.web import presentation as view
 from rag.index import DocInfo
 from rag.pipeline import Answer, Citation, Timings
 from rag.retrieval import Passage
@@ -68,6 +68,25 @@ def test_answer_markdown_escapes_the_model_text_and_shows_timings():
     markdown = view.answer_markdown(answer(f"Look {SCRIPT} [1]."), 1)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     assert "retrieval 35 ms · first token 4.2 s · 10.0 tokens/s" in markdown
+
+
+HOSTILE = ("See ![x](http://elsewhere.example/?q=secret) and [here](https://elsewhere.example) or "
+           "<http://elsewhere.example> or www.elsewhere.example [1].")
+
+
+@pytest.mark.parametrize("render", [
+    lambda: view.answer_markdown(answer(HOSTILE), 1),
+    lambda: view.answer_markdown(answer(question="and he?", standalone=HOSTILE), 1),  # the rewrite shown on demand
+    lambda: view.streaming_markdown(HOSTILE),
+])
+def test_model_output_cannot_make_the_browser_fetch_anything(render):
+    from markdown_it import MarkdownIt
+
+    markdown = render()
+    for opener in ("![", "](", "http:", "https:", "www.", "<http"):
+        assert opener not in markdown  # neither Markdown nor a linkifier can start an image or a link
+    rendered = MarkdownIt("commonmark").render(markdown)
+    assert "<img" not in rendered and 'href="http' not in rendered and "elsewhere.example" in rendered
 
 
 def test_rewritten_question_is_shown_on_demand_only_when_it_differs():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rag.errors import DocumentError
-from rag.uploads import add_uploads, check_upload, delete_document, keep_safe, safe_file_name
+from rag.web.uploads import add_uploads, check_upload, delete_document, keep_safe, safe_file_name
 
 
 @pytest.mark.parametrize("name, safe", [
@@ -99,7 +99,7 @@ def test_bad_upload_leaves_corpus_and_index_alone(library, settings, tmp_path):
 
 def test_file_the_index_cannot_read_is_removed_again(library, settings, tmp_path, monkeypatch):
     upload = tmp_path / "fine.md"
-    monkeypatch.setattr("rag.uploads.trial_read", lambda path, name: None)  # let it reach the ingest
+    monkeypatch.setattr("rag.web.uploads.trial_read", lambda path, name: None)  # let it reach the ingest
     upload.write_text("   \n\n  ", encoding="utf-8")  # holds no readable text: the ingest reports it failed
     result = add_uploads(library, [("fine.md", upload)])
     assert result.saved == [] and "no readable text" in result.failed[0][1]

@@ -1,20 +1,46 @@
 """Evaluation reports: the Markdown report, the comparison table and the chart of one or more runs.
 
-Pure rendering of what evaluation.py measured; the metric definitions live here because every report
+Pure rendering of what run.py measured (it never imports run.py); the metric definitions live here because every report
 states them next to the numbers.
 """
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Optional, Sequence
 
-from .settings import PROJECT_DIR
+from ..settings import PROJECT_DIR
+from .metrics import Record
 
-if TYPE_CHECKING:
-    from .evaluation import EvalReport
-    from .metrics import Record
+@dataclass
+class EvalReport:
+    """One run: metrics, per-question records, the settings and model it used, and its files."""
+    metrics: dict
+    records: list[Record]
+    settings: dict
+    model: dict
+    testset: str
+    seconds: float
+    markdown: str = ""
+    chart_path: Optional[Path] = None
+    json_path: Optional[Path] = None
+    overrides: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """``{"metrics": {...}, "settings", "model", "testset", "seconds", "overrides", "records": [...]}``."""
+        return {"metrics": self.metrics, "settings": self.settings, "model": self.model, "testset": self.testset,
+                "seconds": round(self.seconds, 1), "overrides": self.overrides,
+                "records": [asdict(r) for r in self.records]}
+
+
+@dataclass
+class CompareReport:
+    """Several runs of one test set, one per combination of settings."""
+    runs: list[EvalReport]
+    markdown: str = ""
+
 
 METRIC_NOTES = {
     "hit_at_k": "answerable questions with an evidence quote inside one of the passages given to the model",
@@ -22,8 +48,14 @@ METRIC_NOTES = {
     "keyword_recall": "share of required facts (keyword groups) named in the answer; refused = 0",
     "token_f1": "SQuAD token F1 of the answer (markers removed) against the reference; refused = 0",
     "semantic_similarity": "cosine similarity of answer and reference embeddings (MiniLM), floored at 0; refused = 0",
-    "citation_precision": "cited sources that support their sentence, per answer, averaged over non-refused answers",
-    "citation_recall": "answer sentences with at least one supporting cited source, averaged over non-refused answers",
+    "citation_precision": "the pipeline's own checker: cited sources it judged to support their sentence, per answer, "
+                          "averaged over non-refused answers (not independent of the pipeline)",
+    "citation_recall": "the pipeline's own checker: answer sentences with at least one cited source it judged supporting, "
+                       "averaged over non-refused answers (not independent of the pipeline)",
+    "evidence_citation_precision": "independent of the checker: of all sources cited in non-refused answers to answerable "
+                                   "questions, the share holding an evidence quote of the test set (the hit@k rule)",
+    "evidence_citation_recall": "independent of the checker: non-refused answers to answerable questions that cite at "
+                                "least one source holding an evidence quote",
     "uncited_answer_rate": "non-refused answers without any citation (they score 0 on both citation metrics)",
     "refusal_accuracy": "unanswerable questions the assistant refused",
     "false_refusal_rate": "answerable questions the assistant refused",
@@ -58,10 +90,10 @@ def render_markdown(report: EvalReport) -> str:
              "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
     for name, note in METRIC_NOTES.items():
         label = f"{name} (k={s['top_k']})" if name == "hit_at_k" else name
-        lines.append(f"| {label} | {fmt(m[name])} | {note} |")
+        lines.append(f"| {label} | {decimal(m[name])} | {note} |")
     lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
-    lines += [f"| {label} (ms) | {fmt(m[f'{key}_p50_ms'], 0)} | {fmt(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
-    lines += [f"| decoding (tokens/s, median) | {fmt(m['tokens_per_s'], 1)} | |", "",
+    lines += [f"| {label} (ms) | {decimal(m[f'{key}_p50_ms'], 0)} | {decimal(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
+    lines += [f"| decoding (tokens/s, median) | {decimal(m['tokens_per_s'], 1)} | |", "",
               "## How answers are judged", "", *judgement_notes(s), "",
               "## Settings", "", "| Setting | Value |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in s.items()],
               *[f"| overridden: {k} | `{v}` |" for k, v in report.overrides.items()], ""]
@@ -104,7 +136,7 @@ def record_row(r: Record) -> str:
     cites = " ".join(f"[{c['n']}]{'✓' if c['supported'] else '✗'}" for c in r.citations) or "—"
     answer = r.answer if not r.error else f"(error: {r.error})"
     return (f"| {r.id} | {cell(r.question, 90)} | {cell(answer, 220)} | {cites} | {r.verdict} | "
-            f"{fmt(r.keyword_recall, 2)} | {fmt(r.token_f1, 2)} |")
+            f"{decimal(r.keyword_recall, 2)} | {decimal(r.token_f1, 2)} |")
 
 
 def cell(text: str, limit: int) -> str:
@@ -114,20 +146,20 @@ def cell(text: str, limit: int) -> str:
     return text.replace("|", "\\|")
 
 
-def fmt(value, digits: int = 3) -> str:
-    """``fmt(0.51234) -> '0.512'``; ``fmt(None) -> '—'`` (not applicable)."""
+def decimal(value, digits: int = 3) -> str:
+    """``decimal(0.51234) -> '0.512'``; ``decimal(None) -> '—'`` (not applicable)."""
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "citation_precision",
-            "citation_recall", "uncited_answer_rate", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
+COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "evidence_citation_precision",
+            "evidence_citation_recall", "citation_precision", "citation_recall", "uncited_answer_rate", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
 
 
 def compare_markdown(runs: Sequence[EvalReport]) -> str:
     """One table, one row per run."""
     lines = ["| settings | " + " | ".join(COMPARED) + " |", "|---" * (len(COMPARED) + 1) + "|"]
     for run in runs:
-        values = [fmt(run.metrics[k], 0 if k.endswith("_ms") else 1 if k == "tokens_per_s" else 3) for k in COMPARED]
+        values = [decimal(run.metrics[k], 0 if k.endswith("_ms") else 1 if k == "tokens_per_s" else 3) for k in COMPARED]
         lines.append(f"| {combo_label(run.overrides)} | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
@@ -142,7 +174,7 @@ def draw_chart(report: EvalReport, path: Path) -> Path:
     names = list(METRIC_NOTES)
     scores.barh(names, [m[n] or 0 for n in names], color=["#c44e52" if n in LOWER_IS_BETTER else "#4c72b0" for n in names])
     for y, name in enumerate(names):
-        scores.text(min((m[name] or 0) + 0.01, 0.9), y, fmt(m[name], 2) if m[name] is not None else "n/a", va="center")
+        scores.text(min((m[name] or 0) + 0.01, 0.9), y, decimal(m[name], 2) if m[name] is not None else "n/a", va="center")
     scores.set_xlim(0, 1)
     scores.invert_yaxis()
     scores.set_title("Scores (red: lower is better)")
@@ -151,7 +183,7 @@ def draw_chart(report: EvalReport, path: Path) -> Path:
         latency.bar([x + offset for x in stages], [(m[f"{key}_{q}_ms"] or 0) / 1000 for _, key in LATENCIES], 0.4, label=q)
     latency.set_xticks(list(stages), [label for label, _ in LATENCIES])
     latency.set_ylabel("seconds")
-    latency.set_title(f"Latency ({fmt(m['tokens_per_s'], 1)} tokens/s median)")
+    latency.set_title(f"Latency ({decimal(m['tokens_per_s'], 1)} tokens/s median)")
     latency.legend()
     fig.suptitle(f"{Path(report.testset).name}: {m['questions']} questions, {report.model.get('file', '')}")
     fig.tight_layout()

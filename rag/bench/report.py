@@ -1,6 +1,6 @@
 """Benchmark report: the plain-text table ``python -m rag bench`` prints from its results.
 
-Pure formatting of what bench.py measured: metric, value, and the load average while it was measured.
+Pure formatting of what run.py measured: metric, value, and the load average while it was measured.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def ratio(a, b) -> Optional[float]:
     return round(a / b, 3) if a and b else None
 
 
-def fmt(value, unit: str = "") -> str:
-    """``fmt(2567.4) -> '2,567'``, ``fmt(0.984) -> '0.984'``, ``fmt(None) -> '–'``."""
+def amount(value, unit: str = "") -> str:
+    """``amount(2567.4) -> '2,567'``, ``amount(0.984) -> '0.984'``, ``amount(None) -> '–'``."""
     if value is None:
         return "–"
     return (f"{value:,.0f}" if isinstance(value, (int, float)) and abs(value) >= 100 else f"{value:g}") + unit
@@ -28,7 +28,7 @@ def render_table(result: dict) -> str:
     if len(runs) > 1:
         base = (st[runs[0]].get("questions") or {}).get("warm_ttft_ms_p50")
         lines.append("Warm TTFT p50 relative to the first: " + ", ".join(
-            f"{name[11:] or 'defaults'} {fmt(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
+            f"{name[11:] or 'defaults'} {amount(ratio((st[name].get('questions') or {}).get('warm_ttft_ms_p50'), base))}" for name in runs))
     lines += render_others(st)
     return "\n".join(lines)
 
@@ -42,22 +42,22 @@ def render_generation(name: str, g: dict) -> list[str]:
                  + (f"  ERROR {g['error']}" if "error" in g else ""))
     o = g.get("generation") or {}
     if o:
-        add("TTFT p50 bare / pipeline (ms)", f"{fmt(o['bare']['ttft_ms_p50'])} / {fmt(o['pipeline']['ttft_ms_p50'])}",
+        add("TTFT p50 bare / pipeline (ms)", f"{amount(o['bare']['ttft_ms_p50'])} / {amount(o['pipeline']['ttft_ms_p50'])}",
             f"load {' '.join(r['load'] for r in o['bare']['runs'])}")
-        add("tokens/s p50 bare / pipeline", f"{fmt(o['bare']['tokens_per_s_p50'])} / {fmt(o['pipeline']['tokens_per_s_p50'])}")
-        add("ratio pipeline/bare: TTFT (≤1.10), tok/s (≥0.95)", f"{fmt(o['ttft_ratio'])} / {fmt(o['tokens_per_s_ratio'])}")
+        add("tokens/s p50 bare / pipeline", f"{amount(o['bare']['tokens_per_s_p50'])} / {amount(o['pipeline']['tokens_per_s_p50'])}")
+        add("ratio pipeline/bare: TTFT (≤1.10), tok/s (≥0.95)", f"{amount(o['ttft_ratio'])} / {amount(o['tokens_per_s_ratio'])}")
         r = o["prefix_reuse"]
-        add("TTFT whole prompt / static prefix cached (ms)", f"{fmt(r['ttft_ms_cache_reset'])} / {fmt(r['ttft_ms_prefix_cached'])}",
+        add("TTFT whole prompt / static prefix cached (ms)", f"{amount(r['ttft_ms_cache_reset'])} / {amount(r['ttft_ms_prefix_cached'])}",
             f"load {r['load']}")
     q = g.get("questions") or {}
     if q:
         lines.append(f"Questions ({q['n']} from the test set, context {g['settings'].get('context_mode', '?')})")
-        add("TTFT cold: first after load (ms)", fmt(q["cold_ttft_ms"]), f"load {q['rows'][0]['load']}" if q["rows"] else "")
-        add("TTFT warm p50 / p95 (ms)", f"{fmt(q['warm_ttft_ms_p50'])} / {fmt(q['warm_ttft_ms_p95'])}",
+        add("TTFT cold: first after load (ms)", amount(q["cold_ttft_ms"]), f"load {q['rows'][0]['load']}" if q["rows"] else "")
+        add("TTFT warm p50 / p95 (ms)", f"{amount(q['warm_ttft_ms_p50'])} / {amount(q['warm_ttft_ms_p95'])}",
             f"load {' '.join(r['load'] for r in q['rows'][1:])}")
-        add("prompt tokens p50 / answer total p50 (ms)", f"{fmt(q['prompt_tokens_p50'])} / {fmt(q['total_ms_p50'])}")
-        add("decode tokens/s p50 / refused", f"{fmt(q['tokens_per_s_p50'])} / {q['refused']}")
-        add("Assistant() load (s) / peak RSS (MB)", f"{fmt(g['assistant_init_s'])} / {fmt(g.get('peak_rss_mb'))}")
+        add("prompt tokens p50 / answer total p50 (ms)", f"{amount(q['prompt_tokens_p50'])} / {amount(q['total_ms_p50'])}")
+        add("decode tokens/s p50 / refused", f"{amount(q['tokens_per_s_p50'])} / {q['refused']}")
+        add("Assistant() load (s) / peak RSS (MB)", f"{amount(g['assistant_init_s'])} / {amount(g.get('peak_rss_mb'))}")
     return lines
 
 
@@ -73,22 +73,22 @@ def render_others(st: dict) -> list[str]:
     if s:
         lines.append("Start-up: python app.py" + (f"  ERROR {s['error']}" if "error" in s else ""))
         add("until it serves / first answer / both (s)",
-            f"{fmt(s.get('app_ready_s'))} / {fmt(s.get('first_answer_s'))} / {fmt(s.get('ready_to_first_answer_s'))}",
+            f"{amount(s.get('app_ready_s'))} / {amount(s.get('first_answer_s'))} / {amount(s.get('ready_to_first_answer_s'))}",
             f"load {s.get('load_start')}..{s.get('load_end')}")
     i = st.get("ingest", {})
     if i:
         lines.append("Ingest (RGB passages)" + (f"  ERROR {i['error']}" if "error" in i else ""))
         if "error" not in i:
-            add("documents / chunks / seconds", f"{i['documents']} / {i['chunks']} / {fmt(i['seconds'])}", f"load {i['load']}")
+            add("documents / chunks / seconds", f"{i['documents']} / {i['chunks']} / {amount(i['seconds'])}", f"load {i['load']}")
             add("documents/s / chunks/s / embedded texts/s",
-                f"{fmt(i['documents_per_s'])} / {fmt(i['chunks_per_s'])} / {fmt(i['embedding_texts_per_s'])}")
-            add("embedding share of time / peak RSS (MB)", f"{fmt(i['embedding_share'])} / {fmt(i.get('peak_rss_mb'))}",
-                f"(after load {fmt(i['rss_mb_after_load'])})")
+                f"{amount(i['documents_per_s'])} / {amount(i['chunks_per_s'])} / {amount(i['embedding_texts_per_s'])}")
+            add("embedding share of time / peak RSS (MB)", f"{amount(i['embedding_share'])} / {amount(i.get('peak_rss_mb'))}",
+                f"(after load {amount(i['rss_mb_after_load'])})")
     r = st.get("retrieval", {})
     if r:
         lines.append("Retrieval p50 / p95 ms (first query, with BM25 build)" + (f"  ERROR {r['error']}" if "error" in r else ""))
         for row in r.get("sizes", []):
-            cells = "  ".join(f"{m} {fmt(row[m]['p50_ms'])}/{fmt(row[m]['p95_ms'])} ({fmt(row[m]['first_ms'])})"
+            cells = "  ".join(f"{m} {amount(row[m]['p50_ms'])}/{amount(row[m]['p95_ms'])} ({amount(row[m]['first_ms'])})"
                               for m in ("dense", "bm25", "hybrid"))
-            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {fmt(row['peak_rss_mb'])} MB   load {row['load']}")
+            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {amount(row['peak_rss_mb'])} MB   load {row['load']}")
     return lines

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .documents import SUPPORTED_SUFFIXES, load_document, looks_binary
-from .errors import DocumentError
-from .index import ProgressFn
+from ..documents import SUPPORTED_SUFFIXES, load_document, looks_binary
+from ..errors import DocumentError
+from ..index import ProgressFn
 
 MAX_NAME_CHARS = 120
 KEPT_PUNCTUATION = frozenset("-_. ()")

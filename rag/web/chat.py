@@ -1,0 +1,91 @@
+"""The Chat tab's handlers: one streamed conversation per browser tab, and the /ask and /chat API.
+
+Each conversation is the caller's own ``turns`` list (Gradio session state), so tabs never share
+history; the Assistant is shared and serialised on one queue (layout.ASSISTANT_QUEUE).
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import closing
+from typing import Optional
+
+import gradio as gr
+
+from ..errors import RagError
+from ..pipeline import Answer, Assistant
+from . import presentation as view
+
+log = logging.getLogger("rag.web")
+GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Please try again."
+
+
+class Chat:
+    """The conversation's event handlers; every conversation is the caller's own ``turns`` list."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    # -- chat ---------------------------------------------------------------------------------
+    def respond(self, question: str, turns: list, top_k, temperature, max_tokens):
+        """Stream one answer into the chat; yields (chat messages, sources panel, turns)."""
+        turns = view.mark_stopped(turns or [])
+        history = [(t["question"], t["answer"]) for t in turns if t["status"] == "answer"]
+        turn = {"question": question or "", "answer": "", "markdown": view.streaming_markdown(""),
+                "sources": "", "status": "streaming"}
+        turns.append(turn)
+        yield view.chat_messages(turns), view.sources_panel(turns), turns
+        overrides = dict(top_k=int(top_k), temperature=float(temperature), max_tokens=int(max_tokens))
+        try:
+            pieces = []
+            with closing(self.assistant.stream(question, history, **overrides)) as events:
+                for event in events:
+                    if isinstance(event, Answer):
+                        self.finish(turn, event, len(turns))
+                        yield view.chat_messages(turns), view.sources_panel(turns), turns
+                    else:
+                        pieces.append(event)
+                        turn["markdown"] = view.streaming_markdown("".join(pieces))
+                        yield view.chat_messages(turns), gr.skip(), turns  # sources change only at the end
+            return
+        except RagError as exc:
+            turn.update(status="error", markdown=view.error_markdown(str(exc)))
+        except Exception:
+            log.exception("Answering %r failed", question)
+            turn.update(status="error", markdown=view.error_markdown(GENERIC_ERROR))
+        yield view.chat_messages(turns), view.sources_panel(turns), turns
+
+    @staticmethod
+    def finish(turn: dict, answer: Answer, number: int) -> None:
+        turn.update(status="answer", answer=answer.answer, markdown=view.answer_markdown(answer, number),
+                    sources=view.sources_html(answer, number))
+
+    def retry(self, turns: list, top_k, temperature, max_tokens):
+        """Ask the last question again, replacing its answer."""
+        if not turns:
+            yield [], view.sources_panel([]), []
+            return
+        yield from self.respond(turns[-1]["question"], turns[:-1], top_k, temperature, max_tokens)
+
+    @staticmethod
+    def stop(turns: list):
+        """Show the interrupted answer as stopped (the stream itself is cancelled by Gradio)."""
+        turns = view.mark_stopped(turns or [])
+        return view.chat_messages(turns), view.sources_panel(turns), turns
+
+    @staticmethod
+    def clear():
+        return [], view.sources_panel([]), [], ""
+
+    # -- API (gradio_client) ------------------------------------------------------------------
+    def api_ask(self, question: str, history: Optional[list] = None, top_k: Optional[int] = None,
+                temperature: Optional[float] = None, max_tokens: Optional[int] = None) -> dict:
+        """Answer a question; returns the answer JSON (as `rag ask --json`). history: [[question, answer], …]."""
+        try:
+            pairs = [(str(q), str(a)) for q, a in (history or [])]
+            return self.assistant.ask(question, pairs, top_k=top_k, temperature=temperature,
+                                      max_tokens=max_tokens).to_json()
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("API ask %r failed", question)
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None

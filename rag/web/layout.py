@@ -1,0 +1,143 @@
+"""The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API, and its launch."""
+from __future__ import annotations
+
+from typing import Optional
+
+import gradio as gr
+
+from ..documents import SUPPORTED_SUFFIXES
+from ..evaluation.testset import SEED_QUESTION
+from ..pipeline import Assistant
+from ..settings import Settings
+from . import presentation as view
+from .style import CLICK_TO_SOURCE, CSS
+from .chat import Chat
+from .library import Library
+from .scoring import Scoring
+
+EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
+            "Which open-weight models did OpenAI release?"]
+ASSISTANT_QUEUE = "assistant"  # one llama.cpp model and one index writer: these events run one at a time
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, plus the API."""
+    chat, library, scoring = Chat(assistant), Library(assistant), Scoring(assistant)
+    model = assistant.generator.describe()
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
+        gr.HTML(view.header_html(model), elem_id="header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat_tab(chat, assistant.settings, model)
+            with gr.Tab("Documents", id="documents") as tab:
+                documents_tab(demo, library, assistant.settings, tab)
+            with gr.Tab("Evaluation", id="evaluation"):
+                evaluation_tab(scoring)
+        api_endpoints(chat, library)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: Settings, auth: Optional[tuple[str, str]]) -> None:
+    """Serve the page (blocking) with its look, the click-to-source script and the upload limit."""
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, auth_message="User name: rag",
+                theme=gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "sans-serif"],
+                                     font_mono=["ui-monospace", "monospace"]),
+                css=CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
+                max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=False)
+
+
+def chat_tab(chat: Chat, settings: Settings, model: dict) -> None:
+    """Conversation, question box, stop/retry/clear, examples and answer settings; sources on the right."""
+    turns = gr.State([])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=380):
+            chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", height=520, buttons=["copy"],
+                                 feedback_options=None, latex_delimiters=[], placeholder=view.CHAT_PLACEHOLDER)
+            with gr.Row(elem_id="ask-row"):
+                question = gr.Textbox(show_label=False, placeholder="Ask about the articles…", elem_id="question",
+                                      scale=6, lines=1, max_lines=6)  # no max_length: too long is refused, never cut
+                send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
+                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80)
+            with gr.Row():
+                retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
+                clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
+            gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
+            with gr.Accordion("Answer settings", open=False, elem_id="settings"):
+                top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
+                temperature = gr.Slider(0, 2, value=settings.temperature, step=0.05,
+                                        label="Temperature (0 = deterministic)")
+                max_tokens = gr.Slider(16, max(1024, settings.max_tokens), value=settings.max_tokens, step=16,
+                                       label="Longest answer (tokens)")
+                gr.Markdown(f"**Model loaded:** {view.model_line(model)}")
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(view.sources_panel([]), elem_id="sources")
+
+    pending = gr.State("")
+    ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens], [chatbot, sources, turns]
+    generating = dict(concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE, api_visibility="private",
+                      show_progress="minimal")
+    asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
+            .then(chat.respond, [pending, *ask_inputs], ask_outputs, **generating)
+            for trigger in (send.click, question.submit)]
+    asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, **generating))
+    # Cancel first, then show the result: a streamed update already on its way when the stream is cancelled
+    # would otherwise land after "(stopped)" or after clearing, and bring the cursor or the old answer back.
+    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, queue=False,
+                                                      api_visibility="private")
+    for trigger in (clear.click, chatbot.clear):  # the chat's own trash button must forget the history too
+        trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], queue=False,
+                                                      api_visibility="private")
+    with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
+        api_question, api_send = gr.Textbox(), gr.Button()
+    api_send.click(chat.respond, [api_question, *ask_inputs], ask_outputs, api_name="chat",
+                   **dict(generating, api_visibility="public"))
+
+
+def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr.Tab) -> None:
+    """The corpus documents, upload with progress, and delete."""
+    gr.Markdown("Articles in the corpus folder. Add .txt, .md, .html or .pdf files "
+                f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
+    table = gr.HTML(elem_id="documents-table")
+    with gr.Row():
+        uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
+                           file_types=list(SUPPORTED_SUFFIXES), scale=2)
+        with gr.Column(scale=1):
+            chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
+            remove = gr.Button("Delete document", variant="stop", elem_id="delete")
+    status = gr.Markdown(elem_id="documents-status")
+    listing = [table, chosen]
+    gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
+    uploader.upload(library.upload_files, [uploader], [status, *listing, uploader], concurrency_limit=1,
+                    concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+    remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
+                 concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+
+
+def evaluation_tab(scoring: Scoring) -> None:
+    """Run the bundled or an uploaded test set, a number of questions at a time; the report and its chart."""
+    gr.Markdown(view.EVAL_INTRO)
+    with gr.Row():
+        testset = gr.File(label="Test set (.jsonl); empty runs the bundled one", file_types=[".jsonl"],
+                          elem_id="eval-testset", scale=2)
+        with gr.Column(scale=1):
+            limit = gr.Number(5, label="Questions (the first N; 0 = all)", minimum=0, precision=0, elem_id="eval-limit")
+            run = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+    report = gr.Markdown(elem_id="eval-report", latex_delimiters=[])
+    chart = gr.Image(label="Scores and latency", type="pil", format="png", interactive=False, elem_id="eval-chart")
+    run.click(scoring.evaluate, [testset, limit], [report, chart], api_name="evaluate", concurrency_limit=1,
+              concurrency_id=ASSISTANT_QUEUE)
+
+
+def api_endpoints(chat: Chat, library: Library) -> None:
+    """Named endpoints for gradio_client: /ask, /documents, /upload, /delete (the tabs add /chat and /evaluate)."""
+    gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+    gr.api(library.api_documents, api_name="documents", concurrency_limit=None)
+    with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
+        api_file, api_result, api_trigger = gr.File(), gr.JSON(), gr.Button()
+    api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
+                      concurrency_id=ASSISTANT_QUEUE)
+    gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+
+
