@@ -123,6 +123,11 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+def numbers(text: str) -> set[str]:
+    """The numbers a text names, as written: ``numbers('The 2018 Tour, stage 3 of 21') -> {'2018', '3', '21'}``."""
+    return {w for w in WORD.findall(text) if w.isdigit()}
+
+
 def stem(word: str) -> str:
     """Strip one common English suffix so 'controls'/'control' and 'released'/'release' meet."""
     for suffix in ("ing", "ed", "es", "s", "e"):

@@ -75,13 +75,6 @@ def test_select_sentences_answers_with_exact_document_spans():
     assert cost_of([p.text for p in got], words) <= 40
 
 
-def test_select_sentences_uses_the_similarity_when_given():
-    p = passage_of(DOCUMENT, 0, len(DOCUMENT))
-    rain_first = lambda question, texts: [1.0 if "rain" in t else 0.0 for t in texts]  # noqa: E731
-    got = select_sentences("What about the weekend?", [p], words, 12, rain_first)
-    assert [x.text for x in got] == ["Heavy rain is expected this weekend."]
-
-
 def test_select_sentences_of_nothing_is_nothing():
     assert select_sentences("Why?", [], words, 100) == []
     assert select_sentences("Why?", [passage_of("   ", 0, 3)], words, 100) == []

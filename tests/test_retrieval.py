@@ -1,7 +1,7 @@
 """Fusion and de-duplication (pure), then hybrid retrieval on a real Chroma index."""
 import pytest
 
-from rag.retrieval import Passage, Retriever, drop_near_duplicates, merge_overlapping, rrf_fuse
+from rag.retrieval import Passage, Retriever, drop_near_duplicates, merge_overlapping, prefer_matching_numbers, rrf_fuse
 
 
 def passage(cid, doc, start, end, text=None, sim=None):
@@ -57,3 +57,13 @@ def test_bm25_finds_rare_names_and_follows_index_changes(index, corpus):
     (corpus / "zebra.txt").write_text("Zebras graze quietly in Quokkaland.")
     index.ingest()
     assert "Quokkaland" in retriever.search("Quokkaland", 1, 10, "bm25")[0].text
+
+
+def test_passages_naming_the_questions_year_come_first():
+    def p(text):
+        return Passage(text, "d", "Title", "d.txt", text, 0, len(text))
+    ranked = [p("Jul 2019 ... Egan Bernal won the Tour."), p("Geraint Thomas won the 2018 Tour de France."),
+              p("The Tour starts in July.")]
+    assert [x.text for x in prefer_matching_numbers("Who won the 2018 Tour de France?", ranked)] == [
+        ranked[1].text, ranked[0].text, ranked[2].text]  # stable otherwise
+    assert prefer_matching_numbers("Who won the Tour?", ranked) == ranked
