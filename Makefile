@@ -29,11 +29,13 @@ run: setup
 ingest: setup
 	$(BIN)/python -m rag ingest
 
-# Browser tests drive Debian's chromium; install it when missing (needs root or sudo).
+# Browser tests drive Debian's chromium, found on PATH as `chromium` (the tests look it up the same way);
+# install it when missing (needs root or sudo), and fail when it is still not there.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "make chromium: chromium is still not on PATH" >&2; exit 1; }
 
 test: setup $(VENV)/.installed-dev chromium
 	scripts/offline.sh $(BIN)/python -m pytest

@@ -1,8 +1,9 @@
 """Index: chunks and their embeddings in Chroma, kept in step with the corpus.
 
-The index is its own manifest: every chunk carries its document's id, content hash and chunk
-count, so an ingest can tell unchanged documents (skip), changed ones (replace), deleted ones
-(remove) and half-written ones left by a crash (repair) without any side file.
+The index is its own manifest: every chunk carries its document's id, content hash, chunk count
+and what it was made with (chunk size, overlap, embedder), so an ingest can tell unchanged documents
+(skip), changed ones or ones made with other settings (re-chunk), deleted ones (remove) and
+half-written ones left by a crash (repair) without any side file.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from .chunks import Chunk, chunk_document
+from .chunks import CHUNKER, Chunk, chunk_document
 from .documents import Document, find_documents, load_document
 from .errors import DocumentError, IndexCorruptError, RagError
 from .settings import Settings
@@ -122,14 +123,25 @@ class Index:
             raise IndexCorruptError(f"The index failed ({type(exc).__name__}: {str(exc)[:200]}). "
                                     "If this persists, rebuild it with: python -m rag ingest --rebuild") from None
 
+    @property
+    def embedder_name(self) -> str:
+        """The embedding function's name, recorded with every chunk so a new embedder re-embeds."""
+        name = getattr(self.embedder, "name", None)
+        return str(name() if callable(name) else name or type(self.embedder).__name__)
+
+    def version_of(self, doc: Document) -> tuple:
+        """The version this document's chunks have when written now: see index_version."""
+        return (doc.content_hash, self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder_name, CHUNKER)
+
     def stored_state(self) -> dict[str, dict]:
-        """Per doc_id: title, source, hashes seen, chunk count expected and found, indexed time."""
+        """Per doc_id: title, source, versions seen, chunk count expected and found, indexed time."""
         metas = self.read_all(["metadatas"])["metadatas"]
-        state: dict[str, dict] = defaultdict(lambda: {"hashes": defaultdict(int), "expected": {}})
+        state: dict[str, dict] = defaultdict(lambda: {"versions": defaultdict(int), "expected": {}})
         for meta in metas:
             entry = state[meta["doc_id"]]
-            entry["hashes"][meta["content_hash"]] += 1
-            entry["expected"][meta["content_hash"]] = meta["n_chunks"]
+            version = index_version(meta)
+            entry["versions"][version] += 1
+            entry["expected"][version] = meta["n_chunks"]
             entry.update(title=meta["title"], source=meta["source"], indexed_at=meta.get("indexed_at", ""))
         return dict(state)
 
@@ -138,7 +150,7 @@ class Index:
         infos = []
         for doc_id, entry in self.stored_state().items():
             complete = is_complete(entry)
-            infos.append(DocInfo(doc_id, entry["title"], entry["source"], sum(entry["hashes"].values()),
+            infos.append(DocInfo(doc_id, entry["title"], entry["source"], sum(entry["versions"].values()),
                                  entry["indexed_at"], complete))
         return sorted(infos, key=lambda info: info.title.lower())
 
@@ -168,7 +180,7 @@ class Index:
                 report.failed.append((str(path), str(exc)))
                 continue
             entry = state.get(doc.doc_id)
-            if entry and is_complete(entry, doc.content_hash):
+            if entry and is_complete(entry, self.version_of(doc)):
                 report.unchanged.append(doc.source)
                 continue
             report.chunks_written += self.write_document(doc)
@@ -179,17 +191,23 @@ class Index:
         return report
 
     def write_document(self, doc: Document) -> int:
-        """Upsert the document's chunks, then drop its chunks of any other version."""
+        """Upsert the document's chunks, then drop every other chunk of it: other versions and orphans.
+
+        Chunk ids are ``<doc_id>:<hash8>:<index>``, so with other chunk settings the same content reuses
+        ids 0..n-1 (overwritten here) and may have left higher ones, which are deleted.
+        """
         chunks = chunk_document(doc.doc_id, doc.content_hash, doc.text,
                                 self.settings.chunk_tokens, self.settings.chunk_overlap)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        made_with = self.version_of(doc)[1:]
         batch = 256
         for first in range(0, len(chunks), batch):
             part = chunks[first:first + batch]
             self.write_guarded(self.collection.upsert, ids=[c.chunk_id for c in part], documents=[c.text for c in part],
-                               metadatas=[chunk_metadata(doc, c, len(chunks), now) for c in part])
-        self.write_guarded(self.collection.delete,
-                           where={"$and": [{"doc_id": doc.doc_id}, {"content_hash": {"$ne": doc.content_hash}}]})
+                               metadatas=[chunk_metadata(doc, c, len(chunks), now, made_with) for c in part])
+        self.write_guarded(self.collection.delete, where={"$and": [
+            {"doc_id": doc.doc_id},
+            {"$or": [{"content_hash": {"$ne": doc.content_hash}}, {"index": {"$gte": len(chunks)}}]}]})
         self.generation += 1
         return len(chunks)
 
@@ -251,20 +269,36 @@ def check_size(path: Path, limit_mb: float) -> None:
                             "(RAG_MAX_DOCUMENT_MB); split it into smaller files or raise the limit.")
 
 
-def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str) -> dict:
-    """What each chunk carries to cite it and to keep the index in step."""
+def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str, made_with: tuple) -> dict:
+    """What each chunk carries to cite it and to keep the index in step; made_with is (tokens, overlap, embedder, chunker)."""
+    chunk_tokens, chunk_overlap, embedder, chunker = made_with
     return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "content_hash": doc.content_hash,
             "n_chunks": n_chunks, "index": chunk.index, "start": chunk.start, "end": chunk.end,
-            "indexed_at": indexed_at}
+            "indexed_at": indexed_at, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
+            "embedder": embedder, "chunker": chunker}
 
 
-def is_complete(entry: dict, content_hash: Optional[str] = None) -> bool:
-    """True when one version is stored, whole (and is the given hash, if any)."""
-    hashes = entry["hashes"]
-    if len(hashes) != 1:
+def index_version(meta: dict) -> tuple:
+    """What a stored chunk was made from: (content hash, chunk tokens, overlap, embedder name, chunker version).
+
+    ``index_version({'content_hash': 'ab12', 'chunk_tokens': 160, 'chunk_overlap': 32, 'embedder': 'minilm',
+    'chunker': 'sentences-2'}) -> ('ab12', 160, 32, 'minilm', 'sentences-2')``; a chunk written before these
+    were recorded gives ``('ab12', None, None, None, None)``, which matches nothing, so its document is re-chunked once.
+    """
+    return (meta["content_hash"], meta.get("chunk_tokens"), meta.get("chunk_overlap"), meta.get("embedder"),
+            meta.get("chunker"))
+
+
+def is_complete(entry: dict, version: Optional[tuple] = None) -> bool:
+    """True when one version is stored, whole (and is the given version, if any).
+
+    ``is_complete({'versions': {v: 3}, 'expected': {v: 3}}, v) -> True``; with ``{v: 2}`` found -> False.
+    """
+    versions = entry["versions"]
+    if len(versions) != 1:
         return False
-    (stored_hash, found), = hashes.items()
-    return found == entry["expected"][stored_hash] and content_hash in (None, stored_hash)
+    (stored, found), = versions.items()
+    return found == entry["expected"][stored] and version in (None, stored)
 
 
 def disk_hint(folder: Path, low_mb: int = 64) -> str:

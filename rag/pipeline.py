@@ -22,6 +22,7 @@ from .retrieval import Passage, Retriever
 from .settings import Settings
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
+MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
 
 
 @dataclass
@@ -143,8 +144,8 @@ class Assistant:
         if self.index.count() == 0:
             raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
+        budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
-        budget = min(settings.context_tokens, settings.n_ctx - settings.max_tokens - self.static_tokens() - PROMPT_RESERVE)
         passages = pack_context(without_instructions(ranked), self.generator.count, budget)
         if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
             passages = select_sentences(standalone, passages, self.generator.count,
@@ -213,8 +214,33 @@ def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tu
                     passage.start, passage.end, supported, highlights)
 
 
+def context_budget(settings: Settings, fixed_tokens: int) -> int:
+    """Tokens left for sources once the answer, the prompts, the question (fixed_tokens) and markup are counted.
+
+    ``context_budget(Settings(n_ctx=4096, max_tokens=256, context_tokens=1200), 300) -> 1200``;
+    ``context_budget(Settings(n_ctx=4096, max_tokens=256, context_tokens=100000), 3000) -> 776``
+    (4096 - 256 - 3000 - 64).
+
+    Raises:
+        QuestionError: the question leaves no room for sources in the model's window.
+    """
+    room = settings.n_ctx - settings.max_tokens - fixed_tokens - PROMPT_RESERVE
+    if room < MIN_SOURCE_TOKENS:
+        raise QuestionError(f"The question is too long for the model's {settings.n_ctx:,}-token window "
+                            "(with room for sources and the answer); please shorten it.")
+    return min(settings.context_tokens, room)
+
+
 def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:
-    """False when dense search saw every passage and none reached the floor similarity."""
+    """True when a passage reached the floor by dense similarity, or when dense search judged none of them.
+
+    A BM25-only passage (similarity None) has no cosine and is not judged: it neither passes nor fails
+    the question. It cannot rescue a question either: in hybrid mode it was left out of dense search's
+    candidates, so its cosine is no higher than theirs, all below the floor. When no passage has a
+    similarity (BM25 mode), the model is asked and may refuse by itself.
+    ``relevant_enough([sim(0.05), sim(0.4)], 0.1) -> True``; ``relevant_enough([sim(0.05), bm25()], 0.1) -> False``;
+    ``relevant_enough([bm25(), bm25()], 0.1) -> True``; ``relevant_enough([], 0.1) -> True``.
+    """
     sims = [p.similarity for p in passages if p.similarity is not None]
     return not sims or max(sims) >= floor
 

@@ -43,19 +43,25 @@ def rrf_fuse(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float
 
 
 def merge_overlapping(passages: list[Passage]) -> list[Passage]:
-    """Merge passages of the same document whose spans overlap; the merged one keeps the better rank.
+    """Merge passages of the same document whose spans overlap, chains included; the merged one keeps the better rank.
 
-    Order is preserved by first appearance; the merged text is stitched from the two slices.
+    A passage that bridges two kept ones joins all three, so no two returned passages of one document
+    overlap and the characters covered are the same as before. Order is by first appearance.
+    ``spans(merge_overlapping([p(0, 100), p(150, 250), p(90, 160)])) -> [(0, 250)]``
     """
     merged: list[Passage] = []
     for passage in passages:
-        for i, kept in enumerate(merged):
-            if kept.doc_id == passage.doc_id and passage.start < kept.end and kept.start < passage.end:
-                merged[i] = stitch(kept, passage)
-                break
-        else:
-            merged.append(passage)
+        at = len(merged)
+        for i in reversed(range(len(merged))):  # from the end, so popping keeps the lower indices valid
+            if overlaps(merged[i], passage):
+                passage, at = stitch(merged.pop(i), passage), i
+        merged.insert(at, passage)
     return merged
+
+
+def overlaps(a: Passage, b: Passage) -> bool:
+    """True when a and b are slices of one document sharing at least one character."""
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
 def stitch(a: Passage, b: Passage) -> Passage:

@@ -41,7 +41,8 @@ def test_errors_are_one_line_with_exit_code_1(args, env, message, model_path):
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().count("\n") <= 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
 
 
 def test_corrupt_index_points_at_the_rebuild(isolated_env, model_path):

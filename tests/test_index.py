@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.index import Index
+from rag.chunks import chunk_document
+from rag.documents import find_documents, load_document
+from rag.index import Index, index_version, is_complete
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
@@ -42,6 +44,47 @@ def test_reingest_skips_replaces_adds_and_removes(index, corpus):
     ids = chunk_ids(index)
     assert len(ids) == len(set(ids)) == sum(d.chunks for d in index.documents())
     assert all(d.complete for d in index.documents())
+
+
+def stored_ids_by_document(index) -> dict[str, set[str]]:
+    got = index.collection.get(include=["metadatas"])
+    by_doc: dict[str, set[str]] = {}
+    for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+        by_doc.setdefault(meta["doc_id"], set()).add(chunk_id)
+    return by_doc
+
+
+def chunked_ids_by_document(corpus, tokens: int, overlap: int) -> dict[str, set[str]]:
+    """The ids chunking produces for every corpus document under the given settings."""
+    docs = [load_document(path, corpus) for path in find_documents([corpus])]
+    return {d.doc_id: {c.chunk_id for c in chunk_document(d.doc_id, d.content_hash, d.text, tokens, overlap)} for d in docs}
+
+
+@pytest.mark.parametrize("first, second", [((64, 8), (300, 40)), ((300, 40), (64, 8)), ((160, 32), (160, 0))])
+def test_changed_chunk_settings_rechunk_every_document_and_leave_no_orphan(index, corpus, first, second):
+    (corpus / "heron.txt").write_text("The rowing club on the Elster held its autumn regatta. " * 12
+                                      + "\n\nThe winning crew was given a carved wooden heron. " * 10)
+    for tokens, overlap in (first, second):
+        index.settings = Settings.load(chunk_tokens=tokens, chunk_overlap=overlap)
+        report = index.ingest()
+        # invariant: the ids in the collection are exactly the ids chunking produces now, for every document
+        assert stored_ids_by_document(index) == chunked_ids_by_document(corpus, tokens, overlap)
+        assert all(d.complete for d in index.documents())
+    assert sorted(report.updated) == sorted(p.name for p in corpus.iterdir()) and not report.unchanged
+    assert index.ingest().chunks_written == 0, "the same settings again change nothing"
+
+
+def test_index_version_and_completeness():
+    meta = {"content_hash": "ab12", "chunk_tokens": 160, "chunk_overlap": 32, "embedder": "minilm", "chunker": "s-2"}
+    version = index_version(meta)
+    assert version == ("ab12", 160, 32, "minilm", "s-2")
+    assert index_version({"content_hash": "ab12"}) == ("ab12", None, None, None, None)  # written before versions were kept
+    entry = {"versions": {version: 3}, "expected": {version: 3}}
+    assert is_complete(entry, version) and is_complete(entry)
+    assert not is_complete(entry, ("ab12", 160, 0, "minilm", "s-2"))  # other chunk settings: re-chunk
+    assert not is_complete(entry, ("ab12", 160, 32, "other-embedder", "s-2"))  # another embedder: re-embed
+    assert not is_complete(entry, ("ab12", 160, 32, "minilm", "s-3"))  # a new sentence rule: re-chunk
+    assert not is_complete({"versions": {version: 2}, "expected": {version: 3}}, version)  # half-written
 
 
 def test_every_chunk_is_read_a_page_at_a_time(index, corpus, monkeypatch):

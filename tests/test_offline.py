@@ -3,10 +3,11 @@ and the whole product (ingest, ask, eval, the chat) is exercised there by the ot
 import errno
 import os
 import socket
+import subprocess
 
 import pytest
 
-from conftest import is_loopback
+from conftest import ROOT, is_loopback
 
 in_netns = os.environ.get("NETNS_OFFLINE") == "1"
 
@@ -51,3 +52,21 @@ def test_telemetry_is_off_everywhere():
     assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+@pytest.mark.parametrize("ci, uid, runs", [("true", "1000", False), ("", "0", False), ("", "1000", True)])
+def test_offline_script_without_a_namespace_fails_in_ci_and_as_root(tmp_path, ci, uid, runs):
+    """Only a local, unprivileged run may fall back to the network on; in CI or as root that is an error."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name, body in (("unshare", "exit 1"), ("id", f"echo {uid}")):  # no namespace possible; who we are
+        (stubs / name).write_text(f"#!/bin/sh\n{body}\n")
+        (stubs / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "CI": ci}
+    run = subprocess.run([str(ROOT / "scripts" / "offline.sh"), "echo", "ran"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    if runs:
+        assert (run.returncode, run.stdout) == (0, "ran\n") and "running with the network on" in run.stderr
+    else:
+        assert (run.returncode, run.stdout) == (1, "")
+        assert run.stderr.count("\n") == 1 and "cannot create a network namespace" in run.stderr, run.stderr

@@ -2,7 +2,9 @@
 import pytest
 
 from rag.errors import IndexEmptyError, QuestionError
-from rag.pipeline import Answer, check_question
+from rag.pipeline import Answer, check_question, context_budget, relevant_enough
+from rag.retrieval import Passage
+from rag.settings import Settings
 
 from conftest import SEED_QUESTION, SEED_REASON
 
@@ -75,12 +77,66 @@ def test_empty_index_says_how_to_fill_it(settings, llm, embedder, corpus):
         empty.ask(SEED_QUESTION)
 
 
-@pytest.mark.parametrize("question", [
-    "¿Por qué OpenAI lanzó gpt-oss?",
-    "<b>What</b> does Altman think of export controls? <script>alert(1)</script>",
+@pytest.mark.parametrize("question, evidence", [
+    ("¿Por qué OpenAI lanzó gpt-oss?", "gpt-oss"),
+    ("<b>What</b> does Altman think of export controls? <script>alert(1)</script>", "export controls don’t work"),
 ])
-def test_other_languages_and_markup_get_an_answer_not_a_crash(assistant, question):
+def test_other_languages_and_markup_get_an_answer_not_a_crash(assistant, question, evidence):
     answer = assistant.ask(question)
-    assert answer.answer.strip() and answer.passages
+    assert answer.answer.strip() and answer.question == question  # the question is kept as asked, markup included
+    assert any(evidence in p.text for p in answer.passages), [p.text for p in answer.passages]
     assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
-    assert "<script>" not in answer.answer
+
+
+def scored(similarity):
+    return Passage("c", "d", "T", "a.md", "text", 0, 4, similarity=similarity)
+
+
+@pytest.mark.parametrize("similarities, expected", [
+    ([0.05, 0.4], True),     # one passage reached the floor by dense similarity
+    ([0.05, None], False),   # the dense-scored passage is below the floor; a BM25-only one is not judged
+    ([0.05, 0.09], False),   # every passage below the floor
+    ([None, None], True),    # nothing judged (BM25 mode): the model is asked and may refuse itself
+    ([], True),
+    ([0.1], True),           # reaching the floor exactly is enough
+])
+def test_relevant_enough_rule(similarities, expected):
+    assert relevant_enough([scored(s) for s in similarities], 0.1) is expected
+
+
+@pytest.mark.parametrize("n_ctx, max_tokens, context_tokens, fixed, expected", [
+    (4096, 256, 1200, 300, 1200),        # the context setting is the limit
+    (4096, 256, 100000, 3000, 776),      # the window is: 4096 - 256 - 3000 - 64
+])
+def test_context_budget(n_ctx, max_tokens, context_tokens, fixed, expected):
+    settings = Settings(n_ctx=n_ctx, max_tokens=max_tokens, context_tokens=context_tokens)
+    assert context_budget(settings, fixed) == expected
+
+
+LONG_QUESTION = ("Setting aside everything about chips, fabs, export controls and open-weight models, and thinking "
+                 "about research, products and infrastructure, ") * 12 + "what does Altman think about export controls?"
+
+
+def test_a_long_question_and_a_large_context_never_overflow_the_window(assistant, llm, monkeypatch):
+    """The real model's prompt, counted in its own tokens with the chat template, fits n_ctx - max_tokens."""
+    prompt_lengths = []
+    real = llm.create_completion
+
+    def measured(*args, **kwargs):  # the real call, with the prompt's length written down
+        prompt = kwargs["prompt"] if "prompt" in kwargs else args[0]
+        prompt_lengths.append(len(prompt) if isinstance(prompt, list) else len(llm.tokenize(prompt.encode(), special=True)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(llm, "create_completion", measured)
+    limits = dict(n_ctx=1024, max_tokens=16, context_tokens=100000, context_mode="passages", top_k=20,
+                  max_question_chars=100000, min_relevance=-1.0)
+    assert assistant.generator.count(LONG_QUESTION) > 250
+    answer = assistant.ask(LONG_QUESTION, **limits)
+    assert prompt_lengths, "the model was asked"
+    assert max(prompt_lengths) <= 1024 - 16, prompt_lengths
+    assert answer.passages, "room was left for sources"
+
+
+def test_a_question_that_leaves_no_room_for_sources_is_refused_with_a_reason(assistant):
+    with pytest.raises(QuestionError, match="too long for the model's 512-token window"):
+        assistant.ask(LONG_QUESTION * 2, n_ctx=512, max_tokens=16, max_question_chars=100000)

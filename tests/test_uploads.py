@@ -1,12 +1,13 @@
 """Uploads: safe corpus file names, type/size/content checks, and saving, indexing and deleting files."""
+import os
 import unicodedata
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.errors import DocumentError
-from rag.web.uploads import add_uploads, check_upload, delete_document, keep_safe, safe_file_name
+from rag.errors import DocumentError, RagError
+from rag.web.uploads import add_uploads, check_upload, delete_document, keep_safe, numbered_name, safe_file_name
 
 
 @pytest.mark.parametrize("name, safe", [
@@ -104,3 +105,119 @@ def test_file_the_index_cannot_read_is_removed_again(library, settings, tmp_path
     result = add_uploads(library, [("fine.md", upload)])
     assert result.saved == [] and "no readable text" in result.failed[0][1]
     assert not (settings.corpus / "fine.md").exists()
+
+
+# --- names that are taken: numbered copies, replacing on request, links, failures undone ----------------
+
+ARTICLE = "altman-china-ai-open-weights.md"
+
+
+def snapshot(library, settings):
+    """Everything an upload may touch: every corpus entry's bytes (links as links) and every stored chunk."""
+    files = {p.name: ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes() for p in settings.corpus.iterdir()}
+    got = library.index.collection.get(include=["documents", "metadatas"])
+    chunks = {cid: (text, meta["content_hash"]) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+    return files, chunks
+
+
+def article(tmp_path, name, title, body="The winning crew gets a carved wooden heron.", repeat=1):
+    path = tmp_path / "uploads" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"---\ntitle: {title}\n---\n" + (body + "\n") * repeat, encoding="utf-8")
+    return path
+
+
+def titles(library):
+    return sorted(d.title for d in library.index.documents())
+
+
+def test_an_upload_named_like_an_article_is_kept_beside_it(library, settings, tmp_path):
+    library.ingest()
+    (original_files, original_chunks), before = snapshot(library, settings), titles(library)
+    result = add_uploads(library, [(ARTICLE, article(tmp_path, ARTICLE, "Heron prize"))])
+    assert (result.saved, result.replaced, result.failed) == (["altman-china-ai-open-weights (2).md"], [], [])
+    assert (settings.corpus / ARTICLE).read_bytes() == original_files[ARTICLE]
+    assert titles(library) == sorted(before + ["Heron prize"])
+    assert set(original_chunks) <= set(snapshot(library, settings)[1])
+
+
+def test_replace_swaps_the_article_and_its_chunks(library, settings, tmp_path):
+    library.ingest()
+    upload = article(tmp_path, ARTICLE, "Heron prize")
+    result = add_uploads(library, [(ARTICLE, upload)], replace=True)
+    assert (result.saved, result.replaced, result.failed) == ([], [ARTICLE], [])
+    assert (settings.corpus / ARTICLE).read_bytes() == upload.read_bytes()
+    assert titles(library) == ["Heron prize"] and all(d.complete for d in library.index.documents())
+    assert sorted(p.name for p in settings.corpus.iterdir()) == [ARTICLE], "no backup or temporary file is left"
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_colliding_uploads_in_one_batch_are_all_kept(library, settings, tmp_path, replace):
+    first, second = article(tmp_path, "one.md", "First heron"), article(tmp_path, "two.md", "Second heron")
+    result = add_uploads(library, [("news?.md", first), ("news*.md", second)], replace=replace)
+    assert (result.saved, result.replaced, result.failed) == (["news.md", "news (2).md"], [], [])
+    assert (settings.corpus / "news.md").read_bytes() == first.read_bytes()
+    assert (settings.corpus / "news (2).md").read_bytes() == second.read_bytes()
+    assert {"First heron", "Second heron"} <= set(titles(library))
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_an_upload_the_ingest_refuses_leaves_corpus_and_index_as_they_were(library, settings, tmp_path, replace):
+    library.ingest()
+    before = snapshot(library, settings)
+    settings.max_document_mb = 0.006  # about 6.3 KB: the 5.7 KB article passes, the 8 KB upload does not
+    upload = article(tmp_path, ARTICLE, "Heron prize", repeat=180)
+    assert upload.stat().st_size > 0.006 * 2**20 > (settings.corpus / ARTICLE).stat().st_size
+    result = add_uploads(library, [(ARTICLE, upload)], replace=replace)
+    assert (result.saved, result.replaced) == ([], []) and "RAG_MAX_DOCUMENT_MB" in result.failed[0][1]
+    assert snapshot(library, settings) == before  # the article's bytes, and the same chunks, ids and texts
+
+
+def test_a_failed_index_write_while_replacing_is_undone(library, settings, tmp_path, monkeypatch):
+    """A full disk after the new chunks were written: the article comes back, and so do its chunks alone."""
+    library.ingest()
+    before = snapshot(library, settings)
+    real, calls = library.index.write_guarded, []
+
+    def disk_fills_once(call, **kwargs):  # the real write, except that the second one fails like a full disk
+        calls.append(call)
+        if len(calls) == 2:
+            raise RagError("Could not write to the index (No space left on device).")
+        return real(call, **kwargs)
+
+    monkeypatch.setattr(library.index, "write_guarded", disk_fills_once)
+    result = add_uploads(library, [(ARTICLE, article(tmp_path, ARTICLE, "Heron prize"))], replace=True)
+    assert (result.saved, result.replaced) == ([], []) and "No space left" in result.failed[0][1]
+    assert len(calls) > 2, "the original was indexed again after the failure"
+    assert snapshot(library, settings) == before
+
+
+def test_links_in_the_corpus_are_never_written_through_or_replaced(library, settings, tmp_path):
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\ntitle: Kept elsewhere\n---\nThis file lives outside the corpus.\n", encoding="utf-8")
+    (settings.corpus / "linked.md").symlink_to(outside)
+    (settings.corpus / "ghost.md").symlink_to(tmp_path / "nowhere.md")  # a dangling link
+    kept = outside.read_bytes()
+    result = add_uploads(library, [("linked.md", article(tmp_path, "a.md", "Heron one")),
+                                   ("ghost.md", article(tmp_path, "b.md", "Heron two"))])
+    assert (result.saved, result.failed) == (["linked (2).md", "ghost (2).md"], [])
+    assert outside.read_bytes() == kept and not (tmp_path / "nowhere.md").exists()
+    assert (settings.corpus / "linked.md").is_symlink() and (settings.corpus / "ghost.md").is_symlink()
+    refused = add_uploads(library, [("linked.md", article(tmp_path, "c.md", "Heron three"))], replace=True)
+    assert refused.replaced == [] and "is a link or a folder" in refused.failed[0][1]
+    assert outside.read_bytes() == kept and (settings.corpus / "linked.md").is_symlink()
+
+
+@pytest.mark.parametrize("name, n, expected", [
+    ("notes.md", 1, "notes.md"), ("notes.md", 2, "notes (2).md"), ("README", 3, "README (3)"),
+    ("x" * 117 + ".md", 12, "x" * 112 + " (12).md"),
+])
+def test_numbered_name(name, n, expected):
+    assert numbered_name(name, n) == expected and len(expected) <= 120
+
+
+@given(st.text(max_size=200), st.integers(1, 10_000))
+def test_numbered_names_stay_safe(name, n):
+    numbered = numbered_name(safe_file_name(name), n)
+    assert safe_file_name(numbered) == numbered  # invariant: still a safe name, unchanged by sanitising
+    assert n == 1 or numbered != safe_file_name(name)  # invariant: a copy never takes the original's name

@@ -104,12 +104,15 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
         uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
                            file_types=list(SUPPORTED_SUFFIXES), scale=2)
         with gr.Column(scale=1):
+            replace = gr.Checkbox(False, label="Replace articles that have the same file name",
+                                  info="Otherwise an upload with a taken name is kept as 'name (2)'.",
+                                  elem_id="upload-replace")
             chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
             remove = gr.Button("Delete document", variant="stop", elem_id="delete")
     status = gr.Markdown(elem_id="documents-status")
     listing = [table, chosen]
     gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
-    uploader.upload(library.upload_files, [uploader], [status, *listing, uploader], concurrency_limit=1,
+    uploader.upload(library.upload_files, [uploader, replace], [status, *listing, uploader], concurrency_limit=1,
                     concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
     remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
                  concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
@@ -135,8 +138,8 @@ def api_endpoints(chat: Chat, library: Library) -> None:
     gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
     gr.api(library.api_documents, api_name="documents", concurrency_limit=None)
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
-        api_file, api_result, api_trigger = gr.File(), gr.JSON(), gr.Button()
-    api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
+        api_file, api_replace, api_result, api_trigger = gr.File(), gr.Checkbox(False), gr.JSON(), gr.Button()
+    api_trigger.click(library.api_upload, [api_file, api_replace], [api_result], api_name="upload", concurrency_limit=1,
                       concurrency_id=ASSISTANT_QUEUE)
     gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
 

@@ -26,13 +26,13 @@ class Library:
         choices = view.document_choices(docs)
         return view.documents_html(docs), gr.update(choices=choices, value=None)
 
-    def upload_files(self, files, progress=gr.Progress()):
-        """Save, check and index uploaded files; reports each in the status line."""
+    def upload_files(self, files, replace: bool = False, progress=gr.Progress()):
+        """Save, check and index uploaded files (replacing same-named articles only when asked); reports each."""
         files = [Path(f) for f in (files or [])]
         try:
             result = add_uploads(self.assistant, [(f.name, f) for f in files],
-                                 lambda fraction, message: progress(fraction, desc=message))
-            message = view.upload_message(result.saved, result.failed, result.summary)
+                                 lambda fraction, message: progress(fraction, desc=message), replace=bool(replace))
+            message = view.upload_message(result.saved, result.failed, result.summary, result.replaced)
         except RagError as exc:
             message = view.error_markdown(str(exc))
         except Exception:
@@ -55,16 +55,20 @@ class Library:
         """The indexed documents: doc_id, title, source, chunks, indexed_at, complete."""
         return [asdict(d) for d in self.assistant.index.documents()]
 
-    def api_upload(self, file: Optional[str]) -> dict:
-        """Add one article to the corpus and index it: {saved, failed, summary}."""
+    def api_upload(self, file: Optional[str], replace: bool = False) -> dict:
+        """Add one article to the corpus and index it: {saved, replaced, failed, summary}.
+
+        A name already taken gets a numbered name (``name (2).md``) unless replace is true.
+        """
         if not file:
             raise gr.Error("Send a file to upload.", print_exception=False)
         path = Path(file)
         try:
-            result = add_uploads(self.assistant, [(path.name, path)])
+            result = add_uploads(self.assistant, [(path.name, path)], replace=bool(replace))
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        return {"saved": result.saved, "failed": [list(pair) for pair in result.failed], "summary": result.summary}
+        return {"saved": result.saved, "replaced": result.replaced, "failed": [list(pair) for pair in result.failed],
+                "summary": result.summary}
 
     def api_delete(self, doc_id: str) -> str:
         """Delete a document (index and corpus file) by doc_id; returns what was done."""

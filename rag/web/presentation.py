@@ -262,11 +262,13 @@ def document_choices(docs: Sequence) -> list[tuple[str, str]]:
     return [(f"{d.title} — {d.source}", d.doc_id) for d in docs]
 
 
-def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summary: str = "") -> str:
-    """What an upload did, in Markdown: each added file, each refused one with its reason."""
+def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summary: str = "",
+                   replaced: Sequence[str] = ()) -> str:
+    """What an upload did, in Markdown: each added or replaced file, each refused one with its reason."""
     lines = [f"✅ Added **{escape(name)}**; you can ask about it now." for name in saved]
+    lines += [f"🔁 Replaced **{escape(name)}** with the upload; you can ask about it now." for name in replaced]
     lines += [f"⚠️ Not added: {escape(reason)}" for _, reason in failed]
-    if summary and saved:
+    if summary and (saved or replaced):
         lines.append(f"<small>{escape(summary)}</small>")
     return "\n\n".join(lines) or "No file was uploaded."
 
