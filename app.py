@@ -1,4 +1,5 @@
-"""The browser chat: ``python app.py [--host H] [--port P]`` (or ``make run``), on http://127.0.0.1:7860.
+"""The browser chat, its OpenAI-compatible /v1 endpoint and its MCP server: ``python app.py [--host H] [--port P]``
+(or ``make run``), all on http://127.0.0.1:7860.
 
 Entry point only: read the settings, check who may connect, load the Assistant once (model,
 embedder, index) and index the corpus, then serve the page built by rag/web/layout.py.
@@ -41,7 +42,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    launch(build_app(assistant), settings, auth)
+    launch(build_app(assistant), assistant, auth)
     return 0
 
 

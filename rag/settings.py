@@ -64,6 +64,7 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the chat binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port the chat listens on.")
     password: Optional[str] = Field(None, description="Password for the chat; required when host is not loopback.")
+    api_key: Optional[str] = Field(None, min_length=8, max_length=256, description="Bearer key for the OpenAI-compatible /v1 endpoint and the MCP server, when they should not share the chat's password; unset means RAG_PASSWORD is the key (and no key on loopback without a password).")
     max_question_chars: int = Field(4000, ge=10, le=1_000_000, description="Longest question accepted.")
     max_upload_mb: float = Field(10.0, gt=0, le=2048, description="Largest file accepted by the chat's upload, in MB.")
     max_document_mb: float = Field(10.0, gt=0, le=2048, description="Largest file the ingest indexes, in MB (a 10 MB text is about 40,000 chunks).")

@@ -20,6 +20,8 @@ from typing import Iterator
 
 import pytest
 
+from rag.evaluation.testset import SEED_QUESTION  # noqa: F401  (the app tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 START_TIMEOUT_S = 300  # model and embedder load, corpus ingest; slow when other jobs share the CPU

@@ -215,3 +215,44 @@ def test_gradio_client_needs_the_password(locked_app):
         assert [d["source"] for d in client.predict(api_name="/documents")] == ["altman-china-ai-open-weights.md"]
     finally:
         client.close()
+
+
+# -- the OpenAI-compatible endpoint and the MCP server: the same rule, as a Bearer key -------------
+
+def test_v1_needs_the_key_beyond_loopback(locked_app):
+    """Gradio's login does not cover routes added beside it; /v1 asks for the password as a Bearer key."""
+    import openai
+
+    base = locked_app.url + "v1"
+    for key in ("", "not-the-password"):
+        client = openai.OpenAI(base_url=base, api_key=key or "x", max_retries=0, timeout=60)
+        with pytest.raises(openai.AuthenticationError) as caught:
+            client.chat.completions.create(model="rag", messages=[{"role": "user", "content": "Who is Sam Altman?"}])
+        assert caught.value.status_code == 401 and caught.value.body["code"] == "invalid_api_key"
+        with pytest.raises(openai.AuthenticationError):
+            client.models.list()
+    status, _ = get(locked_app, "/v1/models")  # no Authorization header at all
+    assert status == 401
+    client = openai.OpenAI(base_url=base, api_key=PASSWORD, max_retries=0, timeout=60)
+    assert [m.id for m in client.models.list().data] == ["rag"]
+
+
+def test_mcp_needs_the_key_beyond_loopback(locked_app):
+    import asyncio
+
+    from tests.test_mcp import mcp_session
+
+    url = locked_app.url.rstrip("/") + "/gradio_api/mcp/"
+    for path in ("/gradio_api/mcp/", "/gradio_api/mcp/schema", "/gradio_api/mcp/sse"):
+        status, body = get(locked_app, path)
+        assert status == 401 and b"invalid_api_key" in body, (path, status)
+    status, _ = post_json(locked_app, "/gradio_api/mcp/", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert status == 401
+
+    async def tool_names(session):
+        return sorted(tool.name for tool in (await session.list_tools()).tools)
+
+    with pytest.raises(BaseException):  # the client's HTTP 401, raised inside its task group
+        asyncio.run(mcp_session(url, tool_names, headers={"Authorization": "Bearer not-the-password"}))
+    names = asyncio.run(mcp_session(url, tool_names, headers={"Authorization": f"Bearer {PASSWORD}"}))
+    assert names == ["ask_articles", "list_articles", "search_articles"]

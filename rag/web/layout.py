@@ -4,15 +4,19 @@ from __future__ import annotations
 from typing import Optional
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..documents import SUPPORTED_SUFFIXES
 from ..evaluation.testset import SEED_QUESTION
 from ..pipeline import Assistant
 from ..settings import Settings
 from . import presentation as view
+from .access import BearerGate, api_key
 from .style import CLICK_TO_SOURCE, CSS
 from .chat import Chat
 from .library import Library
+from .mcp_tools import Tools, add_tools, only_these_tools
+from .openai_api import OpenAIFace
 from .scoring import Scoring
 
 EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
@@ -21,7 +25,7 @@ ASSISTANT_QUEUE = "assistant"  # one llama.cpp model and one index writer: these
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, plus the API."""
+    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API and MCP tools."""
     chat, library, scoring = Chat(assistant), Library(assistant), Scoring(assistant)
     model = assistant.generator.describe()
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
@@ -34,17 +38,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Tab("Evaluation", id="evaluation"):
                 evaluation_tab(scoring)
         api_endpoints(chat, library)
+        add_tools(Tools(assistant))
     return demo
 
 
-def launch(demo: gr.Blocks, settings: Settings, auth: Optional[tuple[str, str]]) -> None:
-    """Serve the page (blocking) with its look, the click-to-source script and the upload limit."""
+def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]]) -> None:
+    """Serve the page (blocking) with its look, the click-to-source script and the upload limit.
+
+    The same server answers the OpenAI-compatible /v1 routes and the MCP server at /gradio_api/mcp/, both behind
+    BearerGate (a key whenever the page has a password).
+    """
+    settings = assistant.settings
+    extra = dict(routes=OpenAIFace(assistant).routes(), middleware=[Middleware(BearerGate, key=api_key(settings))],
+                 lifespan=only_these_tools)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, auth_message="User name: rag",
                 theme=gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "sans-serif"],
                                      font_mono=["ui-monospace", "monospace"]),
                 css=CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
-                max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=False)
+                max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=True,
+                app_kwargs=extra)
 
 
 def chat_tab(chat: Chat, settings: Settings, model: dict) -> None:

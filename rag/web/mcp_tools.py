@@ -1,0 +1,114 @@
+"""The MCP face: three read-only tools for assistants, served by Gradio's MCP server on the page's port.
+
+Gradio turns every public API endpoint into a tool named after its function; ``only_these_tools`` keeps
+the three below and drops the page's own endpoints (/ask, /chat, /upload, /delete, /evaluate, /documents),
+so no tool writes to the corpus. The URL is ``/gradio_api/mcp/`` (streamable HTTP).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict
+
+import gradio as gr
+
+from ..errors import RagError
+from ..pipeline import Assistant, check_question
+from ..safety import without_instructions
+from .chat import GENERIC_ERROR, log
+from .openai_api import bounds
+
+TOOL_NAMES = ("ask_articles", "search_articles", "list_articles")
+MCP_PATH = "/gradio_api/mcp/"
+
+
+def passage_json(n: int, passage) -> dict:
+    """A search hit as an assistant reads it: rank, where it comes from, its text, offsets and scores."""
+    return {"n": n, "title": passage.title, "source": passage.source, "doc_id": passage.doc_id,
+            "chunk_id": passage.chunk_id, "text": passage.text, "start": passage.start, "end": passage.end,
+            "score": round(passage.score, 6),
+            "similarity": None if passage.similarity is None else round(passage.similarity, 4)}
+
+
+def as_json(value) -> str:
+    """What a tool returns: JSON text, which an assistant reads as is (Gradio would show a dict as Python's repr).
+
+    ``as_json({'n': 1, 'title': 'Café'}) -> '{"n": 1, "title": "Café"}'``
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Tools:
+    """The MCP tools; Gradio reads each one's name, docstring and type hints for the tool's description."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    def ask_articles(self, question: str) -> str:
+        """Answer a question from the indexed news articles with a local model, citing the passages it used.
+
+        Each sentence of the answer ends with [n] markers; every cited source has been checked against the
+        sentence that cites it (supported true/false). When the articles do not contain the answer, the answer is
+        "The articles do not answer this question." with refused true. Takes a few seconds on a CPU.
+
+        Args:
+            question: The question in plain words; it must stand alone (this tool keeps no conversation).
+
+        Returns:
+            JSON: answer, refused, citations [{n, doc_id, title, source, chunk_id, text, start, end, supported}], sources, timings, model.
+        """
+        try:
+            return as_json(self.assistant.ask(question).to_json())
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("MCP ask_articles %r failed", question)
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+
+    def search_articles(self, query: str, k: int = 4) -> str:
+        """Find the passages of the indexed news articles that best match a query, without writing an answer.
+
+        Fast (no language model): read the passages and cite them yourself by title and source. Hybrid search
+        (MiniLM embeddings and BM25, fused by reciprocal rank); instruction-like sentences are left out.
+
+        Args:
+            query: What to look for, in plain words.
+            k: How many passages to return, 1 to 20.
+
+        Returns:
+            JSON list, best first: [{n, title, source, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text.
+        """
+        low, high = bounds("top_k")
+        try:
+            query = check_question(query, self.assistant.settings.max_question_chars)
+            if not low <= int(k) <= high:
+                raise gr.Error(f"k must be between {low:g} and {high:g}; got {k}.", print_exception=False)
+            s = self.assistant.settings
+            found = self.assistant.retriever.search(query, int(k), s.candidates, s.retrieval)
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        return as_json([passage_json(n, p) for n, p in enumerate(without_instructions(found), 1)])
+
+    def list_articles(self) -> str:
+        """List the news articles in the index: title, source file name, doc_id and number of chunks.
+
+        Returns:
+            JSON list sorted by title: [{doc_id, title, source, chunks, indexed_at, complete}].
+        """
+        return as_json([asdict(d) for d in self.assistant.index.documents()])
+
+
+def add_tools(tools: Tools) -> None:
+    """Register the three tools as API endpoints (outside the queue: MCP's fast path; the model has its own lock)."""
+    for name in TOOL_NAMES:
+        gr.api(getattr(tools, name), api_name=name, queue=False)
+
+
+@contextlib.asynccontextmanager
+async def only_these_tools(app):
+    """FastAPI lifespan: before the server accepts a connection, the MCP server keeps only TOOL_NAMES."""
+    server = app.get_blocks().mcp_server_obj
+    if server is not None:
+        server.tool_to_endpoint = {name: endpoint for name, endpoint in server.tool_to_endpoint.items()
+                                   if name in TOOL_NAMES}
+    yield

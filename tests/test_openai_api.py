@@ -1,0 +1,185 @@
+"""The OpenAI-compatible /v1 endpoint: its pure parts, then the official ``openai`` client against the real app.
+
+Beyond loopback the endpoint needs the key: tests/test_access.py (it has the password-protected app).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from rag.web.openai_api import (MODEL_ID, ApiError, chunk_body, completion_body, conversation, last_chunk,
+                                parse_request, sse)
+from tests.app_fixtures import app_server, model_file  # noqa: F401
+from tests.conftest import SEED_QUESTION
+
+CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "supported"}
+REFUSAL = "The articles do not answer this question."
+ASK = [{"role": "user", "content": SEED_QUESTION}]
+ANSWER = {"answer": "Because of China [1].", "refused": False, "standalone_question": "Why?",
+          "citations": [{"n": 1, "doc_id": "d", "title": "T", "source": "a.md", "chunk_id": "c", "text": "China.",
+                         "start": 0, "end": 6, "supported": True}],
+          "timings": {"prompt_tokens": 400, "completion_tokens": 7}}
+
+
+# -- pure parts: request checking and response building, no model --------------------------------
+
+@pytest.mark.parametrize("body, param", [
+    ([], None), ({"messages": []}, "messages"), ({"messages": "Why?"}, "messages"),
+    ({"messages": [{"role": "wizard", "content": "Why?"}]}, "messages[0].role"),
+    ({"messages": [{"role": "user", "content": "Why?"}, {"role": "assistant", "content": "Hm."}]}, "messages"),
+    ({"messages": [{"role": "user", "content": "   "}]}, "messages"),
+    ({"messages": [{"role": "user", "content": "x" * 4001}]}, "messages"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+     "messages[0].content"),
+    ({"messages": ASK, "model": "gpt-4o"}, "model"), ({"messages": ASK, "n": 2}, "n"),
+    ({"messages": ASK, "stream": "yes"}, "stream"), ({"messages": ASK, "temperature": 2.5}, "temperature"),
+    ({"messages": ASK, "temperature": "hot"}, "temperature"), ({"messages": ASK, "max_tokens": 8}, "max_tokens"),
+    ({"messages": ASK, "max_tokens": 64.5}, "max_tokens"),
+    ({"messages": ASK, "max_completion_tokens": 100000}, "max_completion_tokens"),
+])
+def test_invalid_requests_are_400_naming_the_field(body, param):
+    with pytest.raises(ApiError) as caught:
+        parse_request(body, 4000)
+    assert caught.value.status == 400 and caught.value.param == param
+    error = caught.value.body()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+
+
+def test_a_request_maps_to_question_history_and_settings_and_unknown_fields_are_ignored():
+    body = {"model": MODEL_ID, "stream": True, "temperature": 0.2, "max_completion_tokens": 64, "top_p": 0.5,
+            "tools": [{"type": "function"}], "user": "me", "stream_options": {"include_usage": True},
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Who?"},
+                         {"role": "assistant", "content": [{"type": "text", "text": "Altman [1]."}]},
+                         {"role": "user", "content": "Why?"}]}
+    asked = parse_request(body, 4000)
+    assert (asked.question, asked.history, asked.stream, asked.temperature, asked.max_tokens) == \
+        ("Why?", (("Who?", "Altman [1]."),), True, 0.2, 64)
+    assert parse_request({"messages": ASK}, 4000).max_tokens is None  # absent: the app's settings apply
+
+
+def test_history_pairs_each_user_turn_with_the_reply_after_it():
+    messages = [{"role": "user", "content": "A?"}, {"role": "user", "content": "B?"},
+                {"role": "assistant", "content": "b."}, {"role": "tool", "content": "{}"},
+                {"role": "assistant", "content": "extra."}, {"role": "user", "content": "C?"}]
+    assert conversation(messages) == ("C?", (("B?", "b."),))
+
+
+def test_completion_and_chunks_have_the_openai_shape_plus_citations():
+    body = completion_body(ANSWER, "chatcmpl-1", 7, max_tokens=7)
+    assert body["object"] == "chat.completion" and body["model"] == MODEL_ID
+    assert body["choices"] == [{"index": 0, "message": {"role": "assistant", "content": "Because of China [1]."},
+                                "logprobs": None, "finish_reason": "length"}]  # all 7 tokens used
+    assert body["usage"] == {"prompt_tokens": 400, "completion_tokens": 7, "total_tokens": 407}
+    assert body["citations"] == ANSWER["citations"] and body["refused"] is False
+    last = last_chunk(ANSWER, "chatcmpl-1", 7, max_tokens=256)
+    assert last["object"] == "chat.completion.chunk" and last["choices"][0]["delta"] == {}
+    assert last["choices"][0]["finish_reason"] == "stop" and last["citations"] == ANSWER["citations"]
+    assert sse(chunk_body("c", 1, {"content": "Hi"})).startswith('data: {"id": "c", "object": "chat.completion.chunk"')
+    assert sse("[DONE]") == "data: [DONE]\n\n"
+
+
+# -- the real app through the official client ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    from openai import OpenAI
+
+    return OpenAI(base_url=app_server.url + "v1", api_key="not-needed-on-loopback", timeout=600, max_retries=0)
+
+
+def streamed(client, messages, max_tokens, record=None):
+    """Stream an answer: (chunks, [(arrival time, content piece)])."""
+    chunks, pieces = [], []
+    for chunk in client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=max_tokens, stream=True):
+        chunks.append(chunk)
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append((time.monotonic(), chunk.choices[0].delta.content))
+    if record is not None:
+        record.append((chunks, pieces))
+    return chunks, pieces
+
+
+def test_models_lists_the_one_model_with_its_gguf(client):
+    (model,) = client.models.list().data
+    assert model.id == MODEL_ID and model.metadata["file"].endswith(".gguf") and model.metadata["n_ctx"] > 0
+
+
+def test_answer_with_checked_citations(client):
+    completion = client.chat.completions.create(model=MODEL_ID, messages=ASK, temperature=0, max_tokens=96)
+    content, extra = completion.choices[0].message.content, completion.model_extra
+    assert not extra["refused"] and extra["citations"], content
+    assert all(set(c) == CITATION_KEYS for c in extra["citations"])
+    assert all(f"[{c['n']}]" in content for c in extra["citations"])
+    assert any(c["supported"] for c in extra["citations"]), extra["citations"]
+    assert completion.usage.prompt_tokens > 100 and 0 < completion.usage.completion_tokens <= 96
+    assert completion.choices[0].finish_reason in ("stop", "length")
+
+
+def test_streamed_answer_token_by_token_with_citations_in_the_last_chunk(client):
+    chunks, pieces = streamed(client, ASK, 48)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert len(pieces) >= 5 and pieces[-1][0] > pieces[0][0], "the answer should arrive in many pieces over time"
+    assert len({c.id for c in chunks}) == 1
+    last = chunks[-1].model_extra
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length") and not last["refused"]
+    assert last["citations"] and all(set(c) == CITATION_KEYS for c in last["citations"])
+    text = "".join(p for _, p in pieces)
+    assert all(f"[{c['n']}]" in text for c in last["citations"])
+    assert last["answer"].split(" [")[0] in text  # the checked text the deltas were (markers aside)
+    assert chunks[-1].usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_question_the_articles_do_not_answer_is_refused(client, stream):
+    messages = [{"role": "user", "content": "How long should I boil an egg to get a soft, runny yolk?"}]
+    if stream:
+        chunks, pieces = streamed(client, messages, 32)
+        content, extra = "".join(p for _, p in pieces), chunks[-1].model_extra
+    else:
+        completion = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=32)
+        content, extra = completion.choices[0].message.content, completion.model_extra
+    assert extra["refused"] is True and extra["citations"] == []
+    assert content.strip() == REFUSAL
+
+
+def test_a_follow_up_uses_the_earlier_turns(client):
+    messages = [{"role": "user", "content": "What does Sam Altman think about China's AI progress?"},
+                {"role": "assistant", "content": "He thinks it is multi-layered and that America may underestimate it [1]."},
+                {"role": "user", "content": "And what does he think about export controls?"}]
+    completion = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=64)
+    rewritten = completion.model_extra["standalone_question"].lower()
+    assert "altman" in rewritten and "export" in rewritten, rewritten  # "he" resolved from the history
+    assert not completion.model_extra["refused"] and completion.choices[0].message.content.strip()
+
+
+@pytest.mark.parametrize("change, param", [
+    (dict(temperature=5), "temperature"), (dict(max_tokens=2), "max_tokens"), (dict(messages=[]), "messages"),
+    (dict(model="gpt-4o"), "model"),
+])
+def test_a_bad_request_is_400_with_an_openai_error(client, change, param):
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(**{"model": MODEL_ID, "messages": ASK, **change})
+    assert caught.value.status_code == 400
+    assert caught.value.body["param"] == param and caught.value.body["type"] == "invalid_request_error"
+
+
+def test_two_concurrent_streams_are_answered_one_after_the_other(client):
+    """The model serves one answer at a time: one stream's tokens all come before the other's first token."""
+    record: list = []
+    questions = [SEED_QUESTION, "Which open-weight models did OpenAI release?"]
+    threads = [threading.Thread(target=streamed, args=(client, [{"role": "user", "content": q}], 32, record))
+               for q in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert len(record) == 2, "both streams should finish"
+    (chunks_a, a), (chunks_b, b) = sorted(record, key=lambda r: r[1][0][0])
+    assert a and b and a[-1][0] < b[0][0], "the second stream's first token came before the first stream ended"
+    assert {c.id for c in chunks_a}.isdisjoint({c.id for c in chunks_b})
+    assert len({c.id for c in chunks_a}) == len({c.id for c in chunks_b}) == 1
+    assert all(chunks[-1].choices[0].finish_reason for chunks in (chunks_a, chunks_b))
