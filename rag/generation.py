@@ -15,6 +15,7 @@ from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
+from .kvcache import load_prompt_state, read_static_prefix, save_prompt_state, yes_probability
 from .text import strip_markers
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
@@ -132,6 +133,15 @@ class Generator:
         """The whole reply at temperature 0."""
         return "".join(self.stream(messages, max_tokens, 0.0)).strip()
 
+    def yes_probability(self, messages: list[dict]) -> float:
+        """P(yes) / (P(yes) + P(no)) of the first token of the reply to messages (a yes/no question).
+
+        Reads only what is not already in the model's cache: after the answer prompt's shared prefix
+        (system prompt, sources, question), a few tokens.
+        """
+        with self.lock:
+            return yes_probability(self.llm, messages)
+
     def warm(self, system: str, cache_dir: Optional[Path] = None) -> str:
         """Read the static system prompt into the model's cache now, so the first question reads only its own part.
 
@@ -161,51 +171,6 @@ class Generator:
         parts = (self.path.name, stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, s.n_ctx, s.n_batch,
                  s.flash_attn, s.n_gpu_layers, system)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
-
-
-def read_static_prefix(llm, system: str) -> None:
-    """Leave the static prefix (system prompt, user turn's opening) in the model's KV cache.
-
-    The few tokens after it are dropped by the next call, which only reads past the common prefix.
-    """
-    llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
-                               max_tokens=1, temperature=0.0)
-
-
-def save_prompt_state(llm, path: Path) -> None:
-    """Write the model's cached prompt state (tokens and llama.cpp state, not the logits table); best effort."""
-    import numpy as np
-
-    try:
-        state = llm.save_state()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, input_ids=state.input_ids[:state.n_tokens],
-                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8))
-        os.replace(partial, path)
-    except (OSError, RuntimeError, ValueError):
-        pass  # a read-only or full disk only costs the next start-up a few seconds
-
-
-def load_prompt_state(llm, path: Path, seed: int) -> bool:
-    """Restore a state written by save_prompt_state; False (and the file removed) when it does not fit."""
-    import numpy as np
-    from llama_cpp import LlamaState
-
-    try:
-        with np.load(path) as data:
-            ids, raw = data["input_ids"], data["llama_state"].tobytes()
-        input_ids = np.zeros(llm.n_ctx(), dtype=np.intc)
-        input_ids[:len(ids)] = ids
-        # One row of zero logits: sampling never reads them, because generation re-reads the last prompt token.
-        llm.load_state(LlamaState(input_ids=input_ids, scores=np.zeros((1, llm.n_vocab()), dtype=np.single),
-                                  n_tokens=len(ids), llama_state=raw, llama_state_size=len(raw), seed=seed))
-        return True
-    except Exception:  # truncated file, another build's layout: read the prompt instead
-        llm.reset()
-        path.unlink(missing_ok=True)
-        return False
 
 
 def threads(setting: int) -> int:

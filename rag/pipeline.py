@@ -66,6 +66,8 @@ class Answer:
     model: str
     standalone_question: str = ""
     withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
+    confidence: Optional[float] = None  # answerability score (answerability.py), when the model was asked
+    refused_by: str = ""  # why it refused: "relevance" (no passage close enough), "confidence" or "model"
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -75,7 +77,7 @@ class Answer:
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld,
+            "withheld": self.withheld, "confidence": self.confidence, "refused_by": self.refused_by,
             "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }

@@ -14,8 +14,9 @@ from rag.evaluation.report import METRIC_NOTES, cell
 from rag.evaluation.run import PER_QUESTION, compare, eval_settings, run_evaluation
 from rag.evaluation.testset import load_testset
 from rag.settings import expand_grid, parse_grid
-from rag.evaluation.metrics import (citation_scores, contains_evidence, evidence_citation_scores, evidence_rank, fold, keyword_recall, longest_run,
-                         percentile, reciprocal_rank, score_answer, squad_tokens, summarize, token_f1)
+from rag.evaluation.metrics import (citation_scores, contains_evidence, evidence_rank, fold, keyword_recall, longest_run,
+                                    percentile, reciprocal_rank, squad_tokens, token_f1)
+from rag.evaluation.records import Record, evidence_citation_scores, risk_coverage, score_answer, summarize
 from rag.pipeline import Answer, Citation, Timings
 from rag.retrieval import Passage
 
@@ -131,6 +132,19 @@ def test_evidence_citations_are_judged_by_the_evidence_not_by_the_checker():
                                           [passage(FACT)]), SIM)
     m = evidence_citation_scores([record, uncited])
     assert m == {"evidence_citation_precision": 0.5, "evidence_citation_recall": 0.5}
+
+
+def test_risk_coverage_counts_other_refusals_and_scores_below_each_threshold():
+    def rec(answerable, confidence, refused_by=""):
+        return Record("q", "q?", answerable, "r", "a", bool(refused_by), confidence=confidence, refused_by=refused_by)
+    records = [rec(True, 0.9), rec(True, 0.4), rec(False, 0.2), rec(False, 0.6), rec(False, None, "relevance")]
+    points = {p["threshold"]: (p["refusal_accuracy"], p["false_refusal_rate"]) for p in risk_coverage(records)}
+    assert points[0.0] == (pytest.approx(1 / 3), 0.0)  # only the relevance refusal
+    assert points[0.2] == (pytest.approx(2 / 3), 0.0)  # + the unanswerable scored 0.2
+    assert points[0.4] == (pytest.approx(2 / 3), 0.5)  # + the answerable scored 0.4
+    assert points[0.6] == (1.0, 0.5) and points[1.01] == (1.0, 1.0)
+    confident = rec(True, 0.3, "confidence")  # refused by the rule itself: answered at thresholds up to its score
+    assert risk_coverage([confident])[0]["false_refusal_rate"] == 0.0
 
 
 def test_supported_answer_scores_well():

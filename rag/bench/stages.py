@@ -84,7 +84,7 @@ def bare_pieces(llm, messages, max_tokens, settings):
 
 def compare_generation(assistant, messages, pairs: int) -> dict:
     """Pipeline Generator vs bare calls, alternating order, each after the same cache priming."""
-    from ..generation import read_static_prefix
+    from ..kvcache import read_static_prefix
 
     llm, settings = assistant.generator.llm, assistant.settings
     arms = {"bare": lambda: bare_pieces(llm, messages, OVERHEAD_TOKENS, settings),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..settings import PROJECT_DIR
-from .metrics import Record
+from .records import Record, risk_coverage
 
 @dataclass
 class EvalReport:
@@ -73,6 +73,8 @@ def write_outputs(report: EvalReport, out_dir: Path) -> None:
     """chart.png, report.md and results.json in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report.chart_path = draw_chart(report, out_dir / "chart.png")
+    if any(r.confidence is not None for r in report.records):
+        draw_risk_chart(report, out_dir / "risk.png")
     report.json_path = out_dir / "results.json"
     report.markdown = render_markdown(report)
     (out_dir / "report.md").write_text(report.markdown, encoding="utf-8")
@@ -99,9 +101,52 @@ def render_markdown(report: EvalReport) -> str:
               *[f"| overridden: {k} | `{v}` |" for k, v in report.overrides.items()], ""]
     if report.chart_path:
         lines += [f"![scores and latencies]({Path(report.chart_path).name})", ""]
+    lines += risk_lines(report)
     lines += ["## Per question", "", "| id | question | answer | citations | verdict | keywords | F1 |",
               "|---|---|---|---|---|---|---|", *[record_row(r) for r in report.records]]
     return "\n".join(lines) + "\n"
+
+
+def risk_lines(report: EvalReport) -> list[str]:
+    """The refusal trade-off over thresholds of the answerability score, with the run's own threshold."""
+    points = risk_coverage(report.records)
+    if len(points) <= 2:
+        return []
+    chosen = report.settings.get("min_confidence")
+    step = max(1, len(points) // 12)
+    shown = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
+    lines = ["## Refusal threshold: what each would give", "",
+             "Refused at threshold t: the questions refused for another reason, plus those whose answerability "
+             f"score is below t. This run used min_confidence = {chosen}. Chart: `risk.png`.", "",
+             "| threshold | refusal_accuracy | false_refusal_rate |", "|---|---|---|"]
+    lines += [f"| {p['threshold']:.3f} | {decimal(p['refusal_accuracy'])} | {decimal(p['false_refusal_rate'])} |"
+              for p in shown]
+    return lines + [""]
+
+
+def draw_risk_chart(report: EvalReport, path: Path) -> Path:
+    """False-refusal rate (x) against refusal accuracy (y) over thresholds, the run's threshold marked."""
+    from matplotlib.figure import Figure
+
+    points = risk_coverage(report.records)
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
+    ax.plot([p["false_refusal_rate"] or 0 for p in points], [p["refusal_accuracy"] or 0 for p in points],
+            marker=".", drawstyle="steps-post")
+    chosen = report.settings.get("min_confidence")
+    if chosen is not None:
+        at = [p for p in points if p["threshold"] <= chosen + 1e-9][-1]
+        ax.plot([at["false_refusal_rate"] or 0], [at["refusal_accuracy"] or 0], "o", color="#c44e52",
+                label=f"min_confidence = {chosen}")
+        ax.legend(loc="lower right")
+    ax.set_xlabel("false refusal rate (answerable questions refused)")
+    ax.set_ylabel("refusal accuracy (unanswerable refused)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{Path(report.testset).name}: refusal trade-off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
 
 
 def shown_path(path: str) -> str:

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from ..errors import IndexEmptyError, ModelError, RagError
 from ..index import ProgressFn
 from ..settings import PROJECT_DIR, Settings, expand_grid
-from .metrics import Record, error_record, score_answer, summarize
+from .records import Record, error_record, score_answer, summarize
 from .report import CompareReport, EvalReport, combo_label, compare_markdown, render_markdown, write_outputs
 from .testset import load_testset
 
