@@ -15,7 +15,8 @@ from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
-from .kvcache import load_prompt_state, read_static_prefix, save_prompt_state, yes_probability
+from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logprobs, save_prompt_state,
+                      yes_probability)
 from .text import strip_markers
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
@@ -115,9 +116,15 @@ class Generator:
         """Tokens the model itself sees for text."""
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        """Text pieces of the model's reply as they are produced."""
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float,
+               logprobs: Optional[list] = None) -> Iterator[str]:
+        """Text pieces of the model's reply as they are produced; when logprobs is a list, it receives
+        (token text, log probability) of every sampled token."""
         with self.lock:
+            tokens: Optional[list] = [] if logprobs is not None else None
+            if tokens is not None:
+                record_sampled_logprobs(self.llm)
+                self.llm.rag_logprobs = tokens
             try:
                 chunks = self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.95,
@@ -128,6 +135,10 @@ class Generator:
                         yield piece
             except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
                 raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
+            finally:
+                if tokens is not None:
+                    self.llm.rag_logprobs = None
+                    logprobs += [(self.llm.detokenize([t]).decode("utf-8", "replace"), lp) for t, lp in tokens]
 
     def complete(self, messages: list[dict], max_tokens: int) -> str:
         """The whole reply at temperature 0."""

@@ -131,3 +131,31 @@ def yes_probability(llm, messages: list[dict]) -> float:
     """P(yes) over yes/no for the first token of the model's reply to messages, reusing the cached prefix."""
     logits = read_tail(llm, chat_prompt_tokens(llm, messages)).astype("float64")
     return yes_share(logits, single_token_ids(llm, YES), single_token_ids(llm, NO))
+
+
+def record_sampled_logprobs(llm) -> None:
+    """Make ``llm.sample`` also append (token, log P(token)) to ``llm.rag_logprobs`` whenever that is a list.
+
+    The probability comes from the context's logits row the token was sampled from, so ``logits_all`` (a
+    2.5 GB table for this window) stays off; the log-softmax costs about 0.5 ms a token. Installed once.
+    """
+    if getattr(llm, "rag_logprobs_hooked", False):
+        return
+    import numpy as np
+
+    sample, n_vocab = llm.sample, llm.n_vocab()
+
+    def sample_and_record(*args, **kwargs):
+        token = sample(*args, **kwargs)
+        sink = getattr(llm, "rag_logprobs", None)
+        if sink is not None:
+            idx = kwargs.get("idx")
+            row = np.ctypeslib.as_array(llm._ctx.get_logits_ith(idx - llm.n_tokens if idx is not None else -1),
+                                        shape=(n_vocab,))
+            top = row.max()
+            sink.append((int(token), float(row[token] - top - np.log(np.exp(row - top).sum()))))
+        return token
+
+    llm.sample = sample_and_record
+    llm.rag_logprobs = None
+    llm.rag_logprobs_hooked = True

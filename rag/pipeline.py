@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
+from .answerability import confidence, missing_numbers
 from .citations import check_claims, clean_markers, highlight_spans, is_refusal, split_claims
 from .context import select_sentences
 from .documents import normalize_text
@@ -67,7 +68,7 @@ class Answer:
     standalone_question: str = ""
     withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
     confidence: Optional[float] = None  # answerability score (answerability.py), when the model was asked
-    refused_by: str = ""  # why it refused: "relevance" (no passage close enough), "confidence" or "model"
+    refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence" or "unsupported" (refuse())
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -153,21 +154,23 @@ class Assistant:
             passages = select_sentences(standalone, passages, self.generator.count,
                                         min(settings.sentence_tokens, budget)) or passages
         timings = Timings(retrieve_ms=ms_since(started))
-        if not passages or not relevant_enough(passages, settings.min_relevance):
+        reason = refusal_before_asking(standalone, passages, settings)
+        if reason:
             timings.total_ms = ms_since(started)
-            yield self.finish(question, standalone, self.prompts.refusal, ranked, timings)
+            yield self.refuse(question, standalone, ranked if reason == "relevance" else passages, timings, reason)
             return
         messages = build_messages(self.prompts, passages, standalone)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
-        pieces = []
-        for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature):
+        pieces, tokens = [], []
+        for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens):
             if not pieces:
                 timings.ttft_ms = ms_since(started)
             pieces.append(piece)
             yield piece
         timings.total_ms = ms_since(started)
         timings.completion_tokens = self.generator.count("".join(pieces))
-        yield self.finish(question, standalone, "".join(pieces).strip(), passages, timings, settings)
+        yield self.finish(question, standalone, "".join(pieces).strip(), passages, timings, settings,
+                          confidence(tokens))
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A follow-up rewritten with the conversation into a question that stands alone."""
@@ -183,26 +186,33 @@ class Assistant:
             self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer)
         return self._static_tokens
 
+    def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
+               withheld: str = "", claims: Sequence = (), score: Optional[float] = None) -> Answer:
+        """The refusal sentence, with the passages it looked at, why it refused and what it withheld."""
+        return Answer(question, self.prompts.refusal, True, [], passages, list(claims), timings, self.generator.name,
+                      standalone, withheld=withheld, confidence=score, refused_by=reason)
+
     def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
-               settings: Optional[Settings] = None) -> Answer:
-        """Check the raw answer: refusal, valid markers, support of each cited passage."""
+               settings: Optional[Settings] = None, score: Optional[float] = None) -> Answer:
+        """Check the raw answer: refusal, the model's confidence, valid markers, support of each cited passage."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
             withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
-            return Answer(question, self.prompts.refusal, True, [], passages, [], timings, self.generator.name,
-                          standalone, withheld=withheld)
+            return self.refuse(question, standalone, passages, timings, "model", withheld, score=score)
+        if score is not None and score < settings.min_confidence:
+            return self.refuse(question, standalone, passages, timings, "confidence", text, score=score)
         text = clean_markers(text, set(range(1, len(passages) + 1)))
         claims = split_claims(text)
         texts = [p.text for p in passages]
         similarity = self.similarity
         check_claims(claims, texts, settings.support_threshold, similarity)
         if settings.refuse_unsupported and not any(claim.supported for claim in claims):
-            return Answer(question, self.prompts.refusal, True, [], passages, claims, timings, self.generator.name,
-                          standalone, withheld=text)
+            return self.refuse(question, standalone, passages, timings, "unsupported", text, claims, score)
         cited = sorted({n for claim in claims for n in claim.cited})
         citations = [make_citation(n, passages[n - 1], any(n in c.supported for c in claims),
                                    highlight_spans(claims, n, texts[n - 1], similarity)) for n in cited]
-        return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone)
+        return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone,
+                      confidence=score)
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
         """Cosine similarity of one sentence to each of others, with the index's embedder."""
@@ -231,6 +241,16 @@ def context_budget(settings: Settings, fixed_tokens: int) -> int:
         raise QuestionError(f"The question is too long for the model's {settings.n_ctx:,}-token window "
                             "(with room for sources and the answer); please shorten it.")
     return min(settings.context_tokens, room)
+
+
+def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings) -> str:
+    """Why to refuse without asking the model, or "": no passage, none close enough, or a number of the
+    question that no source names (answerability.missing_numbers)."""
+    if not passages or not relevant_enough(passages, settings.min_relevance):
+        return "relevance"
+    if settings.refuse_missing_numbers and missing_numbers(question, [f"{p.title} {p.text}" for p in passages]):
+        return "numbers"
+    return ""
 
 
 def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:

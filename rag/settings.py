@@ -52,6 +52,8 @@ class Settings(BaseModel):
     context_mode: Literal["passages", "sentences"] = Field("sentences", description="What the model reads: only the best sentences of the passages, each run of them its own source (about a third of the tokens: faster on a CPU), or whole passages.")
     sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
+    refuse_missing_numbers: bool = Field(True, description="Refuse without asking the model when a number of the question (a year, an edition) is in none of the sources.")
+    min_confidence: float = Field(0.54, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")
     refuse_unsupported: bool = Field(False, description="Replace an answer none of whose sentences is supported by a cited source with the refusal (stricter: on the bundled test set it raised refusals of unanswerable questions from 0.60 to 0.73 but wrongly refused 0.48 of answerable ones).")
     support_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Score a cited passage needs to count as supporting its sentence.")
 

@@ -39,7 +39,7 @@ class Record:
     citation_recall: Optional[float] = None
     cited_evidence: list[bool] = field(default_factory=list)  # per cited source: holds an evidence quote
     confidence: Optional[float] = None  # the pipeline's answerability score, when it computed one
-    refused_by: str = ""  # "relevance", "confidence" or "model" when refused
+    refused_by: str = ""  # when refused: "relevance", "numbers", "model", "confidence" or "unsupported"
     retrieve_ms: float = 0.0
     ttft_ms: Optional[float] = None  # None when the model was not asked (refused on relevance)
     total_ms: float = 0.0
@@ -170,7 +170,7 @@ def risk_coverage(records: Sequence[Record]) -> list[dict]:
     """What each refusal threshold on the answerability score would give: one point per distinct score.
 
     A question counts as refused at threshold t when the pipeline refused it for another reason (no passage
-    relevant enough, or the model's own refusal) or its confidence is below t. A question the run refused
+    relevant enough, a number no source names, the model's own refusal) or its confidence is below t. A question the run refused
     *because of* its confidence counts as answered at thresholds up to its score: what the model would have said
     there is unknown (run with the rule off, ``min_confidence=0``, for an exact curve).
     ``[(p['threshold'], p['refusal_accuracy'], p['false_refusal_rate']) for p in risk_coverage(
@@ -181,7 +181,7 @@ def risk_coverage(records: Sequence[Record]) -> list[dict]:
     cuts = sorted({0.0, 1.01, *(r.confidence + 1e-9 for r in scored if r.confidence is not None)})
 
     def refused(r: Record, t: float) -> bool:
-        return r.refused_by in ("relevance", "model") or (r.confidence is not None and r.confidence < t)
+        return (r.refused and r.refused_by != "confidence") or (r.confidence is not None and r.confidence < t)
 
     return [{"threshold": round(t, 4),
              "refusal_accuracy": share(refused(r, t) for r in scored if not r.answerable),

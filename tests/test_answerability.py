@@ -1,0 +1,56 @@
+"""Answerability: the two refusal rules on hand-made cases, and on the real model end to end."""
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.answerability import confidence, missing_numbers, specific_spans
+
+from conftest import SEED_QUESTION
+
+
+@pytest.mark.parametrize("question, sources, missing", [
+    ("Who won the 2018 Tour de France?", ["Bernal won the 2019 Tour de France."], ["2018"]),
+    ("Who won the 2018 Tour de France?", ["Thomas won in 2018.", "Bernal won in 2019."], []),
+    ("What is the premiere date of Season 11?", ["Season 11 premieres on August 22."], []),
+    ("Why did OpenAI release gpt-oss?", ["Anything."], []),  # no number asked: nothing to miss
+    ("Sales in 2020 and 2021?", ["In 2021 sales rose."], ["2020"]),
+])
+def test_missing_numbers(question, sources, missing):
+    assert missing_numbers(question, sources) == missing
+
+
+@pytest.mark.parametrize("text, specific", [
+    ("Geraint Thomas won in 2018 [1].", ["Thomas", "2018"]),  # the first word is not judged: sentences start capitalised
+    ("The company released it [2].", []),                     # [2] is a citation, not a number of the answer
+    ("It was Nvidia and AMD, not Intel.", ["Nvidia", "AMD", "Intel"]),
+    ("Who knows? What Altman said.", ["Altman"]),              # question words are not names
+])
+def test_specific_spans(text, specific):
+    assert [text[a:b] for a, b in specific_spans(text)] == specific
+
+
+def test_confidence_is_the_geometric_mean_over_names_and_numbers_only():
+    tokens = [("It", -0.1), (" was", -2.0), (" Ger", -0.1), ("aint", -0.3), (" in", -0.1), (" 2018", -1.1)]
+    assert confidence(tokens) == pytest.approx(0.6065, abs=1e-4)
+    assert confidence([("It", -0.1), (" rained", -3.0), (".", -0.1)]) is None  # nothing specific to judge
+
+
+@given(st.lists(st.tuples(st.sampled_from(["A", " Paris", " in", " 2020", " said", "."]),
+                          st.floats(min_value=-20, max_value=0)), max_size=12))
+def test_confidence_is_a_probability_or_none(tokens):
+    got = confidence(tokens)
+    assert got is None or 0.0 <= got <= 1.0
+
+
+def test_a_year_no_source_names_is_refused_without_asking_the_model(assistant):
+    answer = assistant.ask("What did Altman say about China's AI labs in 2019?")
+    assert answer.refused and answer.refused_by == "numbers" and answer.citations == []
+    assert answer.timings.completion_tokens == 0 and answer.answer == assistant.prompts.refusal
+
+
+def test_an_answer_below_the_confidence_floor_is_withheld_not_shown(assistant):
+    normal = assistant.ask(SEED_QUESTION)
+    assert not normal.refused and normal.confidence is not None and 0 < normal.confidence <= 1
+    strict = assistant.ask(SEED_QUESTION, min_confidence=1.0)  # no answer is that sure of its names
+    assert strict.refused and strict.refused_by == "confidence" and strict.citations == []
+    assert strict.withheld and strict.confidence == pytest.approx(normal.confidence, abs=0.02)
+    assert strict.to_json()["refused_by"] == "confidence"
