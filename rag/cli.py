@@ -188,6 +188,8 @@ def add_eval_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, help="Folder for report.md, results.json, chart.png (default: eval-out/<test set>).")
     parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + f" Settings: {', '.join(PER_QUESTION)}.")
+    parser.add_argument("--judge-model", type=Path, metavar="GGUF",
+                        help="Also judge answers and citations with this model (judge_* metrics); any GGUF.")
     add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
     parser.set_defaults(run=cmd_eval)
 
@@ -214,12 +216,19 @@ def cmd_eval(args) -> int:
     assistant = Assistant(settings, progress=status)
     with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
         status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
+    judge = None
+    if args.judge_model:
+        from .evaluation.judge import Judge
+
+        if not Path(args.judge_model).is_file():
+            raise RagError(f"Judge model not found: {args.judge_model}. Pass an existing .gguf file.")
+        judge = Judge(settings, args.judge_model, assistant.generator)
     out_dir = args.out or Path("eval-out") / Path(args.testset).stem
     with tqdm(total=count * len(expand_grid(grid)), desc="Evaluating", unit="q", file=sys.stderr) as bar:
         if grid:
-            runs = compare(assistant, args.testset, grid, args.limit, tqdm_progress(bar), out_dir).runs
+            runs = compare(assistant, args.testset, grid, args.limit, tqdm_progress(bar), out_dir, judge).runs
         else:
-            runs = [run_evaluation(assistant, args.testset, args.limit, tqdm_progress(bar), out_dir)]
+            runs = [run_evaluation(assistant, args.testset, args.limit, tqdm_progress(bar), out_dir, judge=judge)]
     if args.json_out:
         data = runs[0].to_json() if not grid else [run.to_json() for run in runs]
         Path(args.json_out).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from ..citations import SimilarityFn
 from ..text import strip_markers
+from .judge import judge_metrics
 from .metrics import (citation_scores, contains_evidence, evidence_rank, keyword_recall, mean, percentile,
                       reciprocal_rank, share, token_f1)
 
@@ -39,6 +40,7 @@ class Record:
     citation_recall: Optional[float] = None
     cited_evidence: list[bool] = field(default_factory=list)  # per cited source: holds an evidence quote
     confidence: Optional[float] = None  # the pipeline's answerability score, when it computed one
+    judge: Optional[dict] = None  # judge.Judge's verdicts, when a judge model was given
     refused_by: str = ""  # when refused: "relevance", "numbers", "model", "confidence" or "unsupported"
     retrieve_ms: float = 0.0
     ttft_ms: Optional[float] = None  # None when the model was not asked (refused on relevance)
@@ -149,6 +151,7 @@ def summarize(records: Sequence[Record]) -> dict:
         "questions": len(records), "answerable": len(answerable), "unanswerable": len(unanswerable),
         "refused": sum(r.refused for r in records), "errors": sum(bool(r.error) for r in records),
     }
+    metrics.update(judge_metrics([r.judge for r in records]))
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 

@@ -60,6 +60,11 @@ METRIC_NOTES = {
     "refusal_accuracy": "unanswerable questions the assistant refused",
     "false_refusal_rate": "answerable questions the assistant refused",
 }
+JUDGE_NOTES = {
+    "judge_correct": "the judge model: answerable questions whose answer it finds the same as the reference (refused = wrong)",
+    "judge_citation_precision": "the judge model: (sentence, cited source) pairs where it finds the source states the sentence",
+    "judge_citation_recall": "the judge model: per answer, cited sentences with a source it finds supporting, averaged",
+}
 LOWER_IS_BETTER = ("uncited_answer_rate", "false_refusal_rate")
 LATENCIES = (("retrieval", "retrieve"), ("first token", "ttft"), ("total", "total"))
 
@@ -93,6 +98,8 @@ def render_markdown(report: EvalReport) -> str:
     for name, note in METRIC_NOTES.items():
         label = f"{name} (k={s['top_k']})" if name == "hit_at_k" else name
         lines.append(f"| {label} | {decimal(m[name])} | {note} |")
+    lines += [f"| {name} | {decimal(m[name])} | {note} ({model.get('judge', '?')}) |"
+              for name, note in JUDGE_NOTES.items() if name in m]
     lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
     lines += [f"| {label} (ms) | {decimal(m[f'{key}_p50_ms'], 0)} | {decimal(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
     lines += [f"| decoding (tokens/s, median) | {decimal(m['tokens_per_s'], 1)} | |", "",

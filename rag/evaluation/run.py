@@ -27,7 +27,7 @@ PER_QUESTION = ("top_k", "candidates", "retrieval", "context_tokens", "context_m
 
 
 def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,
-                   out_dir: Optional[Path] = None, overrides: Optional[dict] = None) -> EvalReport:
+                   out_dir: Optional[Path] = None, overrides: Optional[dict] = None, judge=None) -> EvalReport:
     """Ask every test-set question with ``assistant.ask`` and score the answers.
 
     Args:
@@ -36,6 +36,7 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
         progress: called as ``progress(fraction, message)`` before each question and at the end.
         out_dir: when given, report.md, results.json and chart.png are written there.
         overrides: per-question settings (e.g. ``{"top_k": 6}``), as ``assistant.ask`` takes them.
+        judge: a judge.Judge whose verdicts add the ``judge_*`` metrics; None for none.
     Returns:
         EvalReport with ``metrics``, ``records``, ``markdown`` and ``chart_path`` (None without out_dir).
     Raises:
@@ -49,9 +50,10 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
     records = []
     for number, item in enumerate(items):
         progress(number / len(items), f"Question {number + 1}/{len(items)}: {item['question'][:60]}")
-        records.append(ask_one(assistant, item, overrides))
+        records.append(ask_one(assistant, item, overrides, judge))
     progress(1.0, f"{len(items)} questions answered")
-    report = EvalReport(summarize(records), records, summary, describe_model(assistant),
+    model = {**describe_model(assistant), **({"judge": judge.name} if judge else {})}
+    report = EvalReport(summarize(records), records, summary, model,
                         str(testset_path), time.perf_counter() - started, overrides=overrides)
     if out_dir:
         write_outputs(report, Path(out_dir))
@@ -60,19 +62,22 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
     return report
 
 
-def ask_one(assistant, item: dict, overrides: dict) -> Record:
-    """Ask one question; a per-question failure is recorded, an empty index or a broken model is raised."""
+def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
+    """Ask one question (and judge it); a per-question failure is recorded, an empty index or a broken model is raised."""
     try:
         answer = assistant.ask(item["question"], **overrides)
     except (IndexEmptyError, ModelError):
         raise
     except RagError as exc:
         return error_record(item, str(exc))
-    return score_answer(item, answer, assistant.similarity)
+    record = score_answer(item, answer, assistant.similarity)
+    if judge is not None:
+        record.judge = judge.judge(item, answer)
+    return record
 
 
 def compare(assistant, testset_path: Path, grid: dict[str, Sequence], limit: Optional[int] = None,
-            progress: Optional[ProgressFn] = None, out_dir: Optional[Path] = None) -> CompareReport:
+            progress: Optional[ProgressFn] = None, out_dir: Optional[Path] = None, judge=None) -> CompareReport:
     """Run the test set once per combination of the grid's values and tabulate the metrics.
 
     ``grid={'retrieval': ['dense', 'bm25'], 'top_k': [2, 4]}`` runs the 4 combinations; every run's
@@ -87,7 +92,7 @@ def compare(assistant, testset_path: Path, grid: dict[str, Sequence], limit: Opt
         def step(fraction, message, i=i, label=label):
             progress((i + fraction) / len(combos), f"[{label}] {message}")
         runs.append(run_evaluation(assistant, testset_path, limit, step,
-                                   Path(out_dir) / label if out_dir else None, combo))
+                                   Path(out_dir) / label if out_dir else None, combo, judge))
     report = CompareReport(runs, compare_markdown(runs))
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
