@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import RagError
-from .settings import Settings, expand_grid, parse_grid
+from .settings import Settings, expand_grid, parse_grid, settings_rows
 
 COMMON_FLAGS = ("home", "corpus", "model", "n_ctx", "n_threads", "n_gpu_layers", "top_k", "temperature",
                 "max_tokens", "retrieval", "context_tokens", "chroma_host", "chroma_port", "collection")
@@ -136,40 +136,6 @@ def cmd_settings(args) -> int:
         print(f"{row['variable']:<24} {str(row['value']):<28} default {str(row['default']):<20} {row['bounds']}")
         print(f"{'':<24} {row['description']}")
     return 0
-
-
-def settings_rows(settings: Settings) -> list[dict]:
-    """Every setting: variable, current value, default, bounds and description (the password only as set/unset).
-
-    ``settings_rows(Settings())[0]['variable'] -> 'RAG_HOME'``
-    """
-    rows = []
-    for name, info in Settings.model_fields.items():
-        value = getattr(settings, name)
-        if name == "password":
-            value = "(set)" if value else None
-        rows.append({"variable": "RAG_" + name.upper(), "value": value, "default": info.default,
-                     "bounds": bounds_of(info), "description": info.description})
-    return rows
-
-
-def bounds_of(info) -> str:
-    """A field's bounds in words: ``'1 ≤ value ≤ 20'``, ``'one of hybrid, dense, bm25'`` or ``''``."""
-    import typing
-
-    if typing.get_origin(info.annotation) is typing.Literal:
-        return "one of " + ", ".join(map(str, typing.get_args(info.annotation)))
-    parts = {}
-    for rule in info.metadata:
-        for key, sign, side in (("ge", "≤", "low"), ("gt", "<", "low"), ("le", "≤", "high"), ("lt", "<", "high"),
-                                ("min_length", "≤", "low"), ("max_length", "≤", "high")):
-            if getattr(rule, key, None) is not None:
-                parts[side] = (sign, getattr(rule, key), "length" if "length" in key else "value")
-    if not parts:
-        return ""
-    subject = next(iter(parts.values()))[2]
-    low, high = parts.get("low"), parts.get("high")
-    return (f"{low[1]} {low[0]} " if low else "") + subject + (f" {high[0]} {high[1]}" if high else "")
 
 
 def add_eval_parser(subparsers) -> None:

@@ -147,3 +147,37 @@ def expand_grid(grid: dict[str, Sequence]) -> list[dict]:
     """Every combination: ``expand_grid({'a': [1, 2], 'b': ['x']}) -> [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]``."""
     keys = list(grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))] or [{}]
+
+
+def settings_rows(settings: Settings) -> list[dict]:
+    """Every setting: variable, current value, default, bounds and description (secrets only as set/unset).
+
+    ``settings_rows(Settings())[0]['variable'] -> 'RAG_HOME'``
+    """
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "password" or name.endswith("api_key"):
+            value = "(set)" if value else None
+        rows.append({"variable": "RAG_" + name.upper(), "value": value, "default": info.default,
+                     "bounds": bounds_of(info), "description": info.description})
+    return rows
+
+
+def bounds_of(info) -> str:
+    """A field's bounds in words: ``'1 ≤ value ≤ 20'``, ``'one of hybrid, dense, bm25'`` or ``''``."""
+    import typing
+
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(info.annotation)))
+    parts = {}
+    for rule in info.metadata:
+        for key, sign, side in (("ge", "≤", "low"), ("gt", "<", "low"), ("le", "≤", "high"), ("lt", "<", "high"),
+                                ("min_length", "≤", "low"), ("max_length", "≤", "high")):
+            if getattr(rule, key, None) is not None:
+                parts[side] = (sign, getattr(rule, key), "length" if "length" in key else "value")
+    if not parts:
+        return ""
+    subject = next(iter(parts.values()))[2]
+    low, high = parts.get("low"), parts.get("high")
+    return (f"{low[1]} {low[0]} " if low else "") + subject + (f" {high[0]} {high[1]}" if high else "")
