@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+
 import pytest
 
 from rag.errors import SettingsError
