@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import RagError
-from .settings import Settings, expand_grid, parse_grid, settings_rows
+from .settings import Settings, expand_grid, parse_grid, settings_rows, settings_table
+from .text import rewrite_markers
 
 COMMON_FLAGS = ("home", "corpus", "model", "n_ctx", "n_threads", "n_gpu_layers", "top_k", "temperature",
                 "max_tokens", "retrieval", "context_tokens", "chroma_host", "chroma_port", "collection")
@@ -83,7 +84,9 @@ def cmd_ask(args) -> int:
 
 def print_answer(answer) -> None:
     """The checked answer (markers cleaned) and its numbered sources, for a terminal."""
-    print("\n\n" + answer.answer)
+    unsupported = {c.n for c in answer.citations if not c.supported}
+    print("\n\n" + rewrite_markers(answer.answer, lambda ns: " " + "".join(
+        f"[{n}?]" if n in unsupported else f"[{n}]" for n in ns)))  # a "?" marks a citation its passage does not back
     if answer.refused:
         return
     print("\nSources:")
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_setting_flags(command)
     shown = sub.add_parser("settings", help="Print every setting: value now, default, bounds, environment variable.")
     shown.add_argument("--json", action="store_true", help="Print them as JSON.")
+    shown.add_argument("--markdown", action="store_true", help="Print the defaults as the README's Markdown table.")
     shown.set_defaults(run=cmd_settings)
     add_eval_parser(sub)
     add_bench_parser(sub)
@@ -128,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_settings(args) -> int:
     """``python -m rag settings``: one row per setting, as the environment sets it now."""
+    if args.markdown:
+        print(settings_table())
+        return 0
     rows = settings_rows(Settings.load())
     if args.json:
         print(json.dumps(rows, indent=2, default=str))

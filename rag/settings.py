@@ -181,3 +181,19 @@ def bounds_of(info) -> str:
     subject = next(iter(parts.values()))[2]
     low, high = parts.get("low"), parts.get("high")
     return (f"{low[1]} {low[0]} " if low else "") + subject + (f" {high[0]} {high[1]}" if high else "")
+
+
+def settings_table() -> str:
+    """Every setting as a Markdown table (variable, default, bounds, meaning): the README's settings table is
+    this text, and a test keeps the two equal. Paths are shown relative to the project folder.
+
+    ``settings_table().splitlines()[2] -> '| `RAG_HOME` | `.rag` |  | Data folder: index, prepared model, caches. |'``
+    """
+    lines = ["| variable | default | bounds | meaning |", "|---|---|---|---|"]
+    for row in settings_rows(Settings.model_construct()):
+        default = row["default"]
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_DIR) if default.is_relative_to(PROJECT_DIR) else default
+        shown = "unset" if default is None else f"`{default}`"
+        lines.append(f"| `{row['variable']}` | {shown} | {row['bounds']} | {row['description']} |")
+    return "\n".join(lines)

@@ -53,3 +53,15 @@ def test_corrupt_index_points_at_the_rebuild(isolated_env, model_path):
     assert result.returncode == 1 and "rebuild" in result.stderr and "Traceback" not in result.stderr
     rebuilt = run("ingest", "--rebuild")
     assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout, rebuilt.stderr
+
+
+def test_the_terminal_answer_marks_a_citation_its_passage_does_not_back(capsys):
+    from rag.cli import print_answer
+    from rag.pipeline import Answer, Citation, Timings
+
+    cites = [Citation(1, "d", "T", "a.md", "c1", "Backed.", 0, 7, True),
+             Citation(2, "d", "T", "a.md", "c2", "Other.", 8, 14, False)]
+    answer = Answer("q?", "Backed [1]. Not backed [2].", False, cites, [], [], Timings(), "m.gguf")
+    print_answer(answer)
+    out = capsys.readouterr().out
+    assert "Backed [1]. Not backed [2?]." in out and "(not supported by this passage)" in out
