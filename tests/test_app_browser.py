@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server,  # noqa: F401
+from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT, SEED_QUESTION, app_server,  # noqa: F401
                                 article_files, model_file)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -301,4 +301,22 @@ def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_se
     assert "2 questions" in report and "Report files:" in report and "Traceback" not in report
     page.wait_for_selector("#eval-chart img")
     shoot(page, "08-evaluation")
+    assert_all_local(requests_seen)
+
+
+def test_an_article_asking_for_an_image_cannot_make_the_page_fetch_it(page, app_server, article_files, requests_seen):
+    """Model output and questions are rendered as Markdown: an image or link in them must stay text."""
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#upload input[type=file]", str(article_files["hostile"]))
+    page.wait_for_function("() => document.querySelector('#documents-status').innerText.includes('vellmora-poster')",
+                           timeout=ANSWER_TIMEOUT_S * 1000)
+    page.get_by_role("tab", name="Chat").click()
+    before = len(page.locator(BOT).all())
+    ask(page, POSTER_QUESTION)
+    wait_for_bot_messages(page, before + 1)
+    chat = page.locator("#chatbot")
+    assert chat.locator("img[src*='elsewhere']").count() == 0, "an image from the question or the answer was rendered"
+    assert chat.locator("a[href*='elsewhere']").count() == 0, "a link to another host was rendered"
+    assert "elsewhere.example" in chat.inner_text()  # shown as text, where the user can see it
+    shoot(page, "08-image-asking-article")
     assert_all_local(requests_seen)
