@@ -57,6 +57,12 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
 
     added = client.predict(handle_file(str(article_files["good"])), api_name="/upload")
     assert added["saved"] == ["zorblax-festival.md"] and added["failed"] == []
+    again = client.predict(handle_file(str(article_files["good"])), api_name="/upload")  # a taken name: a copy
+    assert again["saved"] == ["zorblax-festival (2).md"] and again["replaced"] == [] and again["failed"] == []
+    swapped = client.predict(handle_file(str(article_files["good"])), True, api_name="/upload")  # replace asked for
+    assert swapped["replaced"] == ["zorblax-festival.md"] and swapped["saved"] == []
+    copy_id = next(d["doc_id"] for d in client.predict(api_name="/documents") if d["source"] == "zorblax-festival (2).md")
+    client.predict(copy_id, api_name="/delete")
     refused = client.predict(handle_file(str(article_files["bad"])), api_name="/upload")
     assert refused["saved"] == [] and "binary" in refused["failed"][0][1]
     assert not (app_server.corpus / "not-really-text.txt").exists()
