@@ -1,7 +1,6 @@
 """The incremental index on a real Chroma: add, skip, replace, remove, repair, and server mode."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from rag.documents import find_documents, load_document
 from rag.index import Index, index_version, is_complete
 from rag.retrieval import Retriever
 from rag.settings import Settings
+from tests.app_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,12 +140,6 @@ def test_kill_9_during_ingest_leaves_an_index_the_next_ingest_repairs(corpus, is
     ids = chunk_ids(fresh)
     assert len(ids) == len(set(ids)) == sum(d.chunks for d in docs)
     assert len(report.unchanged) >= 20, "work done before the kill was kept"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
