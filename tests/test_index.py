@@ -1,6 +1,7 @@
 """The incremental index on a real Chroma: add, skip, replace, remove, repair, and server mode."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
