@@ -168,12 +168,17 @@ def judgement_notes(settings: dict) -> list[str]:
         "- **Evidence**: a passage holds evidence when an evidence quote is inside it after lower-casing, plain quotes "
         "and collapsed whitespace; a quote cut by a chunk boundary counts when at least 80% of its words appear in "
         "the passage as one unbroken run. Only the passages given to the model count (`Answer.passages`).",
-        "- **Citation support** is the pipeline's own judgement: a cited source supports its sentence when "
+        "- **Citation support** (`citation_precision/recall`) is the pipeline's own judgement, not an independent one: "
+        "a cited source supports its sentence when "
         "max(share of the sentence's content words found in the passage, best MiniLM cosine similarity to one "
         f"passage sentence) >= support_threshold = {settings['support_threshold']}. Precision counts (sentence, cited "
         "source) pairs, recall counts sentences; an answer without any citation scores 0 on both, as in ALCE.",
-        "- **Refusal**: the pipeline's `Answer.refused` (the refusal sentence, a short \"I don't know\" answer, or no "
-        f"passage reaching min_relevance = {settings['min_relevance']}).",
+        "- **Refusal**: the pipeline's `Answer.refused`, for the reason in `refused_by`: no passage reaching "
+        f"min_relevance = {settings['min_relevance']}; a number of the question in no source (refuse_missing_numbers = "
+        f"{settings.get('refuse_missing_numbers')}); the model's own refusal; or the answer's names and numbers written "
+        f"with a confidence below min_confidence = {settings.get('min_confidence')} (the answer is withheld).",
+        "- **Citations by the evidence** (`evidence_citation_*`) do not use the checker: a cited source counts when it "
+        "holds an evidence quote by the rule above.",
         "- **Answer quality** (keyword recall, token F1, semantic similarity) is averaged over answerable questions; "
         "a refused or failed answerable question scores 0 on all three. Citation markers are removed first.",
         "- **Latency**: retrieval and total over all questions; first token and tokens/s only where the model "
