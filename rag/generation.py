@@ -19,7 +19,7 @@ from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logp
                       yes_probability)
 from .text import strip_markers
 
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Prompts:
     source: str
     refusal: str
     rewrite: str
+    check: str
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -81,6 +82,13 @@ def shown_title(passage: Passage) -> str:
     """
     title = neutralise_markers(passage.title.strip())
     return "" if title == Path(passage.source).stem else title
+
+
+def check_messages(prompts: Prompts, messages: list[dict]) -> list[dict]:
+    """The answer's messages with the answer instruction (the user turn's last line) replaced by the yes/no
+    check, so both share the system prompt, the sources and the question in the model's cache."""
+    lines = messages[-1]["content"].rstrip().split("\n")
+    return [*messages[:-1], {**messages[-1], "content": "\n".join([*lines[:-1], prompts.check])}]
 
 
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:

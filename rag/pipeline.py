@@ -15,7 +15,7 @@ from .citations import check_claims, clean_markers, highlight_spans, is_refusal,
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import Generator, build_messages, load_prompts, pack_context, rewrite_messages
+from .generation import Generator, build_messages, check_messages, load_prompts, pack_context, rewrite_messages
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
@@ -67,8 +67,9 @@ class Answer:
     model: str
     standalone_question: str = ""
     withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
-    confidence: Optional[float] = None  # answerability score (answerability.py), when the model was asked
-    refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence" or "unsupported" (refuse())
+    confidence: Optional[float] = None  # the model's confidence in the answer's names and numbers (answerability.py)
+    stated: Optional[float] = None  # the model's P(yes) that the sources state the answer, when checked
+    refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence", "stated" or "unsupported" (refuse())
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -78,7 +79,8 @@ class Answer:
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld, "confidence": self.confidence, "refused_by": self.refused_by,
+            "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
+            "refused_by": self.refused_by,
             "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
@@ -167,10 +169,11 @@ class Assistant:
                 timings.ttft_ms = ms_since(started)
             pieces.append(piece)
             yield piece
+        stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if settings.min_stated else None
         timings.total_ms = ms_since(started)
         timings.completion_tokens = self.generator.count("".join(pieces))
         yield self.finish(question, standalone, "".join(pieces).strip(), passages, timings, settings,
-                          confidence(tokens))
+                          confidence(tokens), stated)
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A follow-up rewritten with the conversation into a question that stands alone."""
@@ -187,20 +190,24 @@ class Assistant:
         return self._static_tokens
 
     def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
-               withheld: str = "", claims: Sequence = (), score: Optional[float] = None) -> Answer:
+               withheld: str = "", claims: Sequence = (), score: Optional[float] = None,
+               stated: Optional[float] = None) -> Answer:
         """The refusal sentence, with the passages it looked at, why it refused and what it withheld."""
         return Answer(question, self.prompts.refusal, True, [], passages, list(claims), timings, self.generator.name,
-                      standalone, withheld=withheld, confidence=score, refused_by=reason)
+                      standalone, withheld=withheld, confidence=score, stated=stated, refused_by=reason)
 
     def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
-               settings: Optional[Settings] = None, score: Optional[float] = None) -> Answer:
+               settings: Optional[Settings] = None, score: Optional[float] = None,
+               stated: Optional[float] = None) -> Answer:
         """Check the raw answer: refusal, the model's confidence, valid markers, support of each cited passage."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
             withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
-            return self.refuse(question, standalone, passages, timings, "model", withheld, score=score)
+            return self.refuse(question, standalone, passages, timings, "model", withheld, score=score, stated=stated)
         if score is not None and score < settings.min_confidence:
-            return self.refuse(question, standalone, passages, timings, "confidence", text, score=score)
+            return self.refuse(question, standalone, passages, timings, "confidence", text, score=score, stated=stated)
+        if stated is not None and stated < settings.min_stated:
+            return self.refuse(question, standalone, passages, timings, "stated", text, score=score, stated=stated)
         text = clean_markers(text, set(range(1, len(passages) + 1)))
         claims = split_claims(text)
         texts = [p.text for p in passages]
@@ -212,7 +219,7 @@ class Assistant:
         citations = [make_citation(n, passages[n - 1], any(n in c.supported for c in claims),
                                    highlight_spans(claims, n, texts[n - 1], similarity)) for n in cited]
         return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone,
-                      confidence=score)
+                      confidence=score, stated=stated)
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
         """Cosine similarity of one sentence to each of others, with the index's embedder."""

@@ -39,7 +39,8 @@ class Record:
     citation_precision: Optional[float] = None  # the pipeline's own support checker's verdicts
     citation_recall: Optional[float] = None
     cited_evidence: list[bool] = field(default_factory=list)  # per cited source: holds an evidence quote
-    confidence: Optional[float] = None  # the pipeline's answerability score, when it computed one
+    confidence: Optional[float] = None  # the model's confidence in the answer's names and numbers
+    stated: Optional[float] = None  # the model's P(yes) that the sources state the answer, when checked
     judge: Optional[dict] = None  # judge.Judge's verdicts, when a judge model was given
     refused_by: str = ""  # when refused: "relevance", "numbers", "model", "confidence" or "unsupported"
     retrieve_ms: float = 0.0
@@ -53,7 +54,7 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
     """Score one pipeline Answer against its test-set item by the rules in the module docstring."""
     record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused)
     record.passages = [f"{p.source}:{p.start}-{p.end}" for p in answer.passages]
-    record.confidence, record.refused_by = answer.confidence, answer.refused_by
+    record.confidence, record.stated, record.refused_by = answer.confidence, answer.stated, answer.refused_by
     if item["answerable"] and item["evidence"]:
         record.evidence_rank = evidence_rank([p.text for p in answer.passages], item["evidence"])
         record.hit = record.evidence_rank is not None
