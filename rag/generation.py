@@ -59,17 +59,17 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
     return chosen
 
 
-def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str) -> list[dict]:
+def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
     """Chat messages: the static system prompt, then the numbered sources (title and text) and the question.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
     """
-    titles = [shown_title(p) for p in passages]
+    shown = [shown_title(p) if titles else "" for p in passages]
     sources = "\n\n".join(
         prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
-        for n, (p, title, previous) in enumerate(zip(passages, titles, ["", *titles]), 1))
+        for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 

@@ -161,7 +161,7 @@ class Assistant:
             timings.total_ms = ms_since(started)
             yield self.refuse(question, standalone, ranked if reason == "relevance" else passages, timings, reason)
             return
-        messages = build_messages(self.prompts, passages, standalone)
+        messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
         for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens):
