@@ -169,11 +169,12 @@ class Assistant:
                 timings.ttft_ms = ms_since(started)
             pieces.append(piece)
             yield piece
-        stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if settings.min_stated else None
+        text = "".join(pieces).strip()
+        asks = settings.min_stated and not is_refusal(text, self.prompts.refusal)  # the check costs ~30 prompt tokens
+        stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if asks else None
         timings.total_ms = ms_since(started)
-        timings.completion_tokens = self.generator.count("".join(pieces))
-        yield self.finish(question, standalone, "".join(pieces).strip(), passages, timings, settings,
-                          confidence(tokens), stated)
+        timings.completion_tokens = self.generator.count(text)
+        yield self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated)
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A follow-up rewritten with the conversation into a question that stands alone."""
