@@ -299,7 +299,10 @@ def test_evaluation_tab_runs_the_test_set_and_shows_the_report(page, requests_se
         assert metric in scores
     report = page.inner_text("#eval-report")
     assert "2 questions" in report and "Report files:" in report and "Traceback" not in report
-    page.wait_for_selector("#eval-chart img")
+    chart = page.locator("#eval-chart img")
+    chart.wait_for(state="attached")
+    chart.scroll_into_view_if_needed()  # the image loads lazily: only once it is in view
+    page.wait_for_function("() => document.querySelector('#eval-chart img').naturalWidth > 0")
     shoot(page, "08-evaluation")
     assert_all_local(requests_seen)
 
@@ -318,7 +321,7 @@ def test_an_article_asking_for_an_image_cannot_make_the_page_fetch_it(page, app_
     assert chat.locator("img[src*='elsewhere']").count() == 0, "an image from the question or the answer was rendered"
     assert chat.locator("a[href*='elsewhere']").count() == 0, "a link to another host was rendered"
     assert "elsewhere.example" in chat.inner_text()  # shown as text, where the user can see it
-    shoot(page, "08-image-asking-article")
+    shoot(page, "09-image-asking-article")
     assert_all_local(requests_seen)
 
 

@@ -170,11 +170,15 @@ def evidence_citation_scores(records: Sequence[Record]) -> dict:
             "evidence_citation_recall": share(any(r.cited_evidence) for r in records)}
 
 
-def risk_coverage(records: Sequence[Record]) -> list[dict]:
-    """What each refusal threshold on the answerability score would give: one point per distinct score.
+SCORES = {"confidence": "min_confidence", "stated": "min_stated"}  # each refusal score and its setting
 
-    A question counts as refused at threshold t when the pipeline refused it for another reason (no passage
-    relevant enough, a number no source names, the model's own refusal) or its confidence is below t. A question the run refused
+
+def risk_coverage(records: Sequence[Record], score: str = "confidence") -> list[dict]:
+    """What each refusal threshold on one answerability score would give: one point per distinct score.
+
+    score is a Record field of SCORES. A question counts as refused at threshold t when the pipeline refused it
+    for another reason (no passage relevant enough, a number no source names, the model's own refusal, the
+    other score) or its score is below t. A question the run refused
     *because of* its confidence counts as answered at thresholds up to its score: what the model would have said
     there is unknown (run with the rule off, ``min_confidence=0``, for an exact curve).
     ``[(p['threshold'], p['refusal_accuracy'], p['false_refusal_rate']) for p in risk_coverage(
@@ -182,10 +186,12 @@ def risk_coverage(records: Sequence[Record]) -> list[dict]:
     -> ``[(0.0, 0.0, 0.0), (0.3, 1.0, 0.0), (0.8, 1.0, 1.0), (1.01, 1.0, 1.0)]``
     """
     scored = [r for r in records if not r.error]
-    cuts = sorted({0.0, 1.01, *(r.confidence + 1e-9 for r in scored if r.confidence is not None)})
+    values = {id(r): getattr(r, score) for r in scored}
+    cuts = sorted({0.0, 1.01, *(v + 1e-9 for v in values.values() if v is not None)})
 
     def refused(r: Record, t: float) -> bool:
-        return (r.refused and r.refused_by != "confidence") or (r.confidence is not None and r.confidence < t)
+        value = values[id(r)]
+        return (r.refused and r.refused_by != score) or (value is not None and value < t)
 
     return [{"threshold": round(t, 4),
              "refusal_accuracy": share(refused(r, t) for r in scored if not r.answerable),

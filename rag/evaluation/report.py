@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..settings import PROJECT_DIR
-from .records import Record, risk_coverage
+from .records import SCORES, Record, risk_coverage
 
 @dataclass
 class EvalReport:
@@ -78,7 +78,7 @@ def write_outputs(report: EvalReport, out_dir: Path) -> None:
     """chart.png, report.md and results.json in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report.chart_path = draw_chart(report, out_dir / "chart.png")
-    if any(r.confidence is not None for r in report.records):
+    if scored(report):
         draw_risk_chart(report, out_dir / "risk.png")
     report.json_path = out_dir / "results.json"
     report.markdown = render_markdown(report)
@@ -114,38 +114,44 @@ def render_markdown(report: EvalReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scored(report: EvalReport) -> list[str]:
+    """The refusal scores (records.SCORES) this run computed for at least one question."""
+    return [score for score in SCORES if any(getattr(r, score) is not None for r in report.records)]
+
+
 def risk_lines(report: EvalReport) -> list[str]:
-    """The refusal trade-off over thresholds of the answerability score, with the run's own threshold."""
-    points = risk_coverage(report.records)
-    if len(points) <= 2:
-        return []
-    chosen = report.settings.get("min_confidence")
-    step = max(1, len(points) // 12)
-    shown = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
-    lines = ["## Refusal threshold: what each would give", "",
-             "Refused at threshold t: the questions refused for another reason, plus those whose answerability "
-             f"score is below t. This run used min_confidence = {chosen}. Chart: `risk.png`.", "",
-             "| threshold | refusal_accuracy | false_refusal_rate |", "|---|---|---|"]
-    lines += [f"| {p['threshold']:.3f} | {decimal(p['refusal_accuracy'])} | {decimal(p['false_refusal_rate'])} |"
-              for p in shown]
-    return lines + [""]
+    """The refusal trade-off over thresholds of each answerability score, with the run's own thresholds."""
+    lines = []
+    for score in scored(report):
+        setting = SCORES[score]
+        points = risk_coverage(report.records, score)
+        step = max(1, len(points) // 12)
+        shown = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
+        lines += [f"## Refusal threshold on `{score}`: what each would give", "",
+                  "Refused at threshold t: the questions refused for another reason, plus those whose "
+                  f"`{score}` is below t. This run used {setting} = {report.settings.get(setting)}. "
+                  "Chart: `risk.png`.", "", "| threshold | refusal_accuracy | false_refusal_rate |", "|---|---|---|"]
+        lines += [f"| {p['threshold']:.3f} | {decimal(p['refusal_accuracy'])} | {decimal(p['false_refusal_rate'])} |"
+                  for p in shown] + [""]
+    return lines
 
 
 def draw_risk_chart(report: EvalReport, path: Path) -> Path:
-    """False-refusal rate (x) against refusal accuracy (y) over thresholds, the run's threshold marked."""
+    """False-refusal rate (x) against refusal accuracy (y) over thresholds of each score, the run's own marked."""
     from matplotlib.figure import Figure
 
-    points = risk_coverage(report.records)
-    fig = Figure(figsize=(5.5, 4.5))
+    fig = Figure(figsize=(6, 4.8))
     ax = fig.subplots()
-    ax.plot([p["false_refusal_rate"] or 0 for p in points], [p["refusal_accuracy"] or 0 for p in points],
-            marker=".", drawstyle="steps-post")
-    chosen = report.settings.get("min_confidence")
-    if chosen is not None:
-        at = [p for p in points if p["threshold"] <= chosen + 1e-9][-1]
-        ax.plot([at["false_refusal_rate"] or 0], [at["refusal_accuracy"] or 0], "o", color="#c44e52",
-                label=f"min_confidence = {chosen}")
-        ax.legend(loc="lower right")
+    for score in scored(report):
+        points = risk_coverage(report.records, score)
+        line, = ax.plot([p["false_refusal_rate"] or 0 for p in points], [p["refusal_accuracy"] or 0 for p in points],
+                        marker=".", drawstyle="steps-post", label=f"threshold on {score}")
+        chosen = report.settings.get(SCORES[score])
+        if chosen:
+            at = [p for p in points if p["threshold"] <= chosen + 1e-9][-1]
+            ax.plot([at["false_refusal_rate"] or 0], [at["refusal_accuracy"] or 0], "o", color=line.get_color(),
+                    markersize=9, markeredgecolor="black", label=f"{SCORES[score]} = {chosen}")
+    ax.legend(loc="lower right")
     ax.set_xlabel("false refusal rate (answerable questions refused)")
     ax.set_ylabel("refusal accuracy (unanswerable refused)")
     ax.set_xlim(-0.02, 1.02)
