@@ -35,16 +35,17 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, ends_paragraph) of each sentence, whitespace between them left out.
 
     Each line is segmented by sentencex (Wikimedia's rule-based segmenter: abbreviations, initials,
-    decimals, quotations); then a piece after a non-final abbreviation ("U.S.", "Dr.") is joined to the
-    sentence before it, and citation markers that open a piece ("… China. [1] Next") go back to the
-    sentence they follow.
+    decimals, quotations); then a piece after a non-final abbreviation ("U.S.", "Dr.") or with no space
+    before it ("window.__x") is joined to the sentence before it, and citation markers that open a piece
+    ("… China. [1] Next") go back to the sentence they follow.
     ``sentence_spans('Hi. Yo!\n\nNew.') -> [(0, 3, False), (4, 7, True), (9, 13, True)]``
     ``sentence_spans('Dr. Li met the U.S. team. Ok.') -> [(0, 25, False), (26, 29, True)]``
+    ``sentence_spans('It read window.__x here. Ok.') -> [(0, 24, False), (25, 28, True)]``
     """
     spans: list[tuple[int, int, bool]] = []
     for start, end in segment(text):
         para = text.startswith("\n", end) or end == len(text)
-        if spans and not spans[-1][2]:
+        if spans and not spans[-1][2] and "\n" not in text[spans[-1][1]:start]:  # a line break always ends one
             marker = LEADING_MARKERS.match(text, start, end)
             if marker:  # "[1]" opening a piece cites the sentence before it
                 if marker.end() >= end:
@@ -52,7 +53,7 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
                     continue
                 spans[-1] = (spans[-1][0], len(text[:marker.end()].rstrip()), False)
                 start = marker.end()
-            if continues(text, spans[-1][1], start):
+            if start == spans[-1][1] or continues(text, spans[-1][1], start):  # no space: "window.__x" goes on
                 spans[-1] = (spans[-1][0], end, para)
                 continue
         spans.append((start, end, para))
