@@ -89,6 +89,14 @@ def test_model_output_cannot_make_the_browser_fetch_anything(render):
     assert "<img" not in rendered and 'href="http' not in rendered and "elsewhere.example" in rendered
 
 
+@pytest.mark.parametrize("reason, words", [("numbers", "year or number"), ("confidence", "withheld"), ("", "")])
+def test_a_refusal_says_why(reason, words):
+    refused = answer("The articles do not answer this question.", [], refused=True)
+    refused.refused_by = reason
+    markdown = view.answer_markdown(refused, 1)
+    assert view.REFUSED_NOTE in markdown and words in markdown and "  " not in markdown.split("\n")[0]
+
+
 def test_rewritten_question_is_shown_on_demand_only_when_it_differs():
     same = view.answer_markdown(answer(question="Why?", standalone="Why?"), 1)
     rewritten = view.answer_markdown(answer(question="and he?", standalone="What does <Altman> think?"), 1)
