@@ -20,6 +20,14 @@ from typing import Optional, Sequence
 
 from .text import WORD, numbers
 
+REASONS = {  # Answer.refused_by -> why, in words a reader can check (the page and the terminal show it)
+    "relevance": "No passage of the articles is close to it.",
+    "numbers": "It asks about a year or number that none of the passages found mentions.",
+    "confidence": "A draft answer was written but withheld: the model was unsure of its names and numbers.",
+    "stated": "A draft answer was written but withheld: the model did not find it stated in the sources.",
+    "unsupported": "A draft answer was written but withheld: no cited passage supported it.",
+}
+
 # Capitalised words that name nothing: question words, auxiliaries, pronouns, articles.
 NOT_SPECIFIC = frozenset("""who what when where which why how whom whose is are was were did does do can could will
 would should shall might has have had the a an in on at of for to by from and or i it its he she they we you this

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from .answerability import REASONS
 from .errors import RagError
 from .settings import Settings, expand_grid, parse_grid, settings_rows, settings_table
 from .text import rewrite_markers
@@ -88,6 +89,8 @@ def print_answer(answer) -> None:
     print("\n\n" + rewrite_markers(answer.answer, lambda ns: " " + "".join(
         f"[{n}?]" if n in unsupported else f"[{n}]" for n in ns)))  # a "?" marks a citation its passage does not back
     if answer.refused:
+        if REASONS.get(answer.refused_by):
+            print(f"({REASONS[answer.refused_by]})")
         return
     print("\nSources:")
     for c in answer.citations:

@@ -11,6 +11,8 @@ import html
 import re
 from typing import Iterable, Optional, Sequence
 
+from ..answerability import REASONS
+
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 # Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
 LINK_SYNTAX = re.compile(r"!\[|\]\(|\b(?:https?|ftp|file|data|javascript|mailto):|\bwww\.", re.IGNORECASE)
@@ -20,13 +22,6 @@ EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> 
 CHAT_PLACEHOLDER = ("**Ask a question about the articles.**<br>Every sentence of an answer cites its source like "
                     "[1]; click the number to see the passage. Follow-up questions use the conversation.")
 REFUSED_NOTE = "The articles do not cover this question."
-REFUSAL_REASONS = {  # Answer.refused_by: why, in words a reader can check
-    "relevance": "No passage of the articles is close to it.",
-    "numbers": "It asks about a year or number that none of the passages found mentions.",
-    "confidence": "A draft answer was written but withheld: the model was unsure of its names and numbers.",
-    "stated": "A draft answer was written but withheld: the model did not find it stated in the sources.",
-    "unsupported": "A draft answer was written but withheld: no cited passage supported it.",
-}
 CLOSEST_SHOWN = 3
 
 
@@ -93,7 +88,7 @@ def answer_markdown(answer, turn: int) -> str:
     ``answer_markdown(Answer(answer='Yes [1].', …), 1)`` -> ``'Yes <a href="#src-1-1" …>[1]</a>.\\n\\n<details …'``
     """
     if answer.refused:
-        reason = REFUSAL_REASONS.get(getattr(answer, "refused_by", ""), "")
+        reason = REASONS.get(getattr(answer, "refused_by", ""), "")
         body = f"{escape(REFUSED_NOTE)} {escape(reason)} The closest passages it found are shown under Sources."
         body = body.replace("  ", " ")
     else:
