@@ -27,7 +27,7 @@ def client(app_server):
 
 def test_named_endpoints_are_exposed(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ask", "/documents", "/upload", "/delete", "/chat", "/evaluate"} <= set(endpoints)
+    assert {"/ask", "/documents", "/upload", "/replace", "/delete", "/chat", "/evaluate"} <= set(endpoints)
 
 
 def test_ask_returns_the_answer_json_with_checked_citations(client):
@@ -59,7 +59,7 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
     assert added["saved"] == ["zorblax-festival.md"] and added["failed"] == []
     again = client.predict(handle_file(str(article_files["good"])), api_name="/upload")  # a taken name: a copy
     assert again["saved"] == ["zorblax-festival (2).md"] and again["replaced"] == [] and again["failed"] == []
-    swapped = client.predict(handle_file(str(article_files["good"])), True, api_name="/upload")  # replace asked for
+    swapped = client.predict(handle_file(str(article_files["good"])), api_name="/replace")  # replace asked for
     assert swapped["replaced"] == ["zorblax-festival.md"] and swapped["saved"] == []
     copy_id = next(d["doc_id"] for d in client.predict(api_name="/documents") if d["source"] == "zorblax-festival (2).md")
     client.predict(copy_id, api_name="/delete")

@@ -147,12 +147,14 @@ def evaluation_tab(scoring: Scoring) -> None:
 
 
 def api_endpoints(chat: Chat, library: Library) -> None:
-    """Named endpoints for gradio_client: /ask, /documents, /upload, /delete (the tabs add /chat and /evaluate)."""
+    """Named endpoints for gradio_client: /ask, /documents, /upload, /replace, /delete (the tabs add /chat and /evaluate)."""
     gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
     gr.api(library.api_documents, api_name="documents", concurrency_limit=None)
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
-        api_file, api_replace, api_result, api_trigger = gr.File(), gr.Checkbox(False), gr.JSON(), gr.Button()
-    api_trigger.click(library.api_upload, [api_file, api_replace], [api_result], api_name="upload", concurrency_limit=1,
+        api_file, api_result, api_trigger, api_swap = gr.File(), gr.JSON(), gr.Button(), gr.Button()
+    api_swap.click(library.api_replace, [api_file], [api_result], api_name="replace", concurrency_limit=1,
+                   concurrency_id=ASSISTANT_QUEUE)
+    api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
                       concurrency_id=ASSISTANT_QUEUE)
     gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
 

@@ -55,10 +55,14 @@ class Library:
         """The indexed documents: doc_id, title, source, chunks, indexed_at, complete."""
         return [asdict(d) for d in self.assistant.index.documents()]
 
+    def api_replace(self, file: Optional[str]) -> dict:
+        """Add one article, replacing the corpus file of the same name if there is one: {saved, replaced, failed, summary}."""
+        return self.api_upload(file, replace=True)
+
     def api_upload(self, file: Optional[str], replace: bool = False) -> dict:
         """Add one article to the corpus and index it: {saved, replaced, failed, summary}.
 
-        A name already taken gets a numbered name (``name (2).md``) unless replace is true.
+        A name already taken gets a numbered name (``name (2).md``); /replace replaces it instead.
         """
         if not file:
             raise gr.Error("Send a file to upload.", print_exception=False)
