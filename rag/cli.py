@@ -69,11 +69,18 @@ def cmd_ask(args) -> int:
         status("The index is empty; indexing the corpus first…")
         status(assistant.ingest().summary())
     answer: Optional[Answer] = None
-    for event in assistant.stream(question):
-        if isinstance(event, Answer):
-            answer = event
-        elif not args.json:
-            print(event, end="", flush=True)
+    shown = False
+    try:
+        for event in assistant.stream(question):
+            if isinstance(event, Answer):
+                answer = event
+            elif not args.json:
+                print(event, end="", flush=True)
+                shown = True
+    except RagError:
+        if shown:  # a model server that dropped the stream: the words printed so far are not an answer
+            print("\n(cut off: not an answer)", flush=True)
+        raise
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
