@@ -10,14 +10,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+import shutil
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests.app_fixtures import free_port
+from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, wait_until_up
 
 START_TIMEOUT_S = 300  # the model loads in ~10 s on a quiet machine; these cores are shared
 MODEL_ALIAS = "qwen-test"
@@ -95,3 +96,28 @@ def chroma_server(folder: Path) -> Iterator[int]:
         yield port
     finally:
         stop(process)
+
+
+@contextmanager
+def running_apps(folder: Path, count: int, **env: str) -> Iterator[list[RunningApp]]:
+    """count ``app.py`` processes on their own ports and data folders, sharing one corpus folder (and whatever env shares).
+
+    Processes sharing an index must share the corpus folder too: an ingest removes documents whose file it cannot see.
+    """
+    corpus = folder / "shared-corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    with ExitStack() as stack:
+        apps, processes = [], []
+        for n in range(count):
+            port, home, log = free_port(), folder / f"home-{n}", folder / f"app-{n}.log"
+            app_env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), GRADIO_TEMP_DIR=str(folder / f"uploads-{n}"),
+                                PYTHONUNBUFFERED="1", **env)
+            with open(log, "wb") as out:
+                process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1"],
+                                           cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT)
+            stack.callback(stop, process)
+            processes.append((process, log))
+            apps.append(RunningApp(f"http://127.0.0.1:{port}/", corpus, home, log))
+        for app, (process, log) in zip(apps, processes):
+            wait_until_up(app.url, process, log, START_TIMEOUT_S)
+        yield apps
