@@ -221,12 +221,16 @@ class Retriever:
             return lexical, True
         with self._lock:
             if self._rebuild is None or not self._rebuild.is_alive():
-                self._rebuild = threading.Thread(target=self.rebuild, args=(key,), name="bm25-rebuild", daemon=True)
+                self._rebuild = threading.Thread(target=self.rebuild, args=(key,), name="bm25-rebuild")
                 self._rebuild.start()
         return lexical, False
 
     def rebuild(self, key: tuple) -> None:
-        """Build BM25 for the index as of key and swap it in (a later change starts another rebuild)."""
+        """Build BM25 for the index as of key and swap it in (a later change starts another rebuild).
+
+        Not a daemon thread: an interpreter exiting under a thread inside Chroma's native code crashes (SIGSEGV),
+        so exit waits for the build instead.
+        """
         try:
             self._lexical = build_lexical(self.index, key)
         except Exception:  # a store failing now fails the next question's own read, with its message
