@@ -264,6 +264,8 @@ def add_bench_parser(subparsers) -> None:
     parser.add_argument("--compare", action="append", metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + " Only the generation stage runs once per combination, e.g. "
                         "context_mode=passages,sentences.")
+    parser.add_argument("--remote", metavar="URL", help="Run the generation stage twice in this run, in-process and "
+                        "through this OpenAI-compatible model server (RAG_LLM_MODEL and RAG_LLM_API_KEY apply to it).")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-params", help=argparse.SUPPRESS)
@@ -283,6 +285,17 @@ def bench_combos(specs: Optional[list[str]]) -> Optional[list[dict]]:
     for combo in combos:
         Settings.load(**combo)  # a bad value fails now, not after the first run
     return combos
+
+
+def with_remote(combos: Optional[list[dict]], url: Optional[str]) -> Optional[list[dict]]:
+    """Each combination in-process, then through the model server at url (validated now).
+
+    ``with_remote([{'top_k': '2'}], 'http://h:8080/v1') -> [{'top_k': '2'}, {'top_k': '2', 'llm_url': 'http://h:8080/v1'}]``
+    """
+    if not url:
+        return combos
+    Settings.load(llm_url=url)
+    return [{**combo, **extra} for extra in ({}, {"llm_url": url}) for combo in (combos or [{}])]
 
 
 def cmd_bench(args) -> int:
@@ -305,7 +318,8 @@ def cmd_bench(args) -> int:
                "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
                "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
                "queries": args.queries or preset["queries"],
-               "stages": [s for s in args.stages.split(",") if s in STAGES], "compare": bench_combos(args.compare)}
+               "stages": [s for s in args.stages.split(",") if s in STAGES],
+               "compare": with_remote(bench_combos(args.compare), args.remote)}
     started = time.perf_counter()
     result = run_bench(options, status)
     result["seconds"] = round(time.perf_counter() - started, 1)

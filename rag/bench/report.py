@@ -94,5 +94,6 @@ def render_others(st: dict) -> list[str]:
             if row.get("after_upload"):
                 up = row["after_upload"]
                 lines.append(f"           after a 10-chunk upload: first hybrid question {amount(up['first_ms'])} ms, "
-                             f"p95 {amount(up['p95_ms'])} ms   load {up['load']}")
+                             f"p95 {amount(up['p95_ms'])} ms, BM25 current after {amount(up.get('bm25_current_after_s'))} s"
+                             f"   load {up['load']}")
     return lines
