@@ -274,34 +274,10 @@ def add_bench_parser(subparsers) -> None:
     parser.set_defaults(run=cmd_bench)
 
 
-def bench_combos(specs: Optional[list[str]]) -> Optional[list[dict]]:
-    """Settings of each compared generation run: every combination of the ``--compare`` grid, validated now.
-
-    ``bench_combos(['n_threads=2,1']) -> [{'n_threads': '2'}, {'n_threads': '1'}]``
-    """
-    if not specs:
-        return None
-    combos = expand_grid(parse_grid(specs, Settings.model_fields))
-    for combo in combos:
-        Settings.load(**combo)  # a bad value fails now, not after the first run
-    return combos
-
-
-def with_remote(combos: Optional[list[dict]], url: Optional[str]) -> Optional[list[dict]]:
-    """Each combination in-process, then through the model server at url (validated now).
-
-    ``with_remote([{'top_k': '2'}], 'http://h:8080/v1') -> [{'top_k': '2'}, {'top_k': '2', 'llm_url': 'http://h:8080/v1'}]``
-    """
-    if not url:
-        return combos
-    Settings.load(llm_url=url)
-    return [{**combo, **extra} for extra in ({}, {"llm_url": url}) for combo in (combos or [{}])]
-
-
 def cmd_bench(args) -> int:
     """``python -m rag bench``: run the stages, print the table, write the JSON."""
     from .bench.report import render_table
-    from .bench.run import run_bench
+    from .bench.run import bench_combos, run_bench, with_remote
     from .bench.stages import FULL, QUICK, SETTING_FLAGS, STAGES, loadavg, peak_rss_mb
     from .models import resolve_model
 

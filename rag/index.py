@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -80,7 +81,7 @@ class Index:
         self.settings = settings
         self.embedder = embedder or MiniLMEmbedding()
         self.client = make_client(settings)
-        self.generation = 0  # bumped on every write in this process; the stamp tells other processes
+        self.generation = 0  # bumped on every write in this process; STAMP tells the other processes
         self.collection = self.open_collection()
 
     def open_collection(self):
@@ -244,18 +245,12 @@ class Index:
 
     def mark_changed(self) -> None:
         """Record a write: a new generation here, and a new stamp in the collection for the other processes."""
-        import uuid
-
         self.generation += 1
         self.write_guarded(self.collection.modify, metadata={STAMP: uuid.uuid4().hex})
 
     def change_key(self) -> tuple:
-        """What changes whenever the chunks may have: (generation, count, stamp); about 1 ms, checked per question.
-
-        Another process's write changes the stamp (and usually the count); this process's own, the generation too.
-        """
-        fresh = self.guard(self.client.get_collection, self.settings.collection)
-        return self.generation, self.count(), (fresh.metadata or {}).get(STAMP)
+        """(generation, count, stamp): changes on any write, here or in another process; ~1 ms, checked per question."""
+        return self.generation, self.count(), (self.guard(self.client.get_collection, self.settings.collection).metadata or {}).get(STAMP)
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
         """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""

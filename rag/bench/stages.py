@@ -227,10 +227,7 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
 
 
 def time_after_upload(index, retriever, questions: list[str], settings, vocab: list[str]) -> dict:
-    """The first hybrid question after a 10-chunk document arrives, then the rest: what a user waits after an upload.
-
-    The document is removed afterwards, so the next size starts from the same index.
-    """
+    """The hybrid questions after a 10-chunk document arrives (removed afterwards): what a user waits after an upload."""
     ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab)
     uploaded = time.perf_counter()
     index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
