@@ -6,7 +6,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup model run ingest test chromium soak clean
+.PHONY: setup model run ingest test chromium soak soak-server clean
 
 setup: $(VENV)/.installed model
 
@@ -43,6 +43,10 @@ test: setup $(VENV)/.installed-dev chromium
 # Eight concurrent chat sessions for 5 minutes on the real app, offline; exits 1 on an error, cross-talk or a leak.
 soak: setup $(VENV)/.installed-dev
 	scripts/offline.sh $(BIN)/python scripts/soak.py
+
+# The same load with the model behind llama_cpp.server on loopback (RAG_LLM_URL), started and stopped by the script.
+soak-server: setup $(VENV)/.installed-dev
+	scripts/offline.sh $(BIN)/python scripts/soak.py --llm-server
 
 clean:
 	rm -rf .rag $(VENV)

@@ -71,11 +71,18 @@ def cmd_ask(args) -> int:
         status("The index is empty; indexing the corpus first…")
         status(assistant.ingest().summary())
     answer: Optional[Answer] = None
-    for event in assistant.stream(question):
-        if isinstance(event, Answer):
-            answer = event
-        elif not args.json:
-            print(event, end="", flush=True)
+    shown = False
+    try:
+        for event in assistant.stream(question):
+            if isinstance(event, Answer):
+                answer = event
+            elif not args.json:
+                print(event, end="", flush=True)
+                shown = True
+    except RagError:
+        if shown:  # a model server that dropped the stream: the words printed so far are not an answer
+            print("\n(cut off: not an answer)", flush=True)
+        raise
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -242,6 +249,8 @@ def add_bench_parser(subparsers) -> None:
     parser.add_argument("--compare", action="append", metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + " Only the generation stage runs once per combination, e.g. "
                         "context_mode=passages,sentences.")
+    parser.add_argument("--remote", metavar="URL", help="Run the generation stage twice in this run, in-process and "
+                        "through this OpenAI-compatible model server (RAG_LLM_MODEL and RAG_LLM_API_KEY apply to it).")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary data folders.")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-params", help=argparse.SUPPRESS)
@@ -250,23 +259,10 @@ def add_bench_parser(subparsers) -> None:
     parser.set_defaults(run=cmd_bench)
 
 
-def bench_combos(specs: Optional[list[str]]) -> Optional[list[dict]]:
-    """Settings of each compared generation run: every combination of the ``--compare`` grid, validated now.
-
-    ``bench_combos(['n_threads=2,1']) -> [{'n_threads': '2'}, {'n_threads': '1'}]``
-    """
-    if not specs:
-        return None
-    combos = expand_grid(parse_grid(specs, Settings.model_fields))
-    for combo in combos:
-        Settings.load(**combo)  # a bad value fails now, not after the first run
-    return combos
-
-
 def cmd_bench(args) -> int:
     """``python -m rag bench``: run the stages, print the table, write the JSON."""
     from .bench.report import render_table
-    from .bench.run import run_bench
+    from .bench.run import bench_combos, run_bench, with_remote
     from .bench.stages import FULL, QUICK, SETTING_FLAGS, STAGES, loadavg, peak_rss_mb
     from .models import resolve_model
 
@@ -283,7 +279,8 @@ def cmd_bench(args) -> int:
                "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
                "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
                "queries": args.queries or preset["queries"],
-               "stages": [s for s in args.stages.split(",") if s in STAGES], "compare": bench_combos(args.compare)}
+               "stages": [s for s in args.stages.split(",") if s in STAGES],
+               "compare": with_remote(bench_combos(args.compare), args.remote)}
     started = time.perf_counter()
     result = run_bench(options, status)
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from .settings import Settings
 
 ProgressFn = Callable[[float, str], None]
 READ_PAGE = 5000  # chunks per collection.get(): Chroma fails on one get() of more than ~32,000
+STAMP = "rag_stamp"  # collection metadata key: a fresh random value after every write, seen by every process
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Index:
         self.settings = settings
         self.embedder = embedder or MiniLMEmbedding()
         self.client = make_client(settings)
-        self.generation = 0  # bumped on every write, so retrievers know to rebuild
+        self.generation = 0  # bumped on every write in this process; STAMP tells the other processes
         self.collection = self.open_collection()
 
     def open_collection(self):
@@ -107,7 +109,7 @@ class Index:
         """Empty the index (the corpus files are untouched); the next ingest fills it again."""
         self.write_guarded(self.client.delete_collection, name=self.settings.collection)
         self.collection = self.open_collection()
-        self.generation += 1
+        self.mark_changed()
 
     def count(self) -> int:
         """Number of chunks stored."""
@@ -208,7 +210,7 @@ class Index:
         self.write_guarded(self.collection.delete, where={"$and": [
             {"doc_id": doc.doc_id},
             {"$or": [{"content_hash": {"$ne": doc.content_hash}}, {"index": {"$gte": len(chunks)}}]}]})
-        self.generation += 1
+        self.mark_changed()
         return len(chunks)
 
     def write_guarded(self, call, **kwargs) -> None:
@@ -239,7 +241,16 @@ class Index:
     def delete(self, doc_id: str) -> None:
         """Remove every chunk of a document."""
         self.write_guarded(self.collection.delete, where={"doc_id": doc_id})
+        self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """Record a write: a new generation here, and a new stamp in the collection for the other processes."""
         self.generation += 1
+        self.write_guarded(self.collection.modify, metadata={STAMP: uuid.uuid4().hex})
+
+    def change_key(self) -> tuple:
+        """(generation, count, stamp): changes on any write, here or in another process; ~1 ms, checked per question."""
+        return self.generation, self.count(), (self.guard(self.client.get_collection, self.settings.collection).metadata or {}).get(STAMP)
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
         """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""

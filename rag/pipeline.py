@@ -106,10 +106,11 @@ class Assistant:
     def __init__(self, settings: Optional[Settings] = None, *, llm=None, embedder=None, progress=None):
         self.settings = settings or Settings.load()
         self.prompts = load_prompts(self.settings.prompts)
+        self.generator = make_generator(self.settings, llm, progress)  # first: a wrong model URL fails in a second
+        if self.settings.llm_url and llm is None:  # the server's window, not the in-process model's, bounds the prompt
+            self.settings = self.settings.model_copy(update={"n_ctx": self.generator.n_ctx})
         self.index = Index(self.settings, embedder)
         self.retriever = Retriever(self.index)
-        model_path = resolve_model(self.settings, progress)
-        self.generator = Generator(self.settings, model_path, llm)
         if self.settings.warm_start:
             self.generator.warm(self.prompts.system, self.settings.home / "cache")
 
@@ -227,6 +228,18 @@ class Assistant:
         from .embeddings import similarity
 
         return similarity(self.index.embedder, sentence, list(others))
+
+
+def make_generator(settings: Settings, llm=None, progress=None):
+    """The model server at RAG_LLM_URL, or else the in-process model (a caller's llm= always wins: tests share one).
+
+    With a server, no model file is looked for, prepared or loaded.
+    """
+    if settings.llm_url and llm is None:
+        from .remote import RemoteGenerator
+
+        return RemoteGenerator(settings)
+    return Generator(settings, resolve_model(settings, progress), llm)
 
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:

@@ -15,6 +15,9 @@ from .index import Index
 from .text import numbers, words
 
 RRF_K = 60
+# Up to this many chunks BM25 is rebuilt on the question's own path: reading and indexing them takes well under a
+# second (the bench: 15.6 s for 100,000, so about 0.8 s for 5,000). Beyond it, in the background.
+SYNC_REBUILD_CHUNKS = 5000
 
 
 @dataclass(frozen=True)
@@ -111,14 +114,59 @@ def bm25_tokens(texts: list[str]) -> list[list[str]]:
     return [words(text) for text in texts]
 
 
+@dataclass(frozen=True)
+class Lexical:
+    """A built BM25 model and the chunks it covers, as of the index's change key; replaced whole, never edited."""
+    model: object
+    ids: list
+    texts: list
+    metas: list
+    key: tuple
+
+
+def top_indices(scores, n: int) -> list[int]:
+    """Indices of the n highest positive scores, best first (ties by index), without sorting them all.
+
+    ``top_indices(np.array([0.0, 3.0, 1.0, 3.0]), 2) -> [1, 3]``
+    """
+    import numpy as np
+
+    scores = np.asarray(scores)
+    if len(scores) > n:
+        candidates = np.argpartition(-scores, n - 1)[:n]
+    else:
+        candidates = np.arange(len(scores))
+    best = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+    return [i for i in best if scores[i] > 0]
+
+
+def build_lexical(index: Index, key: tuple) -> Lexical:
+    """Read every chunk and build BM25 over title and text (15 s at 100,000 chunks: kept off the question's path)."""
+    import bm25s
+
+    ids, texts, metas = index.all_chunks()
+    model = None
+    if ids:
+        model = bm25s.BM25()
+        model.index(bm25_tokens([f"{m['title']}\n{t}" for t, m in zip(texts, metas)]), show_progress=False)
+    return Lexical(model, ids, texts, metas, key)
+
+
 class Retriever:
-    """Hybrid retrieval over an Index; the BM25 model is rebuilt only when the index changed."""
+    """Hybrid retrieval over an Index.
+
+    BM25 is built on the first question; after any change to the index (by this process or another, seen
+    by Index.change_key), it is rebuilt before the answer when the index is small (SYNC_REBUILD_CHUNKS),
+    else in a background thread while questions go on with the previous model, whose hits are re-read from the store so a deleted or changed chunk is never returned. The new
+    model is swapped in whole when it is ready: a question never sees a half-built one. Dense search
+    always sees the current index, so a new document is found from the first question.
+    """
 
     def __init__(self, index: Index):
         self.index = index
-        self._bm25 = None
-        self._bm25_key = None
-        self._lock = threading.Lock()
+        self._lexical: Optional[Lexical] = None
+        self._lock = threading.Lock()  # one first build at a time
+        self._rebuild: Optional[threading.Thread] = None
 
     def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid") -> list[Passage]:
         """The top_k best distinct passages for a question."""
@@ -147,29 +195,53 @@ class Retriever:
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
     def lexical(self, question: str, n: int) -> list[Passage]:
-        """Best chunks by BM25 over title and text."""
-        bm25, ids, texts, metas = self.bm25_model()
+        """Best chunks by BM25 over title and text; from a model being replaced, re-read from the store."""
+        lexical, current = self.bm25_model()
         query = bm25_tokens([question])[0]
-        if not ids or not query:
+        if not lexical.ids or not query:
             return []
-        scores = bm25.get_scores(query)
-        order = sorted(range(len(ids)), key=lambda i: -scores[i])[:n]
-        return [to_passage(ids[i], texts[i], metas[i]) for i in order if scores[i] > 0]
+        best = top_indices(lexical.model.get_scores(query), n)
+        if current or not best:
+            return [to_passage(lexical.ids[i], lexical.texts[i], lexical.metas[i]) for i in best]
+        ids = [lexical.ids[i] for i in best]
+        got = self.index.guard(self.index.collection.get, ids=ids, include=["documents", "metadatas"])
+        stored = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [to_passage(cid, *stored[cid]) for cid in ids if cid in stored]
 
-    def bm25_model(self):
-        """The BM25 model and the chunks it covers, rebuilt when the index changed."""
-        import bm25s
-
-        key = (self.index.generation, self.index.count())
+    def bm25_model(self) -> tuple[Lexical, bool]:
+        """The BM25 model to use now and whether it is current; a stale one starts a rebuild in the background."""
+        key = self.index.change_key()
+        lexical = self._lexical
+        if lexical is None or (lexical.key != key and key[1] <= SYNC_REBUILD_CHUNKS):
+            with self._lock:  # the first question builds it (there is nothing older), as does any on a small index
+                if self._lexical is None or self._lexical.key != key:
+                    self._lexical = build_lexical(self.index, key)
+                lexical = self._lexical
+        if lexical.key == key:
+            return lexical, True
         with self._lock:
-            if self._bm25_key != key:
-                ids, texts, metas = self.index.all_chunks()
-                model = None
-                if ids:
-                    model = bm25s.BM25()
-                    model.index(bm25_tokens([f"{m['title']}\n{t}" for t, m in zip(texts, metas)]), show_progress=False)
-                self._bm25, self._bm25_key = (model, ids, texts, metas), key
-            return self._bm25
+            if self._rebuild is None or not self._rebuild.is_alive():
+                self._rebuild = threading.Thread(target=self.rebuild, args=(key,), name="bm25-rebuild")
+                self._rebuild.start()
+        return lexical, False
+
+    def rebuild(self, key: tuple) -> None:
+        """Build BM25 for the index as of key and swap it in (a later change starts another rebuild).
+
+        Not a daemon thread: an interpreter exiting under a thread inside Chroma's native code crashes (SIGSEGV),
+        so exit waits for the build instead.
+        """
+        try:
+            self._lexical = build_lexical(self.index, key)
+        except Exception:  # a store failing now fails the next question's own read, with its message
+            pass
+
+    def settle(self, timeout: float = 600.0) -> bool:
+        """Wait for a background rebuild to finish (tests, benchmarks); True when none is running."""
+        thread = self._rebuild
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
 
 
 def to_passage(chunk_id: str, text: str, meta: dict, similarity: Optional[float] = None) -> Passage:

@@ -42,6 +42,13 @@ class Settings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     seed: int = Field(0, ge=0, description="Sampling seed.")
 
+    # Generation on a model server instead (then the settings above that load a model are not used)
+    llm_url: Optional[str] = Field(None, pattern=r"^https?://[^\s/]+", max_length=2000, description="OpenAI-compatible model server to generate with, e.g. http://gpu-box:8080/v1 (llama.cpp's llama-server, llama_cpp.server); empty means the in-process model, which is then never loaded when this is set.")
+    llm_model: Optional[str] = Field(None, max_length=500, description="Model name to ask the server for; it must be one the server lists at /v1/models. Empty means the server's first.")
+    llm_api_key: Optional[str] = Field(None, max_length=4096, description="Bearer key for the model server, when it wants one.")
+    llm_timeout_s: float = Field(120.0, gt=0, le=3600, description="Seconds to wait for the model server to connect, or to send the next piece of an answer.")
+    llm_n_ctx: int = Field(4096, ge=512, le=1_048_576, description="The model server's context window when it does not report one (llama-server reports it at /props; llama_cpp.server does not): the sources are fitted to it.")
+
     # Chunking and retrieval
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in o200k tokens.")
     chunk_overlap: int = Field(32, ge=0, le=500, description="Tokens shared by neighbouring chunks.")

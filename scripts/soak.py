@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -289,10 +290,22 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=ChatOptions.timeout_s, help="Longest wait for one request, s.")
     parser.add_argument("--max-growth-mb", type=float, default=300.0, help="Allowed RSS growth after warm-up.")
     parser.add_argument("--sample-every", type=float, default=3.0, help="Seconds between memory samples.")
+    parser.add_argument("--llm-server", action="store_true", help="Start `python -m llama_cpp.server` with the bundled "
+                        "model on a free loopback port and generate through it (the team set-up on one machine).")
+    parser.add_argument("--llm-url", help="Generate through this OpenAI-compatible model server (RAG_LLM_URL) instead of "
+                        "in the app; RAG_LLM_MODEL and RAG_LLM_API_KEY from the environment apply.")
     args = parser.parse_args(argv)
     if not (0 < args.minutes <= 24 * 60 and 1 <= args.sessions <= 64 and 1 <= args.turns <= 20):
         parser.error("expected 0 < --minutes <= 1440, 1 <= --sessions <= 64 and 1 <= --turns <= 20")
     return args
+
+
+def remote_env(url: Optional[str]) -> dict[str, str]:
+    """The app's environment for a model server: ``remote_env('http://127.0.0.1:8081/v1')`` names it and passes on
+    RAG_LLM_MODEL/RAG_LLM_API_KEY (running_app clears every other RAG_ variable); ``remote_env(None) -> {}``."""
+    if not url:
+        return {}
+    return {"RAG_LLM_URL": url, **{k: os.environ[k] for k in ("RAG_LLM_MODEL", "RAG_LLM_API_KEY") if os.environ.get(k)}}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -306,10 +319,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     options = ChatOptions(args.top_k, 0.0, args.max_tokens, args.timeout)
     seconds = args.minutes * 60
     model = resolve_model(Settings(home=ROOT / ".rag"))  # the shared prepared model, as the tests use it
-    with tempfile.TemporaryDirectory(prefix="rag-soak-") as folder:
+    with tempfile.TemporaryDirectory(prefix="rag-soak-") as folder, ExitStack() as servers:
         try:
-            with running_app(Path(folder), model) as app:
-                print(f"app up on {app.url}; {args.sessions} sessions for {args.minutes:g} min", flush=True)
+            if args.llm_server:
+                from tests.server_fixtures import MODEL_ALIAS, llm_server
+
+                args.llm_url = servers.enter_context(llm_server(model, Path(folder))).url
+                os.environ["RAG_LLM_MODEL"] = MODEL_ALIAS
+            with running_app(Path(folder), model, **remote_env(args.llm_url)) as app:
+                print(f"app up on {app.url} ({'model at ' + args.llm_url if args.llm_url else 'model in-process'}); "
+                      f"{args.sessions} sessions for {args.minutes:g} min", flush=True)
                 results: list[Result] = []
                 sampler = MemorySampler(app_pid(app.url), results, args.sample_every,
                                         seconds + args.turns * args.timeout + 60)

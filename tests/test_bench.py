@@ -7,7 +7,8 @@ import pytest
 
 from rag.bench.report import render_table
 from rag.bench.stages import RGB, synthetic_chunks
-from rag.cli import bench_combos, main
+from rag.bench.run import bench_combos
+from rag.cli import main
 from rag.errors import RagError
 
 

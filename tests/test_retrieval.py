@@ -116,3 +116,48 @@ def test_passages_naming_the_questions_year_come_first():
     assert [x.text for x in prefer_matching_numbers("Who won the 2018 Tour de France?", ranked)] == [
         ranked[1].text, ranked[0].text, ranked[2].text]  # stable otherwise
     assert prefer_matching_numbers("Who won the Tour?", ranked) == ranked
+
+
+def test_top_indices_picks_the_best_positive_scores_in_order():
+    import numpy as np
+
+    from rag.retrieval import top_indices
+
+    assert top_indices(np.array([0.0, 3.0, 1.0, 3.0]), 2) == [1, 3]
+    assert top_indices(np.array([0.0, 2.0]), 5) == [1]  # fewer scores than asked, zeros dropped
+    scores = np.random.default_rng(0).random(1000)
+    assert top_indices(scores, 20) == sorted(range(1000), key=lambda i: -scores[i])[:20]
+
+
+def test_a_large_index_rebuilds_bm25_off_the_question_path(index, corpus, monkeypatch):
+    """Past SYNC_REBUILD_CHUNKS a question after a change answers from the previous model, re-read from the store,
+    while the new one is built; it is swapped in whole when ready."""
+    import rag.retrieval
+
+    monkeypatch.setattr(rag.retrieval, "SYNC_REBUILD_CHUNKS", 0)
+    index.ingest()
+    retriever = Retriever(index)
+    before = retriever.search("Nvidia AMD", 1, 10, "bm25")[0]
+    (corpus / "zebra.txt").write_text("Zebras graze quietly in Quokkaland.")
+    index.ingest()
+    stale = retriever.search("Quokkaland", 3, 10, "bm25")
+    assert not any("Quokkaland" in p.text for p in stale)  # the old model does not know the new chunk yet…
+    assert any("Quokkaland" in p.text for p in retriever.search("Quokkaland", 3, 10, "dense"))  # …dense search does
+    assert retriever.settle(120)
+    assert "Quokkaland" in retriever.search("Quokkaland", 1, 10, "bm25")[0].text
+    (corpus / before.source).unlink()  # now delete the article the old model will still rank
+    index.ingest()
+    assert all(p.doc_id != before.doc_id for p in retriever.search("Nvidia AMD", 3, 10, "bm25"))  # never a deleted chunk
+    assert retriever.settle(120) and retriever._lexical.key == index.change_key()
+
+
+def test_another_process_writing_the_index_changes_its_key(settings, embedder, corpus):
+    """The stamp lives in the collection, so an Index opened separately (as another process would) sees writes."""
+    from rag.index import Index
+
+    first, second = Index(settings, embedder), Index(settings, embedder)
+    first.ingest()
+    key = second.change_key()
+    (corpus / "zebra.txt").write_text("Zebras graze quietly in Quokkaland.")
+    first.ingest()
+    assert second.change_key() != key and second.change_key()[0] == key[0]  # not its own generation: the stamp

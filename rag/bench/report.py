@@ -91,4 +91,9 @@ def render_others(st: dict) -> list[str]:
             cells = "  ".join(f"{m} {amount(row[m]['p50_ms'])}/{amount(row[m]['p95_ms'])} ({amount(row[m]['first_ms'])})"
                               for m in ("dense", "bm25", "hybrid"))
             lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {amount(row['peak_rss_mb'])} MB   load {row['load']}")
+            if row.get("after_upload"):
+                up = row["after_upload"]
+                lines.append(f"           after a 10-chunk upload: first hybrid question {amount(up['first_ms'])} ms, "
+                             f"p95 {amount(up['p95_ms'])} ms, BM25 current after {amount(up.get('bm25_current_after_s'))} s"
+                             f"   load {up['load']}")
     return lines

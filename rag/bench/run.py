@@ -13,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..settings import PROJECT_DIR
+from typing import Optional
+
+from ..settings import PROJECT_DIR, Settings, expand_grid, parse_grid
 from .stages import loadavg
 
 def run_stage(name: str, params: dict, progress=None) -> dict:
@@ -82,3 +84,27 @@ def machine() -> dict:
         version = None
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor(),
             "python": platform.python_version(), "llama_cpp_python": version, "load": loadavg()}
+
+
+def bench_combos(specs: Optional[list[str]]) -> Optional[list[dict]]:
+    """Settings of each compared generation run: every combination of the ``--compare`` grid, validated now.
+
+    ``bench_combos(['n_threads=2,1']) -> [{'n_threads': '2'}, {'n_threads': '1'}]``
+    """
+    if not specs:
+        return None
+    combos = expand_grid(parse_grid(specs, Settings.model_fields))
+    for combo in combos:
+        Settings.load(**combo)  # a bad value fails now, not after the first run
+    return combos
+
+
+def with_remote(combos: Optional[list[dict]], url: Optional[str]) -> Optional[list[dict]]:
+    """Each combination in-process, then through the model server at url (validated now).
+
+    ``with_remote([{'top_k': '2'}], 'http://h:8080/v1') -> [{'top_k': '2'}, {'top_k': '2', 'llm_url': 'http://h:8080/v1'}]``
+    """
+    if not url:
+        return combos
+    Settings.load(llm_url=url)
+    return [{**combo, **extra} for extra in ({}, {"llm_url": url}) for combo in (combos or [{}])]

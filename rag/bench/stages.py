@@ -6,6 +6,7 @@ machine's speed drifts. The load average is recorded next to every measurement.
 
 - generation: our Generator against bare ``Llama.create_chat_completion`` on the same Llama and
   messages, the static prompt prefix cached the same way before each call; and prefix reuse itself.
+  With ``--remote URL`` the questions are also timed through a model server, in the same run.
 - questions: time to first token over the test set, cold (first question after load) and warm.
 - ingest: the RGB passages: documents/s, chunks/s, embedding texts/s, peak memory.
 - retrieval: dense, BM25 and hybrid latency at growing sizes; beyond the RGB passages the chunks are
@@ -137,7 +138,7 @@ def stage_generation(p: dict) -> dict:
     rows, answers = ask_all(assistant, items)
     asked = next((a for a, r in zip(answers, rows) if r["ttft_ms"]), None)  # one that reached the model
     gen = {}
-    if asked and p["pairs"]:
+    if asked and p["pairs"] and not settings.llm_url:  # bare llama.cpp against the pipeline: in-process only
         gen = compare_generation(assistant, build_messages(assistant.prompts, asked.passages, asked.standalone_question),
                                  p["pairs"])
     warm = [r for r in rows[1:] if r["ttft_ms"]]
@@ -224,6 +225,27 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def time_after_upload(index, retriever, questions: list[str], settings, vocab: list[str]) -> dict:
+    """The hybrid questions after a 10-chunk document arrives (removed afterwards): what a user waits after an upload."""
+    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab)
+    uploaded = time.perf_counter()
+    index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
+    index.generation += 1
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        retriever.search(question, settings.top_k, settings.candidates, "hybrid")
+        times.append((time.perf_counter() - started) * 1000)
+    retriever.settle()
+    swapped_s = time.perf_counter() - uploaded  # until BM25 knows the upload (timed questions included)
+    index.collection.delete(ids=ids)
+    index.generation += 1
+    retriever.search(questions[0], settings.top_k, settings.candidates, "hybrid")
+    retriever.settle()  # the next size starts with a current model
+    return {"first_ms": round(times[0], 1), "p95_ms": pct(times, 95), "bm25_current_after_s": round(swapped_s, 1),
+            "load": loadavg()}
+
+
 def stage_retrieval(p: dict) -> dict:
     from ..index import Index
     from ..retrieval import Retriever
@@ -249,6 +271,7 @@ def stage_retrieval(p: dict) -> dict:
                 retriever.search(question, settings.top_k, settings.candidates, mode)
                 times.append((time.perf_counter() - started) * 1000)
             row[mode] = {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "first_ms": round(first_ms, 1)}
+        row["after_upload"] = time_after_upload(index, retriever, questions, settings, vocab)
         row["peak_rss_mb"] = peak_rss_mb()
         rows.append(row)
     return {"sizes": rows, "real_chunks": p.get("real_chunks"), "queries": len(questions),

@@ -1,0 +1,123 @@
+"""Real servers as subprocesses on free loopback ports: the model behind llama_cpp.server, the index behind `chroma run`.
+
+Imported by the remote-backend and several-process tests: ``from tests.server_fixtures import llm_server``.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import shutil
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, wait_until_up
+
+START_TIMEOUT_S = 300  # the model loads in ~10 s on a quiet machine; these cores are shared
+MODEL_ALIAS = "qwen-test"
+
+
+@dataclass
+class LlmServer:
+    url: str  # ends with /v1
+    process: subprocess.Popen
+    log: Path
+    api_key: str = ""
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, headers: dict, timeout: float = START_TIMEOUT_S) -> None:
+    """Poll url until it answers 200; fail with the server's log when it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"server did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started, killing it if it does not stop in 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def llm_server(model: Path, folder: Path, api_key: str = "", n_ctx: int = 4096) -> Iterator[LlmServer]:
+    """``python -m llama_cpp.server`` serving model as MODEL_ALIAS on a free loopback port, same threads and seed as in-process.
+
+    The chat format is not given, so the server takes the template the GGUF carries, as the in-process model does.
+    """
+    port = free_port()
+    log = folder / f"llm-server-{port}.log"
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2",
+            "--n_threads_batch", "2", "--seed", "0"] + (["--api_key", api_key] if api_key else [])
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        wait_for(url + "/models", process, log, {"Authorization": f"Bearer {api_key}"} if api_key else {})
+        yield LlmServer(url, process, log, api_key)
+    finally:
+        stop(process)
+
+
+@contextmanager
+def chroma_server(folder: Path) -> Iterator[int]:
+    """``chroma run`` over folder on a free loopback port; yields the port."""
+    port = free_port()
+    chroma, log = Path(sys.executable).parent / "chroma", folder.parent / f"chroma-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(chroma), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, log, {}, 60)
+        yield port
+    finally:
+        stop(process)
+
+
+@contextmanager
+def running_apps(folder: Path, count: int, **env: str) -> Iterator[list[RunningApp]]:
+    """count ``app.py`` processes on their own ports and data folders, sharing one corpus folder (and whatever env shares).
+
+    Processes sharing an index must share the corpus folder too: an ingest removes documents whose file it cannot see.
+    """
+    corpus = folder / "shared-corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    with ExitStack() as stack:
+        apps, processes = [], []
+        for n in range(count):
+            port, home, log = free_port(), folder / f"home-{n}", folder / f"app-{n}.log"
+            app_env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), GRADIO_TEMP_DIR=str(folder / f"uploads-{n}"),
+                                PYTHONUNBUFFERED="1", **env)
+            with open(log, "wb") as out:
+                process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1"],
+                                           cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT)
+            stack.callback(stop, process)
+            processes.append((process, log))
+            apps.append(RunningApp(f"http://127.0.0.1:{port}/", corpus, home, log))
+        for app, (process, log) in zip(apps, processes):
+            wait_until_up(app.url, process, log, START_TIMEOUT_S)
+        yield apps
