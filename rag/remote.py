@@ -108,8 +108,10 @@ class RemoteGenerator:
         tokens = self.call("POST", path, json={field: text, "model": self.model}, root=True).json()["tokens"]
         return max(len(tokens) - self.offset, 0)
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        """Text pieces of the model's reply as the server streams them.
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float,
+               logprobs: Optional[list] = None) -> Iterator[str]:
+        """Text pieces of the model's reply as the server streams them; when logprobs is a list, it receives
+        (token text, log probability) of each token the server reports (OpenAI's ``logprobs.content``).
 
         Raises:
             ModelError: the server failed, timed out or closed the stream before the end of the answer.
@@ -117,7 +119,7 @@ class RemoteGenerator:
         import httpx
 
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
-                "top_p": 0.95, "seed": self.settings.seed, "stream": True}
+                "top_p": 0.95, "seed": self.settings.seed, "stream": True, **({"logprobs": True} if logprobs is not None else {})}
         finished = False
         try:
             with self.http.stream("POST", self.url + "/chat/completions", json=body) as response:
@@ -128,6 +130,8 @@ class RemoteGenerator:
                         break
                     choice = (json.loads(payload).get("choices") or [{}])[0]
                     piece = (choice.get("delta") or {}).get("content")
+                    if logprobs is not None:
+                        logprobs += token_logprobs(choice)
                     finished = finished or bool(choice.get("finish_reason"))
                     if piece:
                         yield piece
@@ -238,3 +242,12 @@ def error_detail(response) -> str:
         return str(detail)[:200]
     except Exception:
         return response.text[:200].strip() or response.reason_phrase
+
+
+def token_logprobs(choice: dict) -> list[tuple[str, float]]:
+    """(token, log probability) pairs of one streamed choice, in OpenAI's chat format; [] when absent.
+
+    ``token_logprobs({'logprobs': {'content': [{'token': ' May', 'logprob': -1.2}]}}) -> [(' May', -1.2)]``
+    """
+    content = (choice.get("logprobs") or {}).get("content") or []
+    return [(str(t.get("token", "")), float(t["logprob"])) for t in content if isinstance(t, dict) and "logprob" in t]

@@ -159,3 +159,11 @@ def test_a_server_killed_mid_answer_is_one_sentence(tmp_path, model_file):  # no
             for _ in pieces:
                 pass
     assert first and "stopped in the middle of the answer" in str(caught.value) and is_one_sentence(str(caught.value))
+
+
+def test_streamed_token_logprobs_are_read_in_openai_format_and_absent_ones_skipped():
+    from rag.remote import token_logprobs
+
+    choice = {"delta": {"content": " May"}, "logprobs": {"content": [{"token": " May", "logprob": -1.2, "bytes": None}]}}
+    assert token_logprobs(choice) == [(" May", -1.2)]
+    assert token_logprobs({"delta": {"content": "x"}, "logprobs": None}) == []  # llama_cpp.server streams none
