@@ -35,12 +35,14 @@ that these those there according yes no also but so""".split())
 
 
 def missing_numbers(question: str, sources: Sequence[str]) -> list[str]:
-    """The question's numbers that no source names.
+    """The question's numbers of two digits or more (years, editions, seasons) that no source names; a
+    single digit ("top 3", "item 2", a chat's "-0") is too common to decide on.
 
     ``missing_numbers('Who won the 2018 Tour de France?', ['Bernal won the 2019 Tour.']) -> ['2018']``
+    ``missing_numbers('Name 3 chips (conversation x-0).', ['Chips.']) -> []``
     """
     named = set().union(*(numbers(source) for source in sources)) if sources else set()
-    return sorted(numbers(question) - named)
+    return sorted(n for n in numbers(question) - named if len(n) >= 2)
 
 
 def specific_spans(text: str) -> list[tuple[int, int]]:

@@ -61,7 +61,7 @@ class Settings(BaseModel):
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
     show_titles: bool = Field(True, description="Show the model each source's article title (once for consecutive sources of one article; not when the title is only the file name).")
     refuse_missing_numbers: bool = Field(True, description="Refuse without asking the model when a number of the question (a year, an edition) is in none of the sources.")
-    min_confidence: float = Field(0.6, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")
+    min_confidence: float = Field(0.56, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")
     min_stated: float = Field(0.0, ge=0.0, le=1.0, description="After the answer, ask the model whether the sources state the answer to this exact question; withhold the answer when its P(yes) is below this (0 skips the check).")
     refuse_unsupported: bool = Field(False, description="Replace an answer none of whose sentences is supported by a cited source with the refusal (stricter: on the bundled test set it raised refusals of unanswerable questions from 0.60 to 0.73 but wrongly refused 0.48 of answerable ones).")
     support_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Score a cited passage needs to count as supporting its sentence.")

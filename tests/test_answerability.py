@@ -13,6 +13,7 @@ from conftest import SEED_QUESTION
     ("What is the premiere date of Season 11?", ["Season 11 premieres on August 22."], []),
     ("Why did OpenAI release gpt-oss?", ["Anything."], []),  # no number asked: nothing to miss
     ("Sales in 2020 and 2021?", ["In 2021 sales rose."], ["2020"]),
+    ("Why did OpenAI release gpt-oss? (conversation s1c0x3f-0)", ["Anything."], []),  # a lone digit decides nothing
 ])
 def test_missing_numbers(question, sources, missing):
     assert missing_numbers(question, sources) == missing

@@ -15,7 +15,8 @@ import pytest
 from tests.app_fixtures import (NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
                                 clean_env, free_port, model_file)
 
-ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld", "sources"}
+ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld",
+               "confidence", "stated", "refused_by", "sources"}
 
 
 @pytest.fixture(scope="module")
