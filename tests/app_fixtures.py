@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
@@ -69,20 +69,21 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll url until it answers HTTP 200; fail with the app's log if it exits or times out."""
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float, headers: Optional[dict] = None,
+                  name: str = "app.py") -> None:
+    """Poll url until it answers HTTP 200; fail with the process's log if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(1)
-    pytest.fail(f"app.py did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"{name} did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
 
 
 @contextmanager

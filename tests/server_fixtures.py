@@ -7,16 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import shutil
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 
 from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, wait_until_up
 
@@ -37,18 +33,7 @@ class LlmServer:
 
 def wait_for(url: str, process: subprocess.Popen, log: Path, headers: dict, timeout: float = START_TIMEOUT_S) -> None:
     """Poll url until it answers 200; fail with the server's log when it exits or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"server did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+    wait_until_up(url, process, log, timeout, headers, name="server")
 
 
 def stop(process: subprocess.Popen) -> None:

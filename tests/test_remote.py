@@ -5,11 +5,9 @@ One server (with an API key) serves the module; the mid-stream test starts and k
 from __future__ import annotations
 
 import math
-import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
