@@ -86,6 +86,17 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
     pytest.fail(f"{name} did not answer on {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a process we started, killing it if it does not stop in 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextmanager
 def running_app(folder: Path, model: Path, args: tuple[str, ...] = ("--host", "127.0.0.1"),
                 **env: str) -> Iterator[RunningApp]:
@@ -103,12 +114,7 @@ def running_app(folder: Path, model: Path, args: tuple[str, ...] = ("--host", "1
             wait_until_up(url, process, log, START_TIMEOUT_S)  # with a password, / is the login page
             yield RunningApp(url, corpus, home, log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 
-from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, wait_until_up
+from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, stop, wait_until_up
 
 START_TIMEOUT_S = 300  # the model loads in ~10 s on a quiet machine; these cores are shared
 MODEL_ALIAS = "qwen-test"
@@ -34,17 +34,6 @@ class LlmServer:
 def wait_for(url: str, process: subprocess.Popen, log: Path, headers: dict, timeout: float = START_TIMEOUT_S) -> None:
     """Poll url until it answers 200; fail with the server's log when it exits or times out."""
     wait_until_up(url, process, log, timeout, headers, name="server")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Terminate a server we started, killing it if it does not stop in 30 s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
