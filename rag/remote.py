@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Iterator, Optional, Sequence
 
 from .errors import ModelError
+from .kvcache import yes_share as share_of_yes
 from .settings import Settings
 
 # The fallback count, when the server has no tokenizer endpoint: o200k tokens × 1.25, plus one per digit (Qwen
@@ -43,9 +44,9 @@ def yes_share(top: Sequence[tuple[str, float]]) -> float:
     ``yes_share([('Yes', log(0.6)), (' no', log(0.2)), ('Maybe', log(0.2))]) -> 0.75``;
     ``yes_share([('Maybe', 0.0)]) -> 0.5`` (neither appears).
     """
-    yes = sum(math.exp(lp) for token, lp in top if token.strip().lower() == "yes")
-    no = sum(math.exp(lp) for token, lp in top if token.strip().lower() == "no")
-    return yes / (yes + no) if yes + no > 0 else 0.5
+    spelled = [token.strip().lower() for token, _ in top]
+    return share_of_yes([lp for _, lp in top], [i for i, t in enumerate(spelled) if t == "yes"],
+                        [i for i, t in enumerate(spelled) if t == "no"])
 
 
 def server_root(url: str) -> str:
