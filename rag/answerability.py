@@ -15,10 +15,18 @@ tokens' log-probabilities (kvcache.record_sampled_logprobs).
 """
 from __future__ import annotations
 
+import json
 import math
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
 
+from . import grounding
 from .text import WORD, numbers
+
+if TYPE_CHECKING:
+    from .retrieval import Passage
+    from .settings import Settings
 
 REASONS = {  # Answer.refused_by -> why, in words a reader can check (the page and the terminal show it)
     "relevance": "No passage of the articles is close to it.",
@@ -26,6 +34,8 @@ REASONS = {  # Answer.refused_by -> why, in words a reader can check (the page a
     "confidence": "A draft answer was written but withheld: the model was unsure of its names and numbers.",
     "stated": "A draft answer was written but withheld: the model did not find it stated in the sources.",
     "unsupported": "A draft answer was written but withheld: no cited passage supported it.",
+    "missing": "It names something that none of the passages found mentions.",
+    "grounding": "A draft answer was written but withheld: the passages it cites do not state it.",
 }
 
 # Capitalised words that name nothing: question words, auxiliaries, pronouns, articles.
@@ -75,3 +85,126 @@ def confidence(tokens: Sequence[tuple[str, float]]) -> Optional[float]:
     spans = specific_spans(text)
     chosen = [lp for (a, b), (_, lp) in zip(bounds, tokens) if any(a < end and start < b for start, end in spans)]
     return round(math.exp(sum(chosen) / len(chosen)), 4) if chosen else None
+
+
+# -- one decision from several signals -------------------------------------------------------------------
+FEATURES = ("claim_min", "confidence", "cited_missing", "top_similarity", "support_min")
+WEIGHTS_FILE = Path(__file__).with_name("refusal_weights.json")  # written by scripts/fit_refusal.py
+
+
+@dataclass
+class Signals:
+    """What the checks measured about one written answer, each in [0, 1] (None: not measured).
+
+    claim_min: over the answer's sentences, the lowest of the model's best P(yes) that a cited source states
+    it; confidence: the names-and-numbers confidence above; cited_missing: the share of the question's
+    specifics (grounding.constraints) that its cited passages do not name; top_similarity: the best
+    passage's cosine similarity to the question; support_min: the lowest word/embedding support score.
+    """
+    claim_min: Optional[float] = None
+    confidence: Optional[float] = None
+    cited_missing: Optional[float] = None
+    top_similarity: Optional[float] = None
+    support_min: Optional[float] = None
+
+    def vector(self) -> list[float]:
+        """The features in FEATURES order; an unmeasured one takes its neutral value (see NEUTRAL).
+
+        ``Signals(claim_min=0.2, cited_missing=0.5).vector() -> [0.2, 1.0, 0.5, 0.5, 1.0]``
+        """
+        return [NEUTRAL[name] if getattr(self, name) is None else float(getattr(self, name)) for name in FEATURES]
+
+
+# An answer with no names or numbers leaves nothing to doubt (confidence 1); no cited sentence, nothing cited.
+NEUTRAL = {"claim_min": 0.0, "confidence": 1.0, "cited_missing": 0.0, "top_similarity": 0.5, "support_min": 1.0}
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> dict:
+    """The fitted combiner: ``{"features": [...], "coef": [...], "intercept": b, "threshold": t, ...}``."""
+    weights = json.loads(Path(path).read_text(encoding="utf-8"))
+    if tuple(weights["features"]) != FEATURES:
+        raise ValueError(f"{path} was fitted on features {weights['features']}, not {list(FEATURES)}: refit it.")
+    return weights
+
+
+def grounded_probability(signals: Signals, weights: dict) -> float:
+    """The combiner's probability that the answer is grounded: a logistic function of the signals.
+
+    ``grounded_probability(Signals(claim_min=1.0), {"coef": [4, 0, 0, 0, 0], "intercept": -2}) -> 0.8808``
+    """
+    z = weights["intercept"] + sum(w * x for w, x in zip(weights["coef"], signals.vector()))
+    return round(1 / (1 + math.exp(-max(-50.0, min(50.0, z)))), 4)
+
+
+# -- the rules the pipeline applies ------------------------------------------------------------------
+def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings) -> tuple[str, str]:
+    """Why to refuse without asking the model, as (rule, sentence), or ("", ""): no passage, none close enough,
+    a number of the question that no source names (answerability.missing_numbers), or a code or name of the
+    question that no source names (grounding.missing), said in the reader's terms."""
+    if not passages or not relevant_enough(passages, settings.min_relevance):
+        return "relevance", ""
+    texts = [source_text(p) for p in passages]
+    if settings.refuse_missing_numbers and missing_numbers(question, texts):
+        lacking = [c for c in grounding.constraints(question) if c.text in missing_numbers(question, texts)]
+        return "numbers", grounding.reason(question, lacking, texts)
+    kinds = missing_kinds(settings.refuse_missing)
+    lacking = grounding.missing(grounding.constraints(question), texts, kinds) if kinds else []
+    if lacking:
+        return "missing", grounding.reason(question, lacking, texts)
+    return "", ""
+
+
+def missing_kinds(setting: str) -> set[str]:
+    """The kinds of the refuse_missing setting: ``missing_kinds('code+name') -> {'code', 'name'}``; 'none' -> set()."""
+    return set(setting.split("+")) - {"none", ""}
+
+
+def source_text(passage: Passage) -> str:
+    """What a source tells about itself and its article: title, date when known, text."""
+    date = getattr(passage, "date", "") or ""
+    return " ".join(part for part in (passage.title, date, passage.text) if part)
+
+
+def cited_numbers(claims: Sequence) -> list[int]:
+    """``cited_numbers([Claim('a', [2]), Claim('b', [1, 2])]) -> [1, 2]``"""
+    return sorted({n for claim in claims for n in claim.cited})
+
+
+def backs(claims: Sequence, n: int, min_claim: float) -> bool:
+    """Whether source n backs a sentence citing it: the model found it stated there, or, unchecked, the
+    word/number check supports it."""
+    return any(claim.checked.get(n, 0.0) >= min_claim if claim.checked else n in claim.supported
+               for claim in claims if n in claim.cited)
+
+
+def answer_signals(question: str, claims: Sequence, passages: Sequence[Passage],
+                   score: Optional[float]) -> tuple[Signals, list]:
+    """The combiner's signals for a written answer, and the question's specifics its cited passages lack.
+
+    cited_missing is the share of the question's specifics (grounding.constraints) that no cited passage
+    names; claim_min and support_min are over the sentences that cite something.
+    """
+    cited = [claim for claim in claims if claim.cited]
+    wanted = grounding.constraints(question)
+    texts = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+    lacking = grounding.missing(wanted, texts) if texts else wanted
+    checks = [claim.best_check() for claim in cited if claim.checked]
+    sims = [p.similarity for p in passages if p.similarity is not None]
+    return Signals(claim_min=min(checks) if checks else None, confidence=score,
+                   cited_missing=round(len(lacking) / len(wanted), 4) if wanted else 0.0,
+                   top_similarity=max(sims) if sims else None,
+                   support_min=min((max(c.scores.values()) if c.scores else 0.0) for c in cited) if cited else None), lacking
+
+
+def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:
+    """True when a passage reached the floor by dense similarity, or when dense search judged none of them.
+
+    A BM25-only passage (similarity None) has no cosine and is not judged: it neither passes nor fails
+    the question. It cannot rescue a question either: in hybrid mode it was left out of dense search's
+    candidates, so its cosine is no higher than theirs, all below the floor. When no passage has a
+    similarity (BM25 mode), the model is asked and may refuse by itself.
+    ``relevant_enough([sim(0.05), sim(0.4)], 0.1) -> True``; ``relevant_enough([sim(0.05), bm25()], 0.1) -> False``;
+    ``relevant_enough([bm25(), bm25()], 0.1) -> True``; ``relevant_enough([], 0.1) -> True``.
+    """
+    sims = [p.similarity for p in passages if p.similarity is not None]
+    return not sims or max(sims) >= floor

@@ -27,6 +27,12 @@ class Claim:
     cited: list[int] = field(default_factory=list)
     supported: list[int] = field(default_factory=list)
     scores: dict[int, float] = field(default_factory=dict)
+    checked: dict[int, float] = field(default_factory=dict)  # the model's P(yes) that source n states it
+    grounded: Optional[bool] = None  # the sentence's verdict (ground_claims); None before it is given
+
+    def best_check(self) -> Optional[float]:
+        """The model's highest P(yes) over the sources it was checked against; None when unchecked."""
+        return max(self.checked.values()) if self.checked else None
 
 
 def clean_markers(text: str, valid: set[int]) -> str:
@@ -145,3 +151,48 @@ def is_refusal(answer: str, refusal: str) -> bool:
     template = refusal.strip().lower().rstrip(".")
     return all(claim.text.lower().rstrip(".") == template or (not claim.cited and REFUSAL_PATTERNS.search(claim.text))
                for claim in split_claims(answer))
+
+
+UNSUPPORTED_NOTE = "(not found in the sources)"
+
+
+def ground_claims(claims: list[Claim], min_claim: float) -> list[Claim]:
+    """Give each sentence its verdict: grounded when the model checked it against what it cites and found it
+    stated (P(yes) >= min_claim), or, when the model did not check it, when the word/number check supports it.
+
+    A sentence citing nothing is never grounded. ``[c.grounded for c in ground_claims([Claim('A.', [1], [1],
+    checked={1: 0.9}), Claim('B.', [1], [1], checked={1: 0.1}), Claim('C.', [2], [2]), Claim('D.')], 0.5)]``
+    -> ``[True, False, True, False]``
+    """
+    for claim in claims:
+        check = claim.best_check()
+        claim.grounded = bool(claim.cited) and (check >= min_claim if check is not None else bool(claim.supported))
+    return claims
+
+
+def marked_text(claims: Sequence[Claim]) -> str:
+    """The answer with its markers, each sentence that is not grounded carrying UNSUPPORTED_NOTE.
+
+    ``marked_text([Claim('A is 1.', [1], grounded=True), Claim('B is 2.', [2], grounded=False)])``
+    -> ``'A is 1 [1]. B is 2 [2] (not found in the sources).'``
+    """
+    out = []
+    for claim in claims:
+        body, end = (claim.text[:-1], claim.text[-1]) if claim.text[-1:] in ".!?" else (claim.text, "")
+        markers = "".join(f"[{n}]" for n in claim.cited)
+        note = f" {UNSUPPORTED_NOTE}" if claim.grounded is False else ""
+        out.append(f"{body}{' ' + markers if markers else ''}{note}{end}")
+    return " ".join(out)
+
+
+def grounded_history(answer: str, refusal: str) -> str:
+    """What an earlier answer may tell the follow-up rewrite: nothing when it was a refusal, else its sentences
+    without those marked as not found in the sources (they are not facts).
+
+    ``grounded_history('A [1]. B [2] (not found in the sources).', 'No.') -> 'A [1].'``;
+    ``grounded_history('No.', 'No.') -> ''``
+    """
+    if is_refusal(answer, refusal):
+        return ""
+    kept = [answer[s:e] for s, e in sentences(answer) if UNSUPPORTED_NOTE not in answer[s:e]]
+    return " ".join(kept)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .answerability import REASONS
 from .errors import RagError
 from .settings import Settings, expand_grid, parse_grid, settings_rows, settings_table
 from .text import rewrite_markers
@@ -93,11 +92,11 @@ def cmd_ask(args) -> int:
 def print_answer(answer) -> None:
     """The checked answer (markers cleaned) and its numbered sources, for a terminal."""
     unsupported = {c.n for c in answer.citations if not c.supported}
-    print("\n\n" + rewrite_markers(answer.answer, lambda ns: " " + "".join(
+    print("\n\n" + rewrite_markers(answer.marked, lambda ns: " " + "".join(
         f"[{n}?]" if n in unsupported else f"[{n}]" for n in ns)))  # a "?" marks a citation its passage does not back
     if answer.refused:
-        if REASONS.get(answer.refused_by):
-            print(f"({REASONS[answer.refused_by]})")
+        if answer.why:
+            print(f"({answer.why})")
         return
     print("\nSources:")
     for c in answer.citations:
@@ -171,6 +170,9 @@ def add_eval_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, help="Folder for report.md, results.json, chart.png (default: eval-out/<test set>).")
     parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + f" Settings: {', '.join(PER_QUESTION)}.")
+    parser.add_argument("--near-misses", action="store_true",
+                        help="Score refusals on near misses instead: each answerable question with a year, qualifier or "
+                        "name swapped for one the corpus does not pair with the rest (written to the out folder).")
     parser.add_argument("--judge-model", type=Path, metavar="GGUF",
                         help="Also judge answers and citations with this model (judge_* metrics); any GGUF.")
     add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
@@ -196,6 +198,17 @@ def cmd_eval(args) -> int:
     grid = parse_grid(args.compare, PER_QUESTION)
     flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
     settings = eval_settings(args.corpus, args.home, status, **flags)
+    out_dir = args.out or Path("eval-out") / (Path(args.testset).stem + ("-near-misses" if args.near_misses else ""))
+    if args.near_misses:
+        from .evaluation.nearmiss import write_near_misses
+
+        path = Path(out_dir) / "near-misses.jsonl"
+        count = write_near_misses(args.testset, settings.corpus, path, args.limit)
+        if not count:
+            raise RagError("No near misses could be made: no answerable question names a year, qualifier or name "
+                           "that the corpus pairs with the rest of it.")
+        status(f"{count} near misses written to {path}")
+        args.testset, args.limit = path, None
     assistant = Assistant(settings, progress=status)
     with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
         status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
@@ -206,7 +219,6 @@ def cmd_eval(args) -> int:
         if not Path(args.judge_model).is_file():
             raise RagError(f"Judge model not found: {args.judge_model}. Pass an existing .gguf file.")
         judge = Judge(settings, args.judge_model, assistant.generator)
-    out_dir = args.out or Path("eval-out") / Path(args.testset).stem
     with tqdm(total=count * len(expand_grid(grid)), desc="Evaluating", unit="q", file=sys.stderr) as bar:
         if grid:
             runs = compare(assistant, args.testset, grid, args.limit, tqdm_progress(bar), out_dir, judge).runs

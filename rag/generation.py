@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+from .citations import grounded_history
 from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
@@ -19,7 +20,7 @@ from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logp
                       yes_probability)
 from .text import strip_markers
 
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "claim")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Prompts:
     refusal: str
     rewrite: str
     check: str
+    claim: str
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -87,15 +89,30 @@ def shown_title(passage: Passage) -> str:
 def check_messages(prompts: Prompts, messages: list[dict]) -> list[dict]:
     """The answer's messages with the answer instruction (the user turn's last line) replaced by the yes/no
     check, so both share the system prompt, the sources and the question in the model's cache."""
+    return with_last_line(messages, prompts.check)
+
+
+def with_last_line(messages: list[dict], line: str) -> list[dict]:
+    """The messages with the last line of the last one replaced by line.
+
+    ``with_last_line([{'role': 'user', 'content': 'Q: x\\nAnswer:'}], 'Yes?') -> [{'role': 'user', 'content': 'Q: x\\nYes?'}]``
+    """
     lines = messages[-1]["content"].rstrip().split("\n")
-    return [*messages[:-1], {**messages[-1], "content": "\n".join([*lines[:-1], prompts.check])}]
+    return [*messages[:-1], {**messages[-1], "content": "\n".join([*lines[:-1], line])}]
+
+
+def claim_messages(prompts: Prompts, messages: list[dict], claim: str, n: int) -> list[dict]:
+    """The answer's messages with the answer instruction replaced by "does source [n] state this sentence?":
+    the model reads only this last part past its cached sources."""
+    return with_last_line(messages, prompts.claim.format(claim=strip_markers(claim), n=n))
 
 
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:
     """Messages asking the model to turn a follow-up into a standalone question."""
     lines = []
     for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
-        lines += [f"Question: {asked}", f"Answer: {strip_markers(answered)[:600]}"]
+        facts = grounded_history(answered, prompts.refusal)  # a refusal or an unbacked sentence is no fact
+        lines += [f"Question: {asked}", f"Answer: {strip_markers(facts)[:600] or '(not answered)'}"]
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 

@@ -10,12 +10,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from .answerability import confidence, missing_numbers
-from .citations import check_claims, clean_markers, highlight_spans, is_refusal, split_claims
+from . import grounding
+from .answerability import (REASONS, Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
+                            load_weights, refusal_before_asking, source_text)
+from .citations import (check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, marked_text,
+                        split_claims)
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import Generator, build_messages, check_messages, load_prompts, pack_context, rewrite_messages
+from .generation import (Generator, build_messages, check_messages, claim_messages, load_prompts, pack_context,
+                         rewrite_messages)
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
@@ -44,6 +48,7 @@ class Citation:
 class Timings:
     retrieve_ms: float = 0.0
     ttft_ms: float = 0.0  # from the question to the first answer token, retrieval included
+    check_ms: float = 0.0  # the checks after the answer was written (its sentences against what they cite)
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -69,7 +74,20 @@ class Answer:
     withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
     confidence: Optional[float] = None  # the model's confidence in the answer's names and numbers (answerability.py)
     stated: Optional[float] = None  # the model's P(yes) that the sources state the answer, when checked
-    refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence", "stated" or "unsupported" (refuse())
+    refused_by: str = ""  # why: "relevance", "numbers", "missing", "model", "confidence", "stated", "grounding"…
+    reason: str = ""  # the refusal's reason in the reader's terms ("The articles found do not mention H20.")
+    signals: Optional[Signals] = None  # what the checks measured (answerability.Signals)
+    grounded: Optional[float] = None  # the combiner's probability that the answer is grounded, when it ran
+
+    @property
+    def why(self) -> str:
+        """Why it refused, in one sentence: the specific reason, or the rule's general one."""
+        return self.reason or REASONS.get(self.refused_by, "")
+
+    @property
+    def marked(self) -> str:
+        """The answer as a reader is shown it: each sentence the checks do not back marked as not found."""
+        return self.answer if self.refused or not self.claims else marked_text(self.claims)
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``."""
@@ -80,7 +98,10 @@ class Answer:
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
             "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
-            "refused_by": self.refused_by,
+            "refused_by": self.refused_by, "reason": self.why, "grounded": self.grounded,
+            "signals": asdict(self.signals) if self.signals else None, "marked": self.marked,
+            "sentences": [{"text": c.text, "cited": c.cited, "supported": bool(c.grounded),
+                           "check": c.best_check()} for c in self.claims] if not self.refused else [],
             "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
@@ -157,10 +178,11 @@ class Assistant:
             passages = select_sentences(standalone, passages, self.generator.count,
                                         min(settings.sentence_tokens, budget)) or passages
         timings = Timings(retrieve_ms=ms_since(started))
-        reason = refusal_before_asking(standalone, passages, settings)
+        reason, why = refusal_before_asking(standalone, passages, settings)
         if reason:
             timings.total_ms = ms_since(started)
-            yield self.refuse(question, standalone, ranked if reason == "relevance" else passages, timings, reason)
+            shown = ranked if reason == "relevance" else passages
+            yield self.refuse(question, standalone, shown, timings, reason, why=why)
             return
         messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
@@ -171,11 +193,15 @@ class Assistant:
             pieces.append(piece)
             yield piece
         text = "".join(pieces).strip()
+        written = ms_since(started)
         asks = settings.min_stated and not is_refusal(text, self.prompts.refusal)  # the check costs ~30 prompt tokens
         stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if asks else None
-        timings.total_ms = ms_since(started)
         timings.completion_tokens = self.generator.count(text)
-        yield self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated)
+        answer = self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated,
+                             messages)
+        timings.total_ms = ms_since(started)
+        timings.check_ms = round(timings.total_ms - written, 1)
+        yield answer
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A follow-up rewritten with the conversation into a question that stands alone."""
@@ -193,15 +219,18 @@ class Assistant:
 
     def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
                withheld: str = "", claims: Sequence = (), score: Optional[float] = None,
-               stated: Optional[float] = None) -> Answer:
+               stated: Optional[float] = None, why: str = "", signals: Optional[Signals] = None,
+               grounded: Optional[float] = None) -> Answer:
         """The refusal sentence, with the passages it looked at, why it refused and what it withheld."""
         return Answer(question, self.prompts.refusal, True, [], passages, list(claims), timings, self.generator.name,
-                      standalone, withheld=withheld, confidence=score, stated=stated, refused_by=reason)
+                      standalone, withheld=withheld, confidence=score, stated=stated, refused_by=reason, reason=why,
+                      signals=signals, grounded=grounded)
 
     def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
                settings: Optional[Settings] = None, score: Optional[float] = None,
-               stated: Optional[float] = None) -> Answer:
-        """Check the raw answer: refusal, the model's confidence, valid markers, support of each cited passage."""
+               stated: Optional[float] = None, messages: Optional[list[dict]] = None) -> Answer:
+        """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
+        cites (words and numbers, then the model's own yes/no when messages are given), and one decision."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
             withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
@@ -213,15 +242,40 @@ class Assistant:
         text = clean_markers(text, set(range(1, len(passages) + 1)))
         claims = split_claims(text)
         texts = [p.text for p in passages]
-        similarity = self.similarity
-        check_claims(claims, texts, settings.support_threshold, similarity)
-        if settings.refuse_unsupported and not any(claim.supported for claim in claims):
-            return self.refuse(question, standalone, passages, timings, "unsupported", text, claims, score)
-        cited = sorted({n for claim in claims for n in claim.cited})
-        citations = [make_citation(n, passages[n - 1], any(n in c.supported for c in claims),
-                                   highlight_spans(claims, n, texts[n - 1], similarity)) for n in cited]
+        check_claims(claims, texts, settings.support_threshold, self.similarity)
+        if settings.check_sentences and messages:
+            self.check_sentences(claims, messages)
+        ground_claims(claims, settings.min_claim)
+        signals, lacking = answer_signals(standalone, claims, passages, score)
+        grounded = grounded_probability(signals, self.weights()) if settings.min_grounded else None
+        refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
+        if grounded is not None and grounded < settings.min_grounded:
+            cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+            why = grounding.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
+            return self.refuse(question, standalone, passages, timings, "grounding", why=why, **refusal)
+        if settings.refuse_unsupported and not any(claim.grounded for claim in claims):
+            return self.refuse(question, standalone, passages, timings, "unsupported", **refusal)
+        citations = [make_citation(n, passages[n - 1], backs(claims, n, settings.min_claim),
+                                   highlight_spans(claims, n, texts[n - 1], self.similarity))
+                     for n in cited_numbers(claims)]
         return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone,
-                      confidence=score, stated=stated)
+                      confidence=score, stated=stated, signals=signals, grounded=grounded)
+
+    def check_sentences(self, claims: Sequence, messages: list[dict]) -> None:
+        """The model's P(yes) that each cited source states its sentence, read past the cached sources."""
+        for claim in claims:
+            for n in claim.cited:
+                claim.checked[n] = self.generator.yes_probability(claim_messages(self.prompts, messages, claim.text, n))
+
+    def weights(self) -> dict:
+        """The fitted combiner (answerability.load_weights), read once."""
+        if not hasattr(self, "_weights"):
+            try:
+                self._weights = load_weights()
+            except (OSError, ValueError, KeyError) as exc:
+                raise RagError(f"The refusal combiner's weights could not be read ({exc}); "
+                               "restore rag/refusal_weights.json or set min_grounded to 0.") from None
+        return self._weights
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
         """Cosine similarity of one sentence to each of others, with the index's embedder."""
@@ -262,30 +316,6 @@ def context_budget(settings: Settings, fixed_tokens: int) -> int:
         raise QuestionError(f"The question is too long for the model's {settings.n_ctx:,}-token window "
                             "(with room for sources and the answer); please shorten it.")
     return min(settings.context_tokens, room)
-
-
-def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings) -> str:
-    """Why to refuse without asking the model, or "": no passage, none close enough, or a number of the
-    question that no source names (answerability.missing_numbers)."""
-    if not passages or not relevant_enough(passages, settings.min_relevance):
-        return "relevance"
-    if settings.refuse_missing_numbers and missing_numbers(question, [f"{p.title} {p.text}" for p in passages]):
-        return "numbers"
-    return ""
-
-
-def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:
-    """True when a passage reached the floor by dense similarity, or when dense search judged none of them.
-
-    A BM25-only passage (similarity None) has no cosine and is not judged: it neither passes nor fails
-    the question. It cannot rescue a question either: in hybrid mode it was left out of dense search's
-    candidates, so its cosine is no higher than theirs, all below the floor. When no passage has a
-    similarity (BM25 mode), the model is asked and may refuse by itself.
-    ``relevant_enough([sim(0.05), sim(0.4)], 0.1) -> True``; ``relevant_enough([sim(0.05), bm25()], 0.1) -> False``;
-    ``relevant_enough([bm25(), bm25()], 0.1) -> True``; ``relevant_enough([], 0.1) -> True``.
-    """
-    sims = [p.similarity for p in passages if p.similarity is not None]
-    return not sims or max(sims) >= floor
 
 
 def ms_since(started: float) -> float:

@@ -65,6 +65,10 @@ class Settings(BaseModel):
     min_stated: float = Field(0.0, ge=0.0, le=1.0, description="After the answer, ask the model whether the sources state the answer to this exact question; withhold the answer when its P(yes) is below this (0 skips the check).")
     refuse_unsupported: bool = Field(False, description="Replace an answer none of whose sentences is supported by a cited source with the refusal (stricter: on the bundled test set it raised refusals of unanswerable questions from 0.60 to 0.73 but wrongly refused 0.48 of answerable ones).")
     support_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Score a cited passage needs to count as supporting its sentence.")
+    refuse_missing: str = Field("code+name", pattern=r"^(none|(number|code|name|qualifier)(\+(number|code|name|qualifier))*)$", description="Refuse without asking the model when a specific of the question of these kinds (joined by +: code such as H20, name, qualifier such as women's) is named by none of the sources, saying which; none turns it off.")
+    check_sentences: bool = Field(True, description="After the answer, ask the model for each sentence whether the source it cites states it (about 50 prompt tokens a sentence, read past the cached sources).")
+    min_claim: float = Field(0.5, ge=0.0, le=1.0, description="The model's P(yes) a sentence needs to count as stated by the source it cites; a sentence below it is marked 'not found in the sources'.")
+    min_grounded: float = Field(0.0, ge=0.0, le=1.0, description="Withhold an answer whose combined grounding probability (rag/refusal_weights.json, fitted by scripts/fit_refusal.py) is below this (0 turns the combiner off).")
 
     # Vector store
     collection: str = Field("articles", min_length=3, max_length=60, description="Chroma collection name.")

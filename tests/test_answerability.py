@@ -55,3 +55,42 @@ def test_an_answer_below_the_confidence_floor_is_withheld_not_shown(assistant):
     assert strict.refused and strict.refused_by == "confidence" and strict.citations == []
     assert strict.withheld and strict.confidence == pytest.approx(normal.confidence, abs=0.02)
     assert strict.to_json()["refused_by"] == "confidence"
+
+
+def test_a_code_no_article_names_is_refused_saying_so(assistant):
+    answer = assistant.ask("Which company makes the H20 chip and was it approved for sale?")
+    assert answer.refused and answer.refused_by == "missing" and answer.timings.completion_tokens == 0
+    assert answer.why == "The articles found do not mention H20."
+    assert answer.to_json()["reason"] == answer.why and answer.to_json()["sentences"] == []
+
+
+def test_a_year_refusal_says_which_years_the_articles_cover(assistant):
+    answer = assistant.ask("What did Altman say about China's AI labs in 2019?")
+    assert answer.refused and "2019" in answer.why and answer.why.startswith("The articles found")
+
+
+def test_every_sentence_of_a_written_answer_is_checked_against_what_it_cites(assistant):
+    answer = assistant.ask(SEED_QUESTION)
+    assert not answer.refused and answer.claims
+    for claim in answer.claims:
+        assert set(claim.checked) == set(claim.cited)
+        assert all(0.0 <= p <= 1.0 for p in claim.checked.values())
+        assert claim.grounded == (bool(claim.cited) and max(claim.checked.values()) >= assistant.settings.min_claim)
+    assert any(claim.grounded for claim in answer.claims), "the seed answer is stated in the article"
+    assert answer.signals.claim_min == min(c.best_check() for c in answer.claims if c.cited)
+    assert answer.timings.check_ms > 0 and answer.timings.total_ms >= answer.timings.ttft_ms + answer.timings.check_ms
+    sentences = answer.to_json()["sentences"]
+    assert [s["supported"] for s in sentences] == [bool(c.grounded) for c in answer.claims]
+
+
+def test_a_sentence_the_model_does_not_find_is_marked_and_kept_out_of_the_follow_up(assistant):
+    strict = assistant.ask(SEED_QUESTION, min_claim=1.0, min_grounded=0.0)  # no check is that sure: every one fails
+    if all(c.best_check() == 1.0 for c in strict.claims):
+        pytest.fail("every sentence was checked with P(yes) = 1.0; pick a stricter case")
+    marked = strict.marked
+    assert "(not found in the sources)" in marked and not strict.refused
+    from rag.generation import rewrite_messages
+
+    prompt = rewrite_messages(assistant.prompts, [(SEED_QUESTION, marked)], "And then?")[0]["content"]
+    unbacked = [c.text.rstrip(".") for c in strict.claims if not c.grounded]
+    assert unbacked and not any(text in prompt for text in unbacked)

@@ -143,3 +143,16 @@ def test_a_claim_with_a_date_the_passage_lacks_is_not_supported():
     passage = "OpenAI released its gpt-oss open-weight models for developers to run locally."
     claims = check_claims(split_claims("OpenAI released the gpt-oss models in May [1]."), [passage], 0.5)
     assert claims[0].scores[1] >= 0.5 and claims[0].supported == []
+
+
+def test_ground_claims_marked_text_and_grounded_history():
+    from rag.citations import Claim, ground_claims, grounded_history, marked_text
+
+    claims = ground_claims([Claim("A is 1.", [1], [1], checked={1: 0.9}), Claim("B is 2.", [2], [2], checked={2: 0.1}),
+                            Claim("C is 3.", [3], [3]), Claim("D.")], 0.5)
+    assert [c.grounded for c in claims] == [True, False, True, False]
+    text = marked_text(claims)
+    assert text == "A is 1 [1]. B is 2 [2] (not found in the sources). C is 3 [3]. D (not found in the sources)."
+    refusal = "The articles do not answer this question."
+    assert grounded_history(text, refusal) == "A is 1 [1]. C is 3 [3]."
+    assert grounded_history(refusal, refusal) == ""

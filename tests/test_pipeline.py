@@ -2,7 +2,8 @@
 import pytest
 
 from rag.errors import IndexEmptyError, QuestionError
-from rag.pipeline import Answer, check_question, context_budget, relevant_enough
+from rag.answerability import relevant_enough
+from rag.pipeline import Answer, check_question, context_budget
 from rag.retrieval import Passage
 from rag.settings import Settings
 

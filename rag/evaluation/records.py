@@ -7,9 +7,11 @@ here loads a model; run.py asks the questions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
+from .. import grounding
+from ..answerability import source_text
 from ..citations import SimilarityFn
 from ..text import strip_markers
 from .judge import judge_metrics
@@ -42,10 +44,15 @@ class Record:
     confidence: Optional[float] = None  # the model's confidence in the answer's names and numbers
     stated: Optional[float] = None  # the model's P(yes) that the sources state the answer, when checked
     judge: Optional[dict] = None  # judge.Judge's verdicts, when a judge model was given
-    refused_by: str = ""  # when refused: "relevance", "numbers", "model", "confidence" or "unsupported"
+    refused_by: str = ""  # when refused: "relevance", "numbers", "missing", "model", "confidence", "grounding"…
+    reason: str = ""  # the refusal's reason as the reader is shown it
+    signals: Optional[dict] = None  # answerability.Signals of a written answer
+    grounded: Optional[float] = None  # the combiner's probability, when it ran
+    missing: list[list[str]] = field(default_factory=list)  # [kind, text] of the question's specifics no source names
     retrieve_ms: float = 0.0
     ttft_ms: Optional[float] = None  # None when the model was not asked (refused on relevance)
     total_ms: float = 0.0
+    check_ms: Optional[float] = None  # the checks after the answer was written (None when none ran)
     tokens_per_s: Optional[float] = None
     error: str = ""
 
@@ -55,6 +62,10 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
     record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused)
     record.passages = [f"{p.source}:{p.start}-{p.end}" for p in answer.passages]
     record.confidence, record.stated, record.refused_by = answer.confidence, answer.stated, answer.refused_by
+    record.reason, record.grounded = answer.why, answer.grounded
+    record.signals = asdict(answer.signals) if answer.signals else None
+    record.missing = [[c.kind, c.text] for c in grounding.missing(grounding.constraints(
+        answer.standalone_question or answer.question), [source_text(p) for p in answer.passages])]
     if item["answerable"] and item["evidence"]:
         record.evidence_rank = evidence_rank([p.text for p in answer.passages], item["evidence"])
         record.hit = record.evidence_rank is not None
@@ -67,12 +78,12 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
         if item["answerable"] and item["evidence"]:
             record.cited_evidence = [any(contains_evidence(c.text, quote) for quote in item["evidence"])
                                      for c in answer.citations]
-        record.claims = [{"text": c.text, "cited": c.cited, "supported": c.supported, "scores": c.scores}
-                         for c in answer.claims]
+        record.claims = [{"text": c.text, "cited": c.cited, "supported": c.supported, "scores": c.scores,
+                          "checked": c.checked, "grounded": c.grounded} for c in answer.claims]
     t = answer.timings
     record.retrieve_ms, record.total_ms = t.retrieve_ms, t.total_ms
     if t.completion_tokens:
-        record.ttft_ms = t.ttft_ms
+        record.ttft_ms, record.check_ms = t.ttft_ms, t.check_ms
         record.tokens_per_s = round(t.tokens_per_s, 2) if t.completion_tokens > 1 else None
     record.verdict = verdict(record)
     return rounded(record)
@@ -148,6 +159,7 @@ def summarize(records: Sequence[Record]) -> dict:
         "ttft_p95_ms": percentile([r.ttft_ms for r in generated], 95),
         "total_p50_ms": percentile([r.total_ms for r in records], 50),
         "total_p95_ms": percentile([r.total_ms for r in records], 95),
+        "check_p50_ms": percentile([r.check_ms for r in generated if r.check_ms is not None], 50),
         "tokens_per_s": percentile([r.tokens_per_s for r in generated if r.tokens_per_s is not None], 50),
         "questions": len(records), "answerable": len(answerable), "unanswerable": len(unanswerable),
         "refused": sum(r.refused for r in records), "errors": sum(bool(r.error) for r in records),

@@ -23,7 +23,8 @@ from .testset import load_testset
 # Settings that take effect per question (assistant.ask overrides); chunking or the model would need a rebuild.
 PER_QUESTION = ("top_k", "candidates", "retrieval", "context_tokens", "context_mode", "sentence_tokens",
                 "max_tokens", "temperature", "min_relevance", "support_threshold", "refuse_unsupported",
-                "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles")
+                "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles", "refuse_missing",
+                "check_sentences", "min_claim", "min_grounded")
 
 
 def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,

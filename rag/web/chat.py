@@ -56,7 +56,7 @@ class Chat:
 
     @staticmethod
     def finish(turn: dict, answer: Answer, number: int) -> None:
-        turn.update(status="answer", answer=answer.answer, markdown=view.answer_markdown(answer, number),
+        turn.update(status="answer", answer=answer.marked, markdown=view.answer_markdown(answer, number),
                     sources=view.sources_html(answer, number))
 
     def retry(self, turns: list, top_k, temperature, max_tokens):

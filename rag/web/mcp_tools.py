@@ -55,7 +55,10 @@ class Tools:
             question: The question in plain words; it must stand alone (this tool keeps no conversation).
 
         Returns:
-            JSON: answer, refused, citations [{n, doc_id, title, source, chunk_id, text, start, end, supported}], sources, timings, model.
+            JSON: answer, marked (the answer with each sentence the checks do not back marked "(not found in the
+            sources)"), refused, reason (why it refused, e.g. "The articles found do not mention H20."), sentences
+            [{text, cited, supported, check}], citations [{n, doc_id, title, source, chunk_id, text, start, end,
+            supported}], sources, timings, model.
         """
         try:
             return as_json(self.assistant.ask(question).to_json())

@@ -164,10 +164,39 @@ def completion_body(answer: dict, request_id: str, created: int, max_tokens: int
     ``standalone_question`` is the question retrieval used (a follow-up rewritten with the history).
     """
     return {"id": request_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer["answer"]},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": shown_content(answer)},
                          "logprobs": None, "finish_reason": finish_reason(answer, max_tokens)}],
-            "usage": usage(answer["timings"]), "citations": answer["citations"], "refused": answer["refused"],
-            "standalone_question": answer["standalone_question"]}
+            "usage": usage(answer["timings"]), **verdict_fields(answer)}
+
+
+def shown_content(answer: dict) -> str:
+    """The message content: the checked answer with each unbacked sentence marked, or the refusal and its reason.
+
+    ``shown_content({'refused': True, 'answer': 'No.', 'reason': 'No article names H20.', 'marked': 'No.'})``
+    -> ``'No. (No article names H20.)'``
+    """
+    if answer["refused"]:
+        return f"{answer['answer']} ({answer['reason']})" if answer.get("reason") else answer["answer"]
+    return answer.get("marked") or answer["answer"]
+
+
+def verdict_fields(answer: dict) -> dict:
+    """The checks' findings beside ``choices``: citations, refused and why, each sentence's verdict."""
+    return {"citations": answer["citations"], "refused": answer["refused"], "reason": answer.get("reason", ""),
+            "sentences": answer.get("sentences", []), "standalone_question": answer["standalone_question"]}
+
+
+def stream_epilogue(answer: dict) -> str:
+    """What a stream adds after the model's words so a chat front end shows the verdict: the refusal when the
+    written answer was withheld, or which sentences the sources do not back; "" when all are backed.
+
+    ``stream_epilogue({'refused': False, 'sentences': [{'text': 'B.', 'supported': False}]})``
+    -> ``'\n\n(Not found in the sources: “B.”)'``
+    """
+    if answer["refused"]:
+        return "\n\n" + shown_content(answer)
+    doubtful = [s["text"] for s in answer.get("sentences", []) if not s["supported"]]
+    return "\n\n(Not found in the sources: " + " ".join(f"“{t}”" for t in doubtful) + ")" if doubtful else ""
 
 
 def chunk_body(request_id: str, created: int, delta: dict, finish: Optional[str] = None, **extra) -> dict:
@@ -186,9 +215,8 @@ def last_chunk(answer: dict, request_id: str, created: int, max_tokens: int) -> 
     The deltas are the model's words as written; ``answer`` is the text after checking (markers pointing at no
     source removed, or the refusal sentence), the same as a non-streamed ``message.content``.
     """
-    return chunk_body(request_id, created, {}, finish_reason(answer, max_tokens), citations=answer["citations"],
-                      refused=answer["refused"], usage=usage(answer["timings"]), answer=answer["answer"],
-                      standalone_question=answer["standalone_question"])
+    return chunk_body(request_id, created, {}, finish_reason(answer, max_tokens), usage=usage(answer["timings"]),
+                      answer=shown_content(answer), **verdict_fields(answer))
 
 
 def sse(payload: Any) -> str:
@@ -268,9 +296,12 @@ class OpenAIFace:
                                                max_tokens=asked.max_tokens)) as events:
                 for event in events:
                     if isinstance(event, Answer):
+                        answer = event.to_json()
                         if not streamed:  # refused before the model was asked: the refusal is the content
-                            yield sse(chunk_body(request_id, created, {"content": event.answer}))
-                        yield sse(last_chunk(event.to_json(), request_id, created, self.max_tokens(asked)))
+                            yield sse(chunk_body(request_id, created, {"content": shown_content(answer)}))
+                        elif stream_epilogue(answer):  # the verdict, after the words it judges
+                            yield sse(chunk_body(request_id, created, {"content": stream_epilogue(answer)}))
+                        yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked)))
                     else:
                         streamed = True
                         yield sse(chunk_body(request_id, created, {"content": event}))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
+from ..citations import UNSUPPORTED_NOTE, marked_text
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 # Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
@@ -88,18 +90,36 @@ def answer_markdown(answer, turn: int) -> str:
     ``answer_markdown(Answer(answer='Yes [1].', …), 1)`` -> ``'Yes <a href="#src-1-1" …>[1]</a>.\\n\\n<details …'``
     """
     if answer.refused:
-        reason = REASONS.get(getattr(answer, "refused_by", ""), "")
+        reason = getattr(answer, "why", "") or REASONS.get(getattr(answer, "refused_by", ""), "")
         body = f"{escape(REFUSED_NOTE)} {escape(reason)} The closest passages it found are shown under Sources."
         body = body.replace("  ", " ")
     else:
         unsupported = [c.n for c in answer.citations if not c.supported]
-        body = link_citations(escape(answer.answer), turn, unsupported)
+        claims = getattr(answer, "claims", None) or []
+        if any(getattr(c, "grounded", None) is False for c in claims):
+            body = " ".join(sentence_markdown(c, turn, unsupported) for c in claims)
+        else:
+            body = link_citations(escape(answer.answer), turn, unsupported)
     meta = f'<div class="answer-meta">{escape(timings_text(answer.timings))}</div>'
     searched = answer.standalone_question or answer.question
     if searched != answer.question:
         meta = (f'<details class="searched"><summary>Searched as a standalone question</summary>'
                 f'{escape(searched)}</details>\n\n' + meta)
     return f"{body}\n\n{meta}"
+
+
+def sentence_markdown(claim, turn: int, unsupported: Iterable[int] = ()) -> str:
+    """One answer sentence with its linked markers; one the checks do not back is greyed and says so.
+
+    ``sentence_markdown(Claim('B is 2.', [2], grounded=False), 1)`` -> ``'<span class="unsupported-sentence"
+    title="…">B is 2 <a …>[2]</a>.</span> <span class="not-found">(not found in the sources)</span>'``
+    """
+    text = marked_text([replace(claim, grounded=None)])
+    linked = link_citations(escape(text), turn, unsupported)
+    if claim.grounded is not False:
+        return linked
+    return (f'<span class="unsupported-sentence" title="The checks did not find this sentence in the source it '
+            f'cites">{linked}</span> <span class="not-found">{escape(UNSUPPORTED_NOTE)}</span>')
 
 
 def streaming_markdown(text: str) -> str:

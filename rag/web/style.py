@@ -17,6 +17,8 @@ CSS = """
 #chatbot a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; border-radius: 3px; }
 #chatbot a.cite:hover { background: rgba(59, 130, 246, 0.15); }
 #chatbot a.cite.unsupported { color: #b45309; text-decoration: underline dotted; }
+#chatbot .unsupported-sentence { color: #6b7280; text-decoration: line-through dotted rgba(107, 114, 128, 0.6); }
+#chatbot .not-found { color: #b45309; font-size: 0.85em; font-style: italic; white-space: nowrap; }
 #chatbot .answer-meta { font-size: 0.78rem; opacity: 0.65; margin-top: 0.3rem; }
 #chatbot details.searched { font-size: 0.85rem; margin-top: 0.4rem; }
 #chatbot details.searched summary { cursor: pointer; opacity: 0.75; }

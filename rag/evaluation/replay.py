@@ -1,0 +1,122 @@
+"""Replay the refusal rules on recorded answers, and fit the combiner that joins their signals.
+
+An evaluation run with the after-the-answer rules off (``min_confidence=0``, ``min_grounded=0``,
+``refuse_missing=``) records every written answer with its signals (Record.signals) and the question's
+specifics that no source names (Record.missing). Which answers a setting would then refuse is a pure function
+of those records, the same decision the pipeline makes in this order: the rules before asking (no close
+passage, a number no source names, a code or name no source names), the model's own refusal, the confidence
+floor, the combiner. So rules and thresholds can be compared on one run, fitted on one set and reported on
+another; scripts/fit_refusal.py does that and writes rag/refusal_weights.json.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from ..answerability import FEATURES, Signals, grounded_probability, missing_kinds
+from .metrics import mean, share
+
+BEFORE_ASKING = ("relevance", "numbers")  # rules that ran in the recorded run itself
+
+
+def refused_by(record: dict, rules: dict, weights: Optional[dict] = None) -> str:
+    """The rule that refuses the recorded answer under rules, or "" when it is shown.
+
+    rules: ``{"refuse_missing": "code+name", "min_confidence": 0.56, "min_grounded": 0.5}`` (absent: off).
+    ``refused_by({'refused': True, 'refused_by': 'numbers'}, {}) -> 'numbers'``;
+    ``refused_by({'refused': False, 'missing': [['code', 'H20']]}, {'refuse_missing': 'code'}) -> 'missing'``
+    """
+    if record.get("refused") and record.get("refused_by") in BEFORE_ASKING:
+        return record["refused_by"]
+    kinds = missing_kinds(rules.get("refuse_missing", "none"))
+    if any(kind in kinds for kind, _ in record.get("missing", [])):
+        return "missing"
+    if record.get("refused"):
+        return record.get("refused_by") or "model"
+    signals = Signals(**(record.get("signals") or {}))
+    if signals.confidence is not None and signals.confidence < rules.get("min_confidence", 0.0):
+        return "confidence"
+    if weights and rules.get("min_grounded") and grounded_probability(signals, weights) < rules["min_grounded"]:
+        return "grounding"
+    return ""
+
+
+def replay(records: Sequence[dict], rules: dict, weights: Optional[dict] = None) -> dict:
+    """The refusal and answer metrics the rules would give on recorded answers.
+
+    keyword_recall counts a refused answerable question as 0, as ``rag eval`` does; evidence_citation_precision
+    is over the answerable questions still answered (the test set's evidence judges it, not the checker).
+    """
+    rows = [r for r in records if not r.get("error")]
+    verdicts = [(r, bool(refused_by(r, rules, weights))) for r in rows]
+    answerable = [(r, refused) for r, refused in verdicts if r["answerable"]]
+    flags = [f for r, refused in answerable if not refused for f in r.get("cited_evidence", [])]
+    return {"questions": len(rows),
+            "refusal_accuracy": share(refused for r, refused in verdicts if not r["answerable"]),
+            "false_refusal_rate": share(refused for r, refused in answerable),
+            "keyword_recall": mean(0.0 if refused else r.get("keyword_recall") for r, refused in answerable
+                                   if r.get("keyword_recall") is not None),
+            "evidence_citation_precision": share(flags)}
+
+
+def training_rows(records: Sequence[dict], rules: dict) -> tuple[list[list[float]], list[int]]:
+    """(features, label) of the written answers the other rules let through: label 1 for an answerable question."""
+    xs, ys = [], []
+    for record in records:
+        if not record.get("error") and not refused_by(record, {**rules, "min_grounded": 0}):
+            xs.append(Signals(**(record.get("signals") or {})).vector())
+            ys.append(int(record["answerable"]))
+    return xs, ys
+
+
+def fit(records: Sequence[dict], rules: dict, c: float = 1.0) -> dict:
+    """A logistic regression of answerable-or-not on the signals (scikit-learn, L2, balanced classes)."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs, ys = training_rows(records, rules)
+    if len(set(ys)) < 2:
+        raise ValueError("fitting needs answered questions of both kinds, answerable and not")
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(xs, ys)
+    return {"features": list(FEATURES), "coef": [round(float(w), 4) for w in model.coef_[0]],
+            "intercept": round(float(model.intercept_[0]), 4), "rows": len(ys), "answerable": sum(ys)}
+
+
+def choose_threshold(records: Sequence[dict], rules: dict, weights: dict, max_false: float = 0.10) -> float:
+    """The min_grounded that refuses the most unanswerable questions with false refusals at most max_false
+    (the lowest such threshold on ties)."""
+    best, best_t = (-1.0, 0.0), 0.0
+    scores = sorted({grounded_probability(Signals(**(r.get("signals") or {})), weights) for r in records
+                     if r.get("signals")})
+    for t in [0.0, *[s + 1e-4 for s in scores]]:
+        got = replay(records, {**rules, "min_grounded": t}, weights)
+        if got["false_refusal_rate"] is not None and got["false_refusal_rate"] <= max_false:
+            key = (got["refusal_accuracy"] or 0.0, -t)
+            if key > best:
+                best, best_t = key, t
+    return round(best_t, 4)
+
+
+def checker_by_evidence(records: Sequence[dict], min_claim: float) -> dict:
+    """The sentence checks judged by the test set's evidence, not by themselves: over each (sentence, cited source)
+    of answers to answerable questions, the share holding an evidence quote among those the model found stated
+    (P(yes) >= min_claim) and among those it did not, and the same for the word/number check.
+
+    ``checker_by_evidence([{'answerable': True, 'citations': [{'n': 1}], 'cited_evidence': [True], 'claims':
+    [{'cited': [1], 'checked': {'1': 0.9}, 'supported': [1]}]}], 0.5)['model_backed_with_evidence'] -> 1.0``
+    """
+    model, words = {True: [], False: []}, {True: [], False: []}
+    for record in records:
+        if not record.get("answerable") or record.get("refused"):
+            continue
+        evidence = {c["n"]: flag for c, flag in zip(record.get("citations", []), record.get("cited_evidence", []))}
+        for claim in record.get("claims", []):
+            for n in claim.get("cited", []):
+                if n not in evidence:
+                    continue
+                p = (claim.get("checked") or {}).get(str(n), (claim.get("checked") or {}).get(n))
+                if p is not None:
+                    model[p >= min_claim].append(evidence[n])
+                words[n in claim.get("supported", [])].append(evidence[n])
+    return {"model_backed_with_evidence": share(model[True]), "model_unbacked_with_evidence": share(model[False]),
+            "model_backed": len(model[True]), "model_unbacked": len(model[False]),
+            "words_backed_with_evidence": share(words[True]), "words_unbacked_with_evidence": share(words[False]),
+            "words_backed": len(words[True]), "words_unbacked": len(words[False])}

@@ -1,0 +1,213 @@
+"""Grounding: what a question pins down, and whether the sources name it.
+
+News questions hinge on a few specifics: a year ("the 2018 Tour de France"), a code ("the H20 chip",
+"gpt-oss-120b"), a name ("Huawei", "Wimbledon"), a qualifier ("women's"). A small model asked about a
+specific that no source names answers from the nearest passage, so each is looked for in the sources
+before the model is asked, and in the passages the answer cites after it. Spellings are compared
+normalised: case, possessives, dotted acronyms ("U.S." = "US"), a plural "s", ordinals ("21st" = 21),
+and a few country aliases ("US" = "United States").
+
+Everything here is a pure function of text; answerability.py and the pipeline decide what to do with it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+# Words that name nothing when capitalised: question words, auxiliaries, pronouns, imperatives, articles.
+NOT_SPECIFIC = frozenset("""who what when where which why how whom whose is are was were did does do can could will
+would should shall might may must has have had the a an in on at of for to by from and or i it its he she they we
+you this that these those there according yes no also but so if then than as with about after before during
+name tell list give describe explain summarize summarise compare please show find say said says
+his her their our my your me us them him please""".split()) - {"us"}
+QUALIFIERS_WRITTEN = "women men woman man female male girls boys mixed junior senior singles doubles"
+ORDINALS = {w: str(i) for i, w in enumerate("zeroth first second third fourth fifth sixth seventh eighth ninth tenth "
+                                           "eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+                                           "eighteenth nineteenth twentieth".split())}
+ALIASES = {"us": ("united states", "america", "american"), "usa": ("united states", "us", "america"),
+           "uk": ("united kingdom", "britain", "british"), "eu": ("european union", "europe", "european"),
+           "un": ("united nations",)}
+TOKEN = re.compile(r"[^\W_]+(?:['’][sS])?", re.UNICODE)
+CODE = re.compile(r"(?<![\w-])[^\W_]+(?:[-.][^\W_]+)*(?![\w-])", re.UNICODE)
+ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
+CONNECTORS = frozenset("de del della di da du la le von van der of the and y".split())
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One specific of a question: its kind, as written, and its normalised tokens (all must be found)."""
+    kind: str  # "number", "code", "name" or "qualifier"
+    text: str
+    tokens: tuple[str, ...]
+
+
+def collapse_acronyms(text: str) -> str:
+    """``collapse_acronyms('The U.S. and U.K. met.') -> 'The US and UK met.'``"""
+    return ACRONYM.sub(lambda m: m.group(1).replace(".", ""), text)
+
+
+def norm(word: str) -> str:
+    """A word as compared: lower case, no possessive, no plural s, ordinals as numbers.
+
+    ``[norm(w) for w in ["Altman's", 'Chips', '21st', 'Second', 'US', 'H20']] -> ['altman', 'chip', '21', '2', 'us', 'h20']``
+    """
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if w in ORDINALS:
+        return ORDINALS[w]
+    ordinal = re.fullmatch(r"(\d+)(st|nd|rd|th)", w)
+    if ordinal:
+        return ordinal.group(1)
+    if len(w) > 4 and w.endswith("s") and not w.endswith("ss") and not w[-2].isdigit():
+        w = w[:-1]
+    return w
+
+
+QUALIFIERS = frozenset(norm(w) for w in QUALIFIERS_WRITTEN.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised words of a text: ``tokens("The U.S.'s 2nd H20 chips") -> ['the', 'us', '2', 'h20', 'chip']``."""
+    return [norm(w) for w in TOKEN.findall(collapse_acronyms(text))]
+
+
+def constraints(question: str) -> list[Constraint]:
+    """The specifics a question pins down, in order, each once.
+
+    ``[(c.kind, c.text) for c in constraints("Which company makes the H20 chip, and did the U.S. approve it in 2025?")]``
+    -> ``[('code', 'H20'), ('name', 'US'), ('number', '2025')]``
+    ``[(c.kind, c.text) for c in constraints("Who won the women's singles at Wimbledon in 2019?")]``
+    -> ``[('qualifier', 'women'), ('qualifier', 'singles'), ('name', 'Wimbledon'), ('number', '2019')]``
+    """
+    text = collapse_acronyms(question)
+    found: dict[tuple, Constraint] = {}
+    for match in CODE.finditer(text):
+        raw = match.group(0).rstrip(".")
+        parts = [p for p in re.split(r"[-.]", raw) if p]
+        if any(switches(p) >= 3 for p in parts):  # "s1c0x3f": an identifier, not a name a source would use
+            continue
+        if len(parts) > 1 and re.fullmatch(r"\d", parts[-1]):  # "x-0": a lone digit decides nothing
+            raw, parts = raw[:raw.rfind(parts[-1]) - 1], parts[:-1]
+        if any(c.isdigit() for c in raw) and (any(c.isalpha() for c in raw) or len(parts) > 1):
+            kind = "number" if re.fullmatch(r"\d+(st|nd|rd|th)?", raw, re.I) else "code"
+        elif raw.isdigit():
+            kind = "number" if len(raw) >= 2 else ""
+        else:
+            kind = ""
+        if kind == "number" and len(norm(raw)) < 2 and not raw[-1].isalpha():
+            kind = ""
+        if kind:
+            found.setdefault((kind, norm(raw)), Constraint(kind, raw, tuple(tokens(raw))))
+            continue
+        for word_match in TOKEN.finditer(raw):
+            word = word_match.group(0)
+            key = norm(word)
+            if key in QUALIFIERS:
+                found.setdefault(("qualifier", key), Constraint("qualifier", word, (key,)))
+            elif word[0].isupper() and key not in NOT_SPECIFIC and word.lower().removesuffix("'s") not in NOT_SPECIFIC \
+                    and len(key) > 1 and not key.isdigit():
+                found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
+    return list(found.values())
+
+
+def switches(word: str) -> int:
+    """How often a word switches between letters and digits: ``switches('H20') -> 1``; ``switches('s1c0x3f') -> 6``."""
+    kinds = [c.isdigit() for c in word if c.isalnum()]
+    return sum(a != b for a, b in zip(kinds, kinds[1:]))
+
+
+def present(constraint: Constraint, vocabulary: set[str], joined: str) -> bool:
+    """Whether a text (its normalised word set and its words joined by spaces) names the constraint.
+
+    A name of five letters or more also matches a word sharing its stem ("Chinese" ~ "China"); a code must
+    appear as the same run of words ("gpt oss 120b"); an alias counts ("US" ~ "United States").
+    """
+    if len(constraint.tokens) > 1:
+        return f" {' '.join(constraint.tokens)} " in joined
+    word = constraint.tokens[0] if constraint.tokens else ""
+    if word in vocabulary or any(f" {' '.join(tokens(alias))} " in joined for alias in ALIASES.get(word, ())):
+        return True
+    if constraint.kind == "name" and len(word) >= 5:
+        stem = word[:max(4, len(word) - 3)]
+        return any(v.startswith(stem) for v in vocabulary)
+    return False
+
+
+def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], kinds: Optional[set] = None) -> list[Constraint]:
+    """The constraints (of the given kinds) that none of texts names.
+
+    ``[c.text for c in missing(constraints('Who makes the H20 chip?'), ['Nvidia makes the H200.'])] -> ['H20']``
+    ``missing(constraints('Did the U.S. act?'), ['The United States acted.']) -> []``
+    """
+    vocabulary, joined = searchable(texts)
+    return [c for c in question_constraints if (kinds is None or c.kind in kinds) and not present(c, vocabulary, joined)]
+
+
+def searchable(texts: Iterable[str]) -> tuple[set[str], str]:
+    """Texts as present() searches them: their normalised word set, and their words joined by spaces.
+
+    ``searchable(['U.S. chips']) -> ({'us', 'chip', '\\n'}, ' us chip \\n ')``
+    """
+    words = [w for text in texts for w in [*tokens(text), "\n"]]
+    return set(words), f" {' '.join(words)} "
+
+
+def event_phrase(question: str) -> str:
+    """The question's longest run of capitalised words (with connectors like "de"), its event or subject.
+
+    ``event_phrase('Who won the 2018 Tour de France?') -> 'Tour de France'``; ``event_phrase('why?') -> ''``
+    """
+    words = TOKEN.findall(collapse_acronyms(question))
+    best, run = [], []
+    for word in [*words, ""]:
+        capital = word[:1].isupper() and norm(word) not in NOT_SPECIFIC
+        if capital or (run and word.lower() in CONNECTORS):
+            run.append(word)
+            continue
+        while run and run[-1].lower() in CONNECTORS:
+            run.pop()
+        if len(run) > len(best):
+            best = run
+        run = []
+    return " ".join(best)
+
+
+def years_about(event: str, texts: Iterable[str]) -> list[str]:
+    """The years (1900–2099) named by the texts that mention the event's words; all texts' years without one.
+
+    ``years_about('Tour de France', ['Bernal won the 2019 Tour de France.', 'The 2020 Giro.']) -> ['2019']``
+    """
+    keys = [norm(w) for w in TOKEN.findall(event) if w.lower() not in CONNECTORS]
+    years = set()
+    for text in texts:
+        words = set(tokens(text))
+        if all(k in words for k in keys):
+            years |= set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    return sorted(years)
+
+
+def listing(items: Sequence[str], joiner: str = "and") -> str:
+    """``listing(['a']) -> 'a'``; ``listing(['a', 'b', 'c'], 'or') -> 'a, b or c'``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+def reason(question: str, lacking: Sequence[Constraint], texts: Sequence[str], where: str = "The articles found") -> str:
+    """One sentence, in the reader's terms, for constraints that the texts do not name.
+
+    ``reason('Which company makes the H20 chip?', constraints('the H20 chip'), ['OpenAI released gpt-oss.'])``
+    -> ``'The articles found do not mention H20.'``
+    ``reason('Who won the 2018 Tour de France?', constraints('2018'), ['Bernal won the 2019 Tour de France.'])``
+    -> ``'The articles found cover the 2019 Tour de France, not 2018.'``
+    """
+    if not lacking:
+        return ""
+    years = [c.text for c in lacking if c.kind == "number" and re.fullmatch(r"(?:19|20)\d\d", c.text)]
+    event = event_phrase(question)
+    covered = [y for y in years_about(event, texts) if y not in years] if years else []
+    if years and covered and len(years) == len(lacking):
+        subject = f"the {listing(covered)} {event}" if event else listing(covered)
+        return f"{where} cover {subject}, not {listing(years, 'or')}."
+    return f"{where} do not mention {listing([c.text for c in lacking], 'or')}."

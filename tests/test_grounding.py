@@ -1,0 +1,99 @@
+"""Grounding: the specifics a question pins down, and whether sources name them (pure functions)."""
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.documents import load_document
+from rag.grounding import constraints, event_phrase, missing, norm, reason, tokens, years_about
+from rag.text import sentences
+
+ROOT = Path(__file__).resolve().parent.parent
+RGB_CORPUS = ROOT.parent / "shared" / "bench" / "rgb" / "corpus"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which company makes the H20 chip and was it approved for sale?", [("code", "H20")]),
+    ("Why did OpenAI release gpt-oss-120b?", [("name", "OpenAI"), ("code", "gpt-oss-120b")]),
+    ("Who won the 2018 Tour de France?", [("number", "2018"), ("name", "Tour"), ("name", "France")]),
+    ("Who won the women's singles Wimbledon in 2019?",
+     [("qualifier", "women"), ("qualifier", "singles"), ("name", "Wimbledon"), ("number", "2019")]),
+    ("What did the U.S. government do?", [("name", "US")]),
+    ("Who won the 21st season in Q3?", [("number", "21st"), ("code", "Q3")]),
+    ("Why did it happen? (conversation x-0)", []),  # a lone digit and question words pin nothing down
+    ("What does Altman think about export controls?", [("name", "Altman")]),
+])
+def test_constraints(question, expected):
+    assert [(c.kind, c.text) for c in constraints(question)] == expected
+
+
+@pytest.mark.parametrize("question, sources, lacking", [
+    ("Which company makes the H20 chip?", ["Nvidia sells the H200 in China."], ["H20"]),  # H200 is not H20
+    ("Did the U.S. approve it?", ["The United States approved it."], []),               # an alias
+    ("Did the US approve it?", ["The U.S. approved it."], []),                          # dotted acronym
+    ("Is China ahead?", ["Chinese companies build fabs."], []),                         # a shared stem
+    ("Why did OpenAI release gpt-oss-120b?", ["OpenAI released gpt-oss-120b and 20b."], []),
+    ("Why did OpenAI release gpt-oss-120b?", ["OpenAI released gpt-oss-20b."], ["gpt-oss-120b"]),
+    ("Who won the 2nd stage?", ["He won the second stage."], []),                       # ordinals
+    ("What did Huawei say?", ["Altman spoke about chips."], ["Huawei"]),
+    ("Who won the women's final?", ["The men's final went to five sets."], ["women"]),
+])
+def test_missing(question, sources, lacking):
+    assert [c.text for c in missing(constraints(question), sources)] == lacking
+
+
+def test_missing_only_of_the_kinds_asked():
+    asked = constraints("What did Huawei say about the H20 in 2025?")
+    assert [c.text for c in missing(asked, ["Nothing."], {"code"})] == ["H20"]
+    assert {c.kind for c in missing(asked, ["Nothing."])} == {"name", "code", "number"}
+
+
+@pytest.mark.parametrize("question, lacking, texts, expected", [
+    ("Which company makes the H20 chip?", "the H20 chip", ["OpenAI released gpt-oss."],
+     "The articles found do not mention H20."),
+    ("Who won the 2018 Tour de France?", "2018", ["Bernal won the 2019 Tour de France.", "The 2021 Tour de France."],
+     "The articles found cover the 2019 and 2021 Tour de France, not 2018."),
+    ("Who won in 2018?", "2018", ["It rained."], "The articles found do not mention 2018."),
+    ("What did Huawei say about H20?", "Huawei H20", ["Nothing."], "The articles found do not mention Huawei or H20."),
+])
+def test_reason_says_what_is_missing_in_the_readers_terms(question, lacking, texts, expected):
+    assert reason(question, constraints(lacking), texts) == expected
+
+
+def test_event_and_years():
+    assert event_phrase("Who won the 2018 Tour de France?") == "Tour de France"
+    assert event_phrase("Where was the Super Bowl 2021 played?") == "Super Bowl"
+    assert years_about("Tour de France", ["Bernal won the 2019 Tour de France.", "The 2020 Giro."]) == ["2019"]
+
+
+def test_norm_and_tokens():
+    assert [norm(w) for w in ["Altman's", "Chips", "21st", "Second", "H20", "Paris"]] == \
+        ["altman", "chip", "21", "2", "h20", "pari"]
+    assert tokens("The U.S.'s 2nd H20 chips") == ["the", "us", "2", "h20", "chip"]
+
+
+WORDS = st.sampled_from(["Tour", "de", "France", "2019", "H20", "gpt-oss-120b", "U.S.", "women's", "Altman's", "the",
+                         "21st", "Q3", "chips", "China", "won", "in", "Nvidia", "AMD", "e.g.", "3", "x-0", "Biden's"])
+
+
+@given(st.lists(WORDS, min_size=1, max_size=14).map(" ".join))
+def test_nothing_is_missing_from_the_text_it_came_from(text):
+    assert missing(constraints(text), [text]) == []
+
+
+def corpus_sentences(paths) -> list[str]:
+    texts = [load_document(path).text for path in paths]
+    return [text[a:b] for text in texts for a, b in sentences(text)]
+
+
+def test_nothing_of_the_seed_article_is_missing_from_itself():
+    found = corpus_sentences(sorted((ROOT / "corpus").glob("*.md")))
+    assert len(found) > 40
+    assert [s for s in found if missing(constraints(s), [s])] == []
+
+
+@pytest.mark.skipif(not RGB_CORPUS.is_dir(), reason="../shared/bench/rgb is not beside this checkout")
+def test_nothing_of_the_rgb_corpus_is_missing_from_itself():
+    found = corpus_sentences(sorted(RGB_CORPUS.glob("*.txt")))
+    assert len(found) > 1500
+    assert [s for s in found if missing(constraints(s), [s])] == []

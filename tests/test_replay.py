@@ -1,0 +1,72 @@
+"""Replaying the refusal rules on recorded answers, the combiner, and near-miss questions (pure logic)."""
+import pytest
+
+from rag.answerability import FEATURES, Signals, grounded_probability, load_weights
+from rag.evaluation.nearmiss import corpus_paragraphs, near_misses, pairs_in, paragraphs, swaps
+from rag.evaluation.replay import choose_threshold, fit, refused_by, replay
+
+
+def rec(answerable, claim_min=None, missing=(), refused=False, by="", kw=1.0, evidence=(True,), confidence=None):
+    return {"answerable": answerable, "refused": refused, "refused_by": by, "missing": [list(m) for m in missing],
+            "signals": {"claim_min": claim_min, "confidence": confidence}, "keyword_recall": kw if answerable else None,
+            "cited_evidence": list(evidence) if answerable and not refused else []}
+
+
+def test_refused_by_follows_the_pipelines_order():
+    assert refused_by(rec(True, refused=True, by="numbers"), {}) == "numbers"  # ran in the recorded run itself
+    assert refused_by(rec(False, missing=[("code", "H20")]), {"refuse_missing": "code+name"}) == "missing"
+    assert refused_by(rec(False, missing=[("code", "H20")]), {"refuse_missing": "none"}) == ""
+    assert refused_by(rec(False, refused=True, by="model"), {}) == "model"
+    assert refused_by(rec(False, confidence=0.3), {"min_confidence": 0.56}) == "confidence"
+    weights = {"coef": [4, 0, 0, 0, 0], "intercept": -2}
+    assert refused_by(rec(False, claim_min=0.1), {"min_grounded": 0.5}, weights) == "grounding"
+    assert refused_by(rec(True, claim_min=0.9), {"min_grounded": 0.5}, weights) == ""
+
+
+def test_replay_metrics_count_refused_answers_as_missing_their_facts():
+    records = [rec(True, 0.9), rec(True, 0.1, kw=0.5), rec(False, 0.1), rec(False, 0.8)]
+    weights = {"coef": [4, 0, 0, 0, 0], "intercept": -2}
+    got = replay(records, {"min_grounded": 0.5}, weights)
+    assert got["refusal_accuracy"] == 0.5 and got["false_refusal_rate"] == 0.5
+    assert got["keyword_recall"] == pytest.approx(0.5) and got["evidence_citation_precision"] == 1.0
+
+
+def test_fit_learns_that_a_checked_claim_means_answerable_and_the_threshold_respects_the_bound():
+    records = [rec(True, 0.8 + i / 100) for i in range(10)] + [rec(False, 0.1 + i / 100) for i in range(10)]
+    weights = fit(records, {})
+    assert weights["features"] == list(FEATURES) and weights["coef"][0] > 0
+    t = choose_threshold(records, {}, weights, max_false=0.10)
+    got = replay(records, {"min_grounded": t}, weights)
+    assert got["false_refusal_rate"] <= 0.10 and got["refusal_accuracy"] == 1.0
+
+
+def test_the_shipped_weights_load_and_give_a_probability():
+    weights = load_weights()
+    assert weights["features"] == list(FEATURES) and 0 < weights["threshold"] < 1
+    assert 0.0 <= grounded_probability(Signals(claim_min=0.5), weights) <= 1.0
+
+
+def test_near_misses_swap_a_year_the_corpus_does_not_pair_with_the_event():
+    paras = paragraphs([("Tour", "Bernal won the 2019 Tour de France.\n\nThomas won the 2018 Tour de France."),
+                        ("Tennis", "Halep won the women's singles at Wimbledon in 2019.")])
+    items = [{"id": "a", "question": "Who won the 2019 Tour de France?", "answerable": True},
+             {"id": "b", "question": "Who won the women's singles at Wimbledon in 2019?", "answerable": True},
+             {"id": "c", "question": "Who is Sam Altman?", "answerable": True},       # nothing to swap
+             {"id": "d", "question": "Who won in 1990?", "answerable": False}]       # already unanswerable
+    made = near_misses(items, paras)
+    assert [(m["id"], m["question"]) for m in made] == [
+        ("a~nm1", "Who won the 2020 Tour de France?"),  # 2018 is in the corpus: the next year is taken
+        ("b~nm1", "Who won the women's singles at Wimbledon in 2018?")]
+    assert all(not m["answerable"] and not pairs_in(m["question"], paras) for m in made)
+
+
+def test_swaps():
+    assert swaps("Who won the 2019 Tour?")[:2] == [("Who won the 2018 Tour?", "2019 -> 2018"),
+                                                  ("Who won the 2020 Tour?", "2019 -> 2020")]
+    assert swaps("Who won the women's final?") == [("Who won the men's final?", "women -> men")]
+    assert swaps("Who is Sam Altman?") == []
+
+
+def test_corpus_paragraphs_of_the_bundled_corpus(corpus):
+    paras = corpus_paragraphs(corpus)
+    assert len(paras) > 5 and all(p.strip() for p in paras)
