@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rag.web.openai_api import (MODEL_ID, ApiError, chunk_body, completion_body, conversation, last_chunk,
-                                parse_request, sse)
+                                parse_request, shown_content, sse, stream_epilogue)
 from tests.app_fixtures import app_server, model_file  # noqa: F401
 from tests.conftest import SEED_QUESTION
 
@@ -80,6 +80,18 @@ def test_completion_and_chunks_have_the_openai_shape_plus_citations():
     assert sse("[DONE]") == "data: [DONE]\n\n"
 
 
+def test_the_content_shows_the_verdict_of_the_checks():
+    unbacked = {**ANSWER, "marked": "Because of China [1] (not found in the sources).",
+                "sentences": [{"text": "Because of China.", "cited": [1], "supported": False, "check": 0.1}]}
+    assert shown_content(unbacked) == unbacked["marked"]
+    assert completion_body(unbacked, "c", 7, 256)["sentences"] == unbacked["sentences"]
+    assert stream_epilogue(unbacked) == "\n\n(Not found in the sources: “Because of China.”)"
+    assert stream_epilogue({**ANSWER, "sentences": [{"text": "x", "supported": True}]}) == ""
+    refused = {**ANSWER, "refused": True, "answer": REFUSAL, "reason": "The articles found do not mention H20."}
+    assert shown_content(refused) == f"{REFUSAL} (The articles found do not mention H20.)"
+    assert stream_epilogue(refused) == "\n\n" + shown_content(refused)
+
+
 # -- the real app through the official client ----------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -140,8 +152,16 @@ def test_a_question_the_articles_do_not_answer_is_refused(client, stream):
     else:
         completion = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=32)
         content, extra = completion.choices[0].message.content, completion.model_extra
-    assert extra["refused"] is True and extra["citations"] == []
-    assert content.strip() == REFUSAL
+    assert extra["refused"] is True and extra["citations"] == [] and extra["reason"]
+    assert content.strip() == f"{REFUSAL} ({extra['reason']})"  # the refusal says why, where the reader sees it
+
+
+def test_a_code_no_article_names_is_refused_saying_so(client):
+    messages = [{"role": "user", "content": "Which company makes the H20 chip and was it approved for sale?"}]
+    completion = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=64)
+    assert completion.model_extra["refused"] is True
+    assert completion.model_extra["reason"] == "The articles found do not mention H20."
+    assert "do not mention H20" in completion.choices[0].message.content
 
 
 def test_a_follow_up_uses_the_earlier_turns(client):
