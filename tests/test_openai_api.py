@@ -89,7 +89,9 @@ def test_the_content_shows_the_verdict_of_the_checks():
     assert stream_epilogue({**ANSWER, "sentences": [{"text": "x", "supported": True}]}) == ""
     refused = {**ANSWER, "refused": True, "answer": REFUSAL, "reason": "The articles found do not mention H20."}
     assert shown_content(refused) == f"{REFUSAL} (The articles found do not mention H20.)"
-    assert stream_epilogue(refused) == "\n\n" + shown_content(refused)
+    assert stream_epilogue(refused, "Huawei makes it [1].") == "\n\n" + shown_content(refused)
+    said = {**refused, "reason": ""}
+    assert stream_epilogue(said, REFUSAL) == ""  # the model refused by itself: nothing to add
 
 
 # -- the real app through the official client ----------------------------------------------------

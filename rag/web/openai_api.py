@@ -186,15 +186,17 @@ def verdict_fields(answer: dict) -> dict:
             "sentences": answer.get("sentences", []), "standalone_question": answer["standalone_question"]}
 
 
-def stream_epilogue(answer: dict) -> str:
-    """What a stream adds after the model's words so a chat front end shows the verdict: the refusal when the
-    written answer was withheld, or which sentences the sources do not back; "" when all are backed.
+def stream_epilogue(answer: dict, streamed: str = "") -> str:
+    """What a stream adds after the model's words (streamed) so a chat front end shows the verdict: the refusal
+    and its reason when the written answer was withheld, or which sentences the sources do not back; "" when
+    there is nothing to add.
 
     ``stream_epilogue({'refused': False, 'sentences': [{'text': 'B.', 'supported': False}]})``
-    -> ``'\n\n(Not found in the sources: “B.”)'``
+    -> ``'\\n\\n(Not found in the sources: “B.”)'``
     """
     if answer["refused"]:
-        return "\n\n" + shown_content(answer)
+        said = streamed.strip() == answer["answer"] and not answer.get("reason")  # the model's own refusal
+        return "" if said else "\n\n" + shown_content(answer)
     doubtful = [s["text"] for s in answer.get("sentences", []) if not s["supported"]]
     return "\n\n(Not found in the sources: " + " ".join(f"“{t}”" for t in doubtful) + ")" if doubtful else ""
 
@@ -290,7 +292,7 @@ class OpenAIFace:
     def events(self, asked: ChatRequest, request_id: str, created: int) -> Iterator[str]:
         """The SSE stream: a role chunk, one chunk per text piece, the last chunk with citations, ``[DONE]``."""
         yield sse(chunk_body(request_id, created, {"role": "assistant", "content": ""}))
-        streamed = False
+        streamed, words = False, []
         try:
             with closing(self.assistant.stream(asked.question, asked.history, temperature=asked.temperature,
                                                max_tokens=asked.max_tokens)) as events:
@@ -299,11 +301,12 @@ class OpenAIFace:
                         answer = event.to_json()
                         if not streamed:  # refused before the model was asked: the refusal is the content
                             yield sse(chunk_body(request_id, created, {"content": shown_content(answer)}))
-                        elif stream_epilogue(answer):  # the verdict, after the words it judges
-                            yield sse(chunk_body(request_id, created, {"content": stream_epilogue(answer)}))
+                        elif stream_epilogue(answer, "".join(words)):  # the verdict, after the words it judges
+                            yield sse(chunk_body(request_id, created, {"content": stream_epilogue(answer, "".join(words))}))
                         yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked)))
                     else:
                         streamed = True
+                        words.append(event)
                         yield sse(chunk_body(request_id, created, {"content": event}))
         except RagError as exc:
             yield sse(error_body(str(exc), status_of(exc)[1]))
