@@ -301,8 +301,8 @@ class OpenAIFace:
                         answer = event.to_json()
                         if not streamed:  # refused before the model was asked: the refusal is the content
                             yield sse(chunk_body(request_id, created, {"content": shown_content(answer)}))
-                        elif stream_epilogue(answer, "".join(words)):  # the verdict, after the words it judges
-                            yield sse(chunk_body(request_id, created, {"content": stream_epilogue(answer, "".join(words))}))
+                        elif epilogue := stream_epilogue(answer, "".join(words)):  # the verdict, after the words
+                            yield sse(chunk_body(request_id, created, {"content": epilogue}))
                         yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked)))
                     else:
                         streamed = True
