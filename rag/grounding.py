@@ -107,7 +107,7 @@ def constraints(question: str) -> list[Constraint]:
             if key in QUALIFIERS:
                 found.setdefault(("qualifier", key), Constraint("qualifier", word, (key,)))
             elif word[0].isupper() and key not in NOT_SPECIFIC and word.lower().removesuffix("'s") not in NOT_SPECIFIC \
-                    and len(key) > 1 and not key.isdigit():
+                    and len(key) > 1 and not key.isdigit() and not opens_sentence(text, match.start() + word_match.start()):
                 found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
     return list(found.values())
 
@@ -116,6 +116,19 @@ def switches(word: str) -> int:
     """How often a word switches between letters and digits: ``switches('H20') -> 1``; ``switches('s1c0x3f') -> 6``."""
     kinds = [c.isdigit() for c in word if c.isalnum()]
     return sum(a != b for a, b in zip(kinds, kinds[1:]))
+
+
+def opens_sentence(text: str, start: int) -> bool:
+    """Whether a plain capitalised word at start is only capitalised because a sentence begins there ("Besides",
+    "Under"); a word with another capital ("OpenAI", "GPU") is a name wherever it stands.
+
+    ``opens_sentence('Besides chips, what?', 0) -> True``; ``opens_sentence('OpenAI said. Why?', 0) -> False``
+    """
+    word = TOKEN.match(text, start).group(0)
+    if any(c.isupper() for c in word[1:]):
+        return False
+    before = text[:start].rstrip(" \t\"'“‘(")
+    return not before or before[-1] in ".!?\n:"
 
 
 def present(constraint: Constraint, vocabulary: set[str], joined: str) -> bool:
