@@ -12,7 +12,7 @@ Everything here is a pure function of text; answerability.py and the pipeline de
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Sequence
 
 # Words that name nothing when capitalised: question words, auxiliaries, pronouns, imperatives, articles.
@@ -36,10 +36,15 @@ CONNECTORS = frozenset("de del della di da du la le von van der of the and y".sp
 
 @dataclass(frozen=True)
 class Constraint:
-    """One specific of a question: its kind, as written, and its normalised tokens (all must be found)."""
+    """One specific of a question: its kind, as written, and its normalised tokens (all must be found).
+
+    A name also knows the run of capitalised words it stands in (its phrase): "Ceremony" of "Academy Awards
+    Ceremony" is found when any word of the phrase is, so a source that says "the 92nd Academy Awards" names it.
+    """
     kind: str  # "number", "code", "name" or "qualifier"
     text: str
     tokens: tuple[str, ...]
+    phrase: tuple[str, ...] = ()
 
 
 def collapse_acronyms(text: str) -> str:
@@ -109,7 +114,26 @@ def constraints(question: str) -> list[Constraint]:
             elif word[0].isupper() and key not in NOT_SPECIFIC and word.lower().removesuffix("'s") not in NOT_SPECIFIC \
                     and len(key) > 1 and not key.isdigit() and not opens_sentence(text, match.start() + word_match.start()):
                 found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
-    return list(found.values())
+    names = {c.tokens[0] for c in found.values() if c.kind == "name"}
+    runs = name_runs(text, names)
+    return [replace(c, phrase=next((run for run in runs if c.tokens[0] in run), c.tokens)) if c.kind == "name" else c
+            for c in found.values()]
+
+
+def name_runs(text: str, names: set[str]) -> list[tuple[str, ...]]:
+    """The runs of adjacent words of a text that are names (normalised, among names): names of several words.
+
+    ``name_runs('Who won Best Actor at the 92nd Academy Awards Ceremony?', {'best', 'actor', 'academy', 'award',
+    'ceremony'})`` -> ``[('best', 'actor'), ('academy', 'award', 'ceremony')]``
+    """
+    runs, run = [], []
+    for word in [*TOKEN.findall(text), ""]:
+        if word and norm(word) in names:
+            run.append(norm(word))
+        elif run:
+            runs.append(tuple(run))
+            run = []
+    return runs
 
 
 def switches(word: str) -> int:
@@ -142,10 +166,20 @@ def present(constraint: Constraint, vocabulary: set[str], joined: str) -> bool:
     word = constraint.tokens[0] if constraint.tokens else ""
     if word in vocabulary or any(f" {' '.join(tokens(alias))} " in joined for alias in ALIASES.get(word, ())):
         return True
-    if constraint.kind == "name" and len(word) >= 5:
-        stem = word[:max(4, len(word) - 3)]
-        return any(v.startswith(stem) for v in vocabulary)
+    if constraint.kind == "name":
+        return any(named(w, vocabulary) for w in constraint.phrase or (word,))
     return False
+
+
+def named(word: str, vocabulary: set[str]) -> bool:
+    """A name's word in a vocabulary, or one sharing its stem when it has five letters or more ("Chinese" ~ "China").
+
+    ``named('chinese', {'china'}) -> True``; ``named('huawei', {'nvidia'}) -> False``
+    """
+    if word in vocabulary:
+        return True
+    stem = word[:max(4, len(word) - 3)]
+    return len(word) >= 5 and any(v.startswith(stem) for v in vocabulary)
 
 
 def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], kinds: Optional[set] = None) -> list[Constraint]:
