@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.evaluation.replay import checker_by_evidence, choose_threshold, fit, replay  # noqa: E402
 
 BEFORE = {"refuse_missing": "none", "min_confidence": 0.56}  # the previous release's defaults
-RULES = {"refuse_missing": "code+name", "min_confidence": 0.0}  # the rules the combiner runs after
+RULES = {"refuse_missing": "code+name", "min_confidence": 0.56}  # the rules the combiner runs after
 
 
 def load(specs: str) -> list[dict]:
@@ -51,11 +51,11 @@ def main() -> int:
     fits = {}
     for name, records in sets.items():
         weights = fit(records, RULES)
-        weights["threshold"] = choose_threshold(records, RULES, weights, args.max_false)
+        weights["threshold"] = choose_threshold([records], RULES, weights, args.max_false)
         fits[name] = weights
     pooled = [r for records in sets.values() for r in records]
     fits["pooled"] = fit(pooled, RULES)
-    fits["pooled"]["threshold"] = choose_threshold(pooled, RULES, fits["pooled"], args.max_false)
+    fits["pooled"]["threshold"] = choose_threshold(list(sets.values()), RULES, fits["pooled"], args.max_false)
     for name, records in sets.items():
         print(row(f"previous defaults → {name}", replay(records, BEFORE)))
         print(row(f"rules before asking, no combiner → {name}", replay(records, RULES)))

@@ -35,7 +35,7 @@ def test_fit_learns_that_a_checked_claim_means_answerable_and_the_threshold_resp
     records = [rec(True, 0.8 + i / 100) for i in range(10)] + [rec(False, 0.1 + i / 100) for i in range(10)]
     weights = fit(records, {})
     assert weights["features"] == list(FEATURES) and weights["coef"][0] > 0
-    t = choose_threshold(records, {}, weights, max_false=0.10)
+    t = choose_threshold([records[:5] + records[10:15], records[5:10] + records[15:]], {}, weights, max_false=0.10)
     got = replay(records, {"min_grounded": t}, weights)
     assert got["false_refusal_rate"] <= 0.10 and got["refusal_accuracy"] == 1.0
 
@@ -44,6 +44,9 @@ def test_the_shipped_weights_load_and_give_a_probability():
     weights = load_weights()
     assert weights["features"] == list(FEATURES) and 0 < weights["threshold"] < 1
     assert 0.0 <= grounded_probability(Signals(claim_min=0.5), weights) <= 1.0
+    from rag.settings import Settings
+
+    assert Settings().min_grounded == weights["threshold"], "refit: set min_grounded's default to the new threshold"
 
 
 def test_near_misses_swap_a_year_the_corpus_does_not_pair_with_the_event():
