@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -99,13 +100,61 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
+class FairLock:
+    """A lock handed over in the order it was asked for, so a question waiting for the model is not starved.
+
+    With a threading.Lock, an ingest that releases it between two batches takes it straight back before
+    the waiting question wakes up; here release() hands it to the longest waiter.
+    """
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque = deque()  # a locked threading.Lock per waiting thread, first come first
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            if not blocking:
+                return False
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(True, timeout):  # release() hands the lock over by releasing our waiter
+            return True
+        with self._mutex:
+            if waiter in self._waiters:  # timed out before our turn
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over just as we timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by the next in line
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class Generator:
     """A llama.cpp model loaded once; calls are serialised because a Llama object is not thread-safe."""
 
     def __init__(self, settings: Settings, model_path: Path, llm=None):
         self.settings = settings
         self.path = Path(model_path)
-        self.lock = threading.Lock()
+        self.lock = FairLock()  # the ingest takes turns on it too, one batch of chunks at a time
         self.owns_model = llm is None  # a caller's model (tests share one) keeps whatever its cache holds
         self.llm = llm or load_llama(settings, self.path)
 

@@ -110,6 +110,7 @@ class Assistant:
         if self.settings.llm_url and llm is None:  # the server's window, not the in-process model's, bounds the prompt
             self.settings = self.settings.model_copy(update={"n_ctx": self.generator.n_ctx})
         self.index = Index(self.settings, embedder)
+        self.index.turn = self.generator.lock  # a long ingest lets a question in between two batches
         self.retriever = Retriever(self.index)
         if self.settings.warm_start:
             self.generator.warm(self.prompts.system, self.settings.home / "cache")

@@ -21,7 +21,10 @@ from .scoring import Scoring
 
 EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
             "Which open-weight models did OpenAI release?"]
-ASSISTANT_QUEUE = "assistant"  # one llama.cpp model and one index writer: these events run one at a time
+ASSISTANT_QUEUE = "assistant"  # one llama.cpp model: these events run one at a time
+# Uploads and deletes write the index one at a time, beside the answers, not behind them: an ingest takes
+# its turns on the model's lock a batch of chunks at a time, so a question waits for one batch at most.
+DOCUMENTS_QUEUE = "documents"
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -126,9 +129,9 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
     listing = [table, chosen]
     gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
     uploader.upload(library.upload_files, [uploader, replace], [status, *listing, uploader], concurrency_limit=1,
-                    concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+                    concurrency_id=DOCUMENTS_QUEUE, api_visibility="private")
     remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
-                 concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+                 concurrency_id=DOCUMENTS_QUEUE, api_visibility="private")
 
 
 def evaluation_tab(scoring: Scoring) -> None:
@@ -153,9 +156,9 @@ def api_endpoints(chat: Chat, library: Library) -> None:
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
         api_file, api_result, api_trigger, api_swap = gr.File(), gr.JSON(), gr.Button(), gr.Button()
     api_swap.click(library.api_replace, [api_file], [api_result], api_name="replace", concurrency_limit=1,
-                   concurrency_id=ASSISTANT_QUEUE)
+                   concurrency_id=DOCUMENTS_QUEUE)
     api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
-                      concurrency_id=ASSISTANT_QUEUE)
-    gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+                      concurrency_id=DOCUMENTS_QUEUE)
+    gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=DOCUMENTS_QUEUE)
 
 
