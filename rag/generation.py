@@ -115,8 +115,13 @@ class Slots:
         ticket = object()
         with self.changed:
             self.waiting.append(ticket)
-            while self.waiting[0] is not ticket or not self.free:
-                self.changed.wait()
+            try:
+                while self.waiting[0] is not ticket or not self.free:
+                    self.changed.wait()
+            except BaseException:  # interrupted while waiting: leave the line, or everyone behind would wait forever
+                self.waiting.remove(ticket)
+                self.changed.notify_all()
+                raise
             self.waiting.popleft()
             self.free -= 1
             self.changed.notify_all()  # the next in line may take a second free slot

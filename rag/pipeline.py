@@ -44,7 +44,7 @@ class Citation:
 @dataclass
 class Timings:
     retrieve_ms: float = 0.0
-    ttft_ms: float = 0.0  # from the question to the first answer token, retrieval included
+    ttft_ms: float = 0.0  # from the question (once it has an answer slot) to the first answer token, retrieval included
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
