@@ -59,7 +59,7 @@ def load_prompt_state(llm, path: Path, seed: int) -> bool:
 
 def prompt_snapshot(llm) -> tuple:
     """(tokens, llama.cpp state) of the prompt in the model's cache, without llama-cpp-python's logits table
-    (``save_state`` copies ~150 MB of it here; this is the KV cells, ~7 MB for the system prompt)."""
+    (``save_state`` also copies the logits of every cached token, 600 KB each with Qwen's 151,936-token vocabulary)."""
     import ctypes
 
     import llama_cpp
