@@ -40,7 +40,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "make chromium: chromium is still not on PATH" >&2; exit 1; }
 
 # llama.cpp's own server, built once from the llama.cpp inside the pinned llama-cpp-python sdist (pip serves the
-# sdist; nothing else is downloaded); about 7 minutes on 2 cores, then reused.
+# sdist; nothing else is downloaded): 26 CPU-minutes (34 min on the shared 2-core dev machine), once, then reused.
 llama-server: $(LLAMA_SERVER)
 
 $(LLAMA_SERVER): | $(VENV)/.installed
