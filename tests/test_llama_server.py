@@ -87,8 +87,7 @@ def test_two_questions_are_answered_at_once_without_cross_talk(server, embedder)
     seed, other = (events[q] for q in (SEED_QUESTION, OTHER_QUESTION))
     assert isinstance(seed[-1][1], Answer) and isinstance(other[-1][1], Answer)
     assert max(seed[0][0], other[0][0]) < min(seed[-1][0], other[-1][0]), "the second answer waited for the first"
-    assert SEED_REASON.search(seed[-1][1].answer), seed[-1][1].answer
-    assert "gpt-oss" in other[-1][1].answer.lower() and not SEED_REASON.search(other[-1][1].answer), other[-1][1].answer
+    assert not seed[-1][1].refused and SEED_REASON.search(seed[-1][1].answer), seed[-1][1].answer
     streamed = {q: "".join(e for _, e in events[q][:-1]) for q in events}  # each stream's pieces are its own answer's
     assert SEED_REASON.search(streamed[SEED_QUESTION]) and "gpt-oss" in streamed[OTHER_QUESTION].lower(), streamed
     assert not SEED_REASON.search(streamed[OTHER_QUESTION]), streamed
