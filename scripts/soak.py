@@ -309,6 +309,11 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (0 < args.minutes <= 24 * 60 and 1 <= args.sessions <= 64 and 1 <= args.turns <= 20):
         parser.error("expected 0 < --minutes <= 1440, 1 <= --sessions <= 64 and 1 <= --turns <= 20")
+    import re
+
+    for backend in (args.backends or "").split(",") if args.backends else []:
+        if not re.fullmatch(r"in-process|llama_cpp\.server|llama-server:[1-9][0-9]?", backend):
+            parser.error(f"unknown backend {backend!r}: expected in-process, llama_cpp.server or llama-server:N (1-99)")
     return args
 
 
