@@ -59,6 +59,7 @@ class Settings(BaseModel):
     context_mode: Literal["passages", "sentences"] = Field("sentences", description="What the model reads: only the best sentences of the passages, each run of them its own source (about a third of the tokens: faster on a CPU), or whole passages.")
     sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
+    rewrite: Literal["auto", "always"] = Field("auto", description="Follow-up questions: 'auto' rewrites with the conversation only a question that points back into it (he, it, that, there…, or under four words: text.stands_alone), and searches one that stands alone as it is; 'always' rewrites every question asked after another.")
     show_titles: bool = Field(True, description="Show the model each source's article title (once for consecutive sources of one article; not when the title is only the file name).")
     refuse_missing_numbers: bool = Field(True, description="Refuse without asking the model when a number of the question (a year, an edition) is in none of the sources.")
     min_confidence: float = Field(0.56, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")
