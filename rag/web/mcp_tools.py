@@ -69,7 +69,7 @@ class Tools:
         """Find the passages of the indexed news articles that best match a query, without writing an answer.
 
         Fast (no language model): read the passages and cite them yourself by title and source. Hybrid search
-        (MiniLM embeddings and BM25, fused by reciprocal rank); instruction-like sentences are left out.
+        (embeddings, RAG_EMBEDDER, and BM25, fused by reciprocal rank); instruction-like sentences are left out.
 
         Args:
             query: What to look for, in plain words.
