@@ -47,3 +47,23 @@ def test_retrieval_only_run_finds_the_seed_answer_without_the_weights(settings, 
     assistant.ingest()
     summary, records = run_retrieval(assistant, [json.loads(testset.read_text())])
     assert summary["hit_at_k"] == 1.0 and records[0].rank >= 1 and summary["keyword_coverage"] == 1.0
+
+
+def test_rag_eval_retrieval_only_prints_both_folds_and_writes_json(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "rag", "eval", "--retrieval-only", "--limit", "8", "--json", str(out),
+                           "--compare", "candidates=5,20"], capture_output=True, text=True, timeout=600, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| candidates=")]
+    assert len(rows) == 2 and "hit@k all / fold 0 / fold 1" in done.stdout
+    results = json.loads(out.read_text())
+    assert [r["settings"] for r in results] == [{"candidates": "5"}, {"candidates": "20"}]
+    assert results[1]["all"]["questions"] == results[1]["fold0"]["questions"] + results[1]["fold1"]["questions"] > 0
+    assert 0.0 <= results[1]["all"]["hit_at_k"] <= 1.0
