@@ -176,7 +176,8 @@ class Assistant:
         """The passages retrieval ranked, and the sources the model reads: fitted to the window, instructions cut
         out, and in sentences mode only the sentences that matter (evaluation.retrieval scores these without a model)."""
         budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
-        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
+        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
+                                       settings.prefer_numbers)
         passages = pack_context(without_instructions(ranked), self.generator.count, budget)
         if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
             passages = select_sentences(standalone, passages, self.generator.count,

@@ -174,8 +174,9 @@ class Retriever:
         self._lock = threading.Lock()  # one first build at a time
         self._rebuild: Optional[threading.Thread] = None
 
-    def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid") -> list[Passage]:
-        """The top_k best distinct passages for a question."""
+    def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid",
+               prefer_numbers: bool = True) -> list[Passage]:
+        """The top_k best distinct passages for a question (those naming its numbers first, unless prefer_numbers is off)."""
         pool: dict[str, Passage] = {}
         rankings = []
         if mode in ("hybrid", "dense"):
@@ -188,7 +189,8 @@ class Retriever:
             for p in lexical:
                 pool.setdefault(p.chunk_id, p)
         fused = [replace(pool[cid], score=score) for cid, score in rrf_fuse(rankings)]
-        return drop_near_duplicates(merge_overlapping(prefer_matching_numbers(question, fused)), limit=top_k)
+        ordered = prefer_matching_numbers(question, fused) if prefer_numbers else fused
+        return drop_near_duplicates(merge_overlapping(ordered), limit=top_k)
 
     def dense(self, question: str, n: int) -> list[Passage]:
         """Nearest chunks by cosine similarity of the embedder's vectors (the question embedded as a query)."""
