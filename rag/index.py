@@ -20,8 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from .chunks import CHUNKER, chunk_document
-from .documents import READER_VERSION, Document, doc_id_for, find_documents, source_name
+from .chunks import CHUNKER, Chunk, chunk_document
+from .documents import READER_VERSION, Document, doc_id_for, find_documents, load_document, source_name
+from .embeddings import collection_for, make_embedder
 from .errors import DocumentError, IndexCorruptError, RagError
 from .manifest import chunk_metadata, hash_file, index_version, is_complete
 from .sandbox import Reader, check_size
@@ -83,10 +84,9 @@ class Index:
     """The chunk store: ingest, list, delete, and read back for retrieval."""
 
     def __init__(self, settings: Settings, embedder=None):
-        from .embeddings import MiniLMEmbedding
-
         self.settings = settings
-        self.embedder = embedder or MiniLMEmbedding()
+        self.embedder = embedder or make_embedder(settings.embedder, settings.models_dir)
+        self.collection_name = collection_for(settings.collection, getattr(self.embedder, "key", "minilm"))  # one per embedder
         self.client = make_client(settings)
         self.generation = 0  # bumped on every write in this process; STAMP tells the other processes
         self.collection = self.open_collection()
@@ -97,11 +97,11 @@ class Index:
         """Get or create the chunk collection (cosine space), checking that it can be read."""
         try:
             collection = self.client.get_or_create_collection(
-                self.settings.collection, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}})
+                self.collection_name, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}})
             collection.count()
             return collection
         except Exception as exc:
-            raise IndexCorruptError(f"The index collection '{self.settings.collection}' cannot be read "
+            raise IndexCorruptError(f"The index collection '{self.collection_name}' cannot be read "
                                     f"({type(exc).__name__}). Rebuild it from the corpus with: "
                                     "python -m rag ingest --rebuild") from None
 
@@ -116,7 +116,7 @@ class Index:
 
     def reset(self) -> None:
         """Empty the index (the corpus files are untouched); the next ingest fills it again."""
-        self.write_guarded(self.client.delete_collection, name=self.settings.collection)
+        self.write_guarded(self.client.delete_collection, name=self.collection_name)
         self.collection = self.open_collection()
         self.mark_changed()
 
@@ -277,7 +277,7 @@ class Index:
 
     def change_key(self) -> tuple:
         """(generation, count, stamp): changes on any write, here or in another process; ~1 ms, checked per question."""
-        return self.generation, self.count(), (self.guard(self.client.get_collection, self.settings.collection).metadata or {}).get(STAMP)
+        return self.generation, self.count(), (self.guard(self.client.get_collection, self.collection_name).metadata or {}).get(STAMP)
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
         """Every stored chunk as (ids, texts, metadatas), for lexical retrieval."""

@@ -159,12 +159,7 @@ class Assistant:
         if self.index.count() == 0:
             raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
-        budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
-        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
-        passages = pack_context(without_instructions(ranked), self.generator.count, budget)
-        if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
-            passages = select_sentences(standalone, passages, self.generator.count,
-                                        min(settings.sentence_tokens, budget)) or passages
+        ranked, passages = self.retrieve(standalone, settings)
         timings = Timings(retrieve_ms=ms_since(started))
         reason = refusal_before_asking(standalone, passages, settings)
         if reason:
@@ -185,6 +180,18 @@ class Assistant:
         timings.total_ms = ms_since(started)
         timings.completion_tokens = self.generator.count(text)
         yield self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated)
+
+    def retrieve(self, standalone: str, settings: Settings) -> tuple[list[Passage], list[Passage]]:
+        """The passages retrieval ranked, and the sources the model reads: fitted to the window, instructions cut
+        out, and in sentences mode only the sentences that matter (evaluation.retrieval scores these without a model)."""
+        budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
+        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
+                                       settings.prefer_numbers)
+        passages = pack_context(without_instructions(ranked), self.generator.count, budget)
+        if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
+            passages = select_sentences(standalone, passages, self.generator.count,
+                                        min(settings.sentence_tokens, budget)) or passages
+        return ranked, passages
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "auto") -> str:
         """A follow-up rewritten with the conversation into a question that stands alone (with rewrite='auto',
@@ -234,10 +241,14 @@ class Assistant:
                       confidence=score, stated=stated)
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
-        """Cosine similarity of one sentence to each of others, with the index's embedder."""
-        from .embeddings import similarity
+        """Cosine similarity of one sentence to each of others, with MiniLM (the support threshold was set on it)
+        whatever embedder retrieval uses; a stand-in embedder of a test (no key) is used as it is."""
+        from .embeddings import similarity, support_embedder
 
-        return similarity(self.index.embedder, sentence, list(others))
+        if not hasattr(self, "_support"):
+            own = self.index.embedder
+            self._support = own if getattr(own, "key", "minilm") == "minilm" else support_embedder()
+        return similarity(self._support, sentence, list(others))
 
 
 def make_generator(settings: Settings, llm=None, progress=None):

@@ -196,12 +196,12 @@ def stage_ingest(p: dict) -> dict:
 
 # ---------- stage: retrieval at growing sizes ----------
 
-def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0):
-    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors, metadata."""
+def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0, dims: int = 384):
+    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors (dims of the embedder), metadata."""
     import numpy as np
 
     rng = np.random.default_rng(seed + first)
-    vectors = rng.standard_normal((count, 384)).astype(np.float32)
+    vectors = rng.standard_normal((count, dims)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     words = np.asarray(vocab)
     ids, texts, metas = [], [], []
@@ -220,7 +220,7 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
     started = time.perf_counter()
     have = index.count()
     for first in range(have, size, 4000):
-        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab)
+        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab, dims=getattr(index.embedder, "dimensions", 384))
         index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
     index.generation += 1
     return time.perf_counter() - started
@@ -228,7 +228,7 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
 
 def time_after_upload(index, retriever, questions: list[str], settings, vocab: list[str]) -> dict:
     """The hybrid questions after a 10-chunk document arrives (removed afterwards): what a user waits after an upload."""
-    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab)
+    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab, dims=getattr(index.embedder, "dimensions", 384))
     uploaded = time.perf_counter()
     index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
     index.generation += 1
