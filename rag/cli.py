@@ -19,7 +19,7 @@ from .settings import Settings, expand_grid, parse_grid, settings_rows, settings
 from .text import rewrite_markers
 
 COMMON_FLAGS = ("home", "corpus", "model", "n_ctx", "n_threads", "n_gpu_layers", "top_k", "temperature",
-                "max_tokens", "retrieval", "context_tokens", "chroma_host", "chroma_port", "collection")
+                "max_tokens", "retrieval", "embedder", "context_tokens", "chroma_host", "chroma_port", "collection")
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, names=COMMON_FLAGS) -> None:
@@ -171,10 +171,12 @@ def add_eval_parser(subparsers) -> None:
     parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + f" Settings: {', '.join(PER_QUESTION)}.")
     parser.add_argument("--near-misses", action="store_true",
-                        help="Score refusals on near misses instead: each answerable question with a year, qualifier or "
-                        "name swapped for one the corpus does not pair with the rest (written to the out folder).")
+                        help="Score refusals on near misses instead: each answerable question with its year or women's/men's "
+                        "swapped for one the corpus does not pair with the rest (written to the out folder).")
     parser.add_argument("--judge-model", type=Path, metavar="GGUF",
                         help="Also judge answers and citations with this model (judge_* metrics); any GGUF.")
+    parser.add_argument("--retrieval-only", action="store_true", help="Score only what reaches the model (hit@k, MRR, "
+                        "keyword coverage), on all questions and on two folds, without generating: seconds, not minutes.")
     add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
     parser.set_defaults(run=cmd_eval)
 
@@ -200,15 +202,11 @@ def cmd_eval(args) -> int:
     settings = eval_settings(args.corpus, args.home, status, **flags)
     out_dir = args.out or Path("eval-out") / (Path(args.testset).stem + ("-near-misses" if args.near_misses else ""))
     if args.near_misses:
-        from .evaluation.nearmiss import write_near_misses
+        from .evaluation.nearmiss import near_miss_testset
 
-        path = Path(out_dir) / "near-misses.jsonl"
-        count = write_near_misses(args.testset, settings.corpus, path, args.limit)
-        if not count:
-            raise RagError("No near misses could be made: no answerable question names a year, qualifier or name "
-                           "that the corpus pairs with the rest of it.")
-        status(f"{count} near misses written to {path}")
-        args.testset, args.limit = path, None
+        args.testset, args.limit = near_miss_testset(args.testset, settings.corpus, Path(out_dir), args.limit, status), None
+    if args.retrieval_only:
+        return eval_retrieval(settings, args, grid)
     assistant = Assistant(settings, progress=status)
     with tqdm(total=100, desc="Indexing", unit="%", file=sys.stderr, leave=False) as bar:
         status(assistant.ingest(progress=tqdm_progress(bar)).summary() + f" (index in {settings.home})")
@@ -232,6 +230,20 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def eval_retrieval(settings: Settings, args, grid: dict) -> int:
+    """``rag eval --retrieval-only``: per combination, the sources' hit@k and MRR on all questions and on each fold."""
+    from .evaluation.retrieval import retrieval_assistant, retrieval_grid
+    from .evaluation.testset import load_testset
+
+    assistant = retrieval_assistant(settings)
+    status(assistant.ingest().summary() + f" (index in {settings.home})")
+    table, results = retrieval_grid(assistant, load_testset(args.testset, args.limit), expand_grid(grid))
+    print(table)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
 def tqdm_progress(bar):
     """A ``progress(fraction, message)`` that moves a tqdm bar."""
     def update(fraction: float, message: str) -> None:
@@ -251,6 +263,7 @@ def add_bench_parser(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", help="A smoke run of about 3 minutes (fewer questions and sizes).")
     parser.add_argument("--limit", type=int, help="Test-set questions to time (full 12, quick 3).")
     parser.add_argument("--pairs", type=int, help="Pipeline/bare generation pairs (full 3, quick 2).")
+    parser.add_argument("--conversations", type=int, help="Two-turn conversations timed for follow-ups (full 8, quick 4).")
     parser.add_argument("--sizes", help="Retrieval sizes in chunks, comma-separated (full 1000,10000,100000).")
     parser.add_argument("--queries", type=int, help="Retrieval queries timed per size and mode.")
     parser.add_argument("--docs", type=int, help="Only the first N RGB documents for ingest (default: all).")
@@ -290,7 +303,7 @@ def cmd_bench(args) -> int:
                "testset": str(args.testset), "rgb": str(args.rgb), "docs": args.docs, "keep": args.keep,
                "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
                "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
-               "queries": args.queries or preset["queries"],
+               "queries": args.queries or preset["queries"], "conversations": args.conversations or preset["conversations"],
                "stages": [s for s in args.stages.split(",") if s in STAGES],
                "compare": with_remote(bench_combos(args.compare), args.remote)}
     started = time.perf_counter()

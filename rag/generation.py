@@ -6,18 +6,18 @@ question to the next and only reads the new sources and question.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from .citations import grounded_history
+from .concurrency import FairLock, Slots  # noqa: F401  (Slots: the pipeline takes it from here)
 from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
-from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logprobs, save_prompt_state,
-                      yes_probability)
+from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
+                      restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "claim")
@@ -119,12 +119,15 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
 class Generator:
     """A llama.cpp model loaded once; calls are serialised because a Llama object is not thread-safe."""
 
+    slots = 1  # answers at once: one Llama object answers one question at a time
+
     def __init__(self, settings: Settings, model_path: Path, llm=None):
         self.settings = settings
         self.path = Path(model_path)
-        self.lock = threading.Lock()
+        self.lock = FairLock()  # the ingest takes turns on it too, one batch of chunks at a time
         self.owns_model = llm is None  # a caller's model (tests share one) keeps whatever its cache holds
         self.llm = llm or load_llama(settings, self.path)
+        self.static_state: Optional[tuple] = None  # the system prompt's cached state, once warm() has read it
 
     @property
     def name(self) -> str:
@@ -166,8 +169,13 @@ class Generator:
                     logprobs += [(self.llm.detokenize([t]).decode("utf-8", "replace"), lp) for t, lp in tokens]
 
     def complete(self, messages: list[dict], max_tokens: int) -> str:
-        """The whole reply at temperature 0."""
-        return "".join(self.stream(messages, max_tokens, 0.0)).strip()
+        """The whole reply at temperature 0 (the follow-up rewrite). Its prompt shares nothing with the answer's,
+        so the system prompt's cached state is put back after it: the answer then reads only its own part."""
+        text = "".join(self.stream(messages, max_tokens, 0.0)).strip()
+        if self.static_state is not None:
+            with self.lock:
+                restore_prompt_state(self.llm, self.static_state, self.settings.seed)
+        return text
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(yes) / (P(yes) + P(no)) of the first token of the reply to messages (a yes/no question).
@@ -190,8 +198,10 @@ class Generator:
         path = Path(cache_dir) / f"prompt-{self.state_key(system)}.npz" if cache_dir else None
         with self.lock:
             if path and path.is_file() and load_prompt_state(self.llm, path, self.settings.seed):
+                self.static_state = prompt_snapshot(self.llm)
                 return "disk"
             read_static_prefix(self.llm, system)
+            self.static_state = prompt_snapshot(self.llm)
             if path:
                 save_prompt_state(self.llm, path)
         return "read"

@@ -6,105 +6,28 @@ check citations → Answer.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from . import grounding
-from .answerability import (REASONS, Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
+from .answer import Answer, Citation, Timings, make_citation  # noqa: F401  (the faces import them from here)
+from .answerability import (Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
                             load_weights, refusal_before_asking, source_text)
-from .citations import (check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, marked_text,
-                        split_claims)
+from .citations import check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, split_claims
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import (Generator, build_messages, check_messages, claim_messages, load_prompts, pack_context,
+from .generation import (Generator, Slots, build_messages, check_messages, claim_messages, load_prompts, pack_context,
                          rewrite_messages)
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
+from .text import stands_alone
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
-
-
-@dataclass
-class Citation:
-    n: int
-    doc_id: str
-    title: str
-    source: str
-    chunk_id: str
-    text: str
-    start: int
-    end: int
-    supported: bool
-    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans within text of the cited sentences
-
-
-@dataclass
-class Timings:
-    retrieve_ms: float = 0.0
-    ttft_ms: float = 0.0  # from the question to the first answer token, retrieval included
-    check_ms: float = 0.0  # the checks after the answer was written (its sentences against what they cite)
-    total_ms: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def tokens_per_s(self) -> float:
-        """Decoding speed after the first token."""
-        decode_s = (self.total_ms - self.ttft_ms) / 1000
-        return (self.completion_tokens - 1) / decode_s if self.completion_tokens > 1 and decode_s > 0 else 0.0
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    passages: list[Passage]  # every source shown to the model, numbered from 1
-    claims: list  # citations.Claim per answer sentence
-    timings: Timings
-    model: str
-    standalone_question: str = ""
-    withheld: str = ""  # the model's own words when they were replaced by the refusal sentence
-    confidence: Optional[float] = None  # the model's confidence in the answer's names and numbers (answerability.py)
-    stated: Optional[float] = None  # the model's P(yes) that the sources state the answer, when checked
-    refused_by: str = ""  # why: "relevance", "numbers", "missing", "model", "confidence", "stated", "grounding"…
-    reason: str = ""  # the refusal's reason in the reader's terms ("The articles found do not mention H20.")
-    signals: Optional[Signals] = None  # what the checks measured (answerability.Signals)
-    grounded: Optional[float] = None  # the combiner's probability that the answer is grounded, when it ran
-
-    @property
-    def why(self) -> str:
-        """Why it refused, in one sentence: the specific reason, or the rule's general one."""
-        return self.reason or REASONS.get(self.refused_by, "")
-
-    @property
-    def marked(self) -> str:
-        """The answer as a reader is shown it: each sentence the checks do not back marked as not found."""
-        return self.answer if self.refused or not self.claims else marked_text(self.claims)
-
-    def to_json(self) -> dict:
-        """The documented JSON shape of ``rag ask --json``."""
-        return {
-            "question": self.question, "answer": self.answer, "refused": self.refused,
-            "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
-            "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
-            "model": self.model,
-            "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
-            "refused_by": self.refused_by, "reason": self.why, "grounded": self.grounded,
-            "signals": asdict(self.signals) if self.signals else None, "marked": self.marked,
-            "sentences": [{"text": c.text, "cited": c.cited, "supported": bool(c.grounded),
-                           "check": c.best_check()} for c in self.claims] if not self.refused else [],
-            "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
-                         "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
-        }
 
 
 def check_question(question: str, limit: int) -> str:
@@ -131,7 +54,9 @@ class Assistant:
         if self.settings.llm_url and llm is None:  # the server's window, not the in-process model's, bounds the prompt
             self.settings = self.settings.model_copy(update={"n_ctx": self.generator.n_ctx})
         self.index = Index(self.settings, embedder)
+        self.index.turn = self.generator.lock  # a long ingest lets a question in between two batches
         self.retriever = Retriever(self.index)
+        self.slots = Slots(self.generator.slots)  # answers at once: the server's slots, or one in-process
         if self.settings.warm_start:
             self.generator.warm(self.prompts.system, self.settings.home / "cache")
 
@@ -159,24 +84,25 @@ class Assistant:
         raise RagError("The answer stream ended without an answer.")
 
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
-        """Yield text pieces as the model writes them, then the checked Answer.
+        """Yield text pieces as the model writes them, then the checked Answer; up to ``slots.n`` at once, in the
+        order asked (a question waits for a slot, retrieval included, so the shared parts see at most n callers).
 
         Raises:
             QuestionError, IndexEmptyError, RagError: shown to the user as they are.
         """
+        with self.slots:
+            yield from self.answer_stream(question, history, **overrides)
+
+    def answer_stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
+        """The answer path of stream(), without waiting for a slot."""
         settings = self.with_overrides(overrides)
         started = time.perf_counter()
         question = check_question(question, settings.max_question_chars)
-        standalone = self.standalone(question, history)
+        standalone = self.standalone(question, history, settings.rewrite)
         if self.index.count() == 0:
             raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
-        budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
-        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval)
-        passages = pack_context(without_instructions(ranked), self.generator.count, budget)
-        if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
-            passages = select_sentences(standalone, passages, self.generator.count,
-                                        min(settings.sentence_tokens, budget)) or passages
+        ranked, passages = self.retrieve(standalone, settings)
         timings = Timings(retrieve_ms=ms_since(started))
         reason, why = refusal_before_asking(standalone, passages, settings)
         if reason:
@@ -203,9 +129,22 @@ class Assistant:
         timings.check_ms = round(timings.total_ms - written, 1)
         yield answer
 
-    def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
-        """A follow-up rewritten with the conversation into a question that stands alone."""
-        if not history:
+    def retrieve(self, standalone: str, settings: Settings) -> tuple[list[Passage], list[Passage]]:
+        """The passages retrieval ranked, and the sources the model reads: fitted to the window, instructions cut
+        out, and in sentences mode only the sentences that matter (evaluation.retrieval scores these without a model)."""
+        budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
+        ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
+                                       settings.prefer_numbers)
+        passages = pack_context(without_instructions(ranked), self.generator.count, budget)
+        if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
+            passages = select_sentences(standalone, passages, self.generator.count,
+                                        min(settings.sentence_tokens, budget)) or passages
+        return ranked, passages
+
+    def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "auto") -> str:
+        """A follow-up rewritten with the conversation into a question that stands alone (with rewrite='auto',
+        only one that points back into the conversation: a model call costs about 2 s here)."""
+        if not history or (rewrite == "auto" and stands_alone(question)):
             return question
         rewritten = self.generator.complete(rewrite_messages(self.prompts, history, question), 64)
         rewritten = normalize_text(rewritten.splitlines()[0] if rewritten else "")
@@ -278,10 +217,14 @@ class Assistant:
         return self._weights
 
     def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
-        """Cosine similarity of one sentence to each of others, with the index's embedder."""
-        from .embeddings import similarity
+        """Cosine similarity of one sentence to each of others, with MiniLM (the support threshold was set on it)
+        whatever embedder retrieval uses; a stand-in embedder of a test (no key) is used as it is."""
+        from .embeddings import similarity, support_embedder
 
-        return similarity(self.index.embedder, sentence, list(others))
+        if not hasattr(self, "_support"):
+            own = self.index.embedder
+            self._support = own if getattr(own, "key", "minilm") == "minilm" else support_embedder()
+        return similarity(self._support, sentence, list(others))
 
 
 def make_generator(settings: Settings, llm=None, progress=None):
@@ -294,11 +237,6 @@ def make_generator(settings: Settings, llm=None, progress=None):
 
         return RemoteGenerator(settings)
     return Generator(settings, resolve_model(settings, progress), llm)
-
-
-def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:
-    return Citation(n, passage.doc_id, passage.title, passage.source, passage.chunk_id, passage.text,
-                    passage.start, passage.end, supported, highlights)
 
 
 def context_budget(settings: Settings, fixed_tokens: int) -> int:

@@ -98,10 +98,13 @@ def shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
     return {tuple(tokens[i:i + size]) for i in range(len(tokens) - size + 1)}
 
 
-def drop_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> list[Passage]:
-    """Keep the first of passages whose word-shingle Jaccard similarity is at least threshold."""
+def drop_near_duplicates(passages: list[Passage], threshold: float = 0.8, limit: Optional[int] = None) -> list[Passage]:
+    """Keep the first of passages whose word-shingle Jaccard similarity is at least threshold; stop at limit kept
+    (a later passage never changes what was kept before it, so the first limit are the same either way)."""
     kept, kept_shingles = [], []
     for passage in passages:
+        if limit is not None and len(kept) >= limit:
+            break
         own = shingles(passage.text)
         if all(len(own & other) / max(len(own | other), 1) < threshold for other in kept_shingles):
             kept.append(passage)
@@ -142,8 +145,11 @@ def top_indices(scores, n: int) -> list[int]:
 
 def build_lexical(index: Index, key: tuple) -> Lexical:
     """Read every chunk and build BM25 over title and text (15 s at 100,000 chunks: kept off the question's path)."""
+    import logging
+
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import: a log line per build otherwise
     ids, texts, metas = index.all_chunks()
     model = None
     if ids:
@@ -168,8 +174,9 @@ class Retriever:
         self._lock = threading.Lock()  # one first build at a time
         self._rebuild: Optional[threading.Thread] = None
 
-    def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid") -> list[Passage]:
-        """The top_k best distinct passages for a question."""
+    def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid",
+               prefer_numbers: bool = True) -> list[Passage]:
+        """The top_k best distinct passages for a question (those naming its numbers first, unless prefer_numbers is off)."""
         pool: dict[str, Passage] = {}
         rankings = []
         if mode in ("hybrid", "dense"):
@@ -182,14 +189,17 @@ class Retriever:
             for p in lexical:
                 pool.setdefault(p.chunk_id, p)
         fused = [replace(pool[cid], score=score) for cid, score in rrf_fuse(rankings)]
-        return drop_near_duplicates(merge_overlapping(prefer_matching_numbers(question, fused)))[:top_k]
+        ordered = prefer_matching_numbers(question, fused) if prefer_numbers else fused
+        return drop_near_duplicates(merge_overlapping(ordered), limit=top_k)
 
     def dense(self, question: str, n: int) -> list[Passage]:
-        """Nearest chunks by cosine similarity of MiniLM embeddings."""
+        """Nearest chunks by cosine similarity of the embedder's vectors (the question embedded as a query)."""
         count = self.index.count()
         if count == 0:
             return []
-        got = self.index.guard(self.index.collection.query, query_texts=[question], n_results=min(n, count),
+        embedder = self.index.embedder
+        vector = (getattr(embedder, "embed_query", None) or embedder)([question])
+        got = self.index.guard(self.index.collection.query, query_embeddings=vector, n_results=min(n, count),
                                include=["documents", "metadatas", "distances"])
         return [to_passage(cid, text, meta, similarity=1.0 - dist)
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]

@@ -114,8 +114,8 @@ def test_context_budget(n_ctx, max_tokens, context_tokens, fixed, expected):
     assert context_budget(settings, fixed) == expected
 
 
-LONG_QUESTION = ("Setting aside everything about chips, fabs, export controls and open-weight models, and thinking "
-                 "about research, products and infrastructure, ") * 12 + "what does Altman think about export controls?"
+LONG_QUESTION = "S" + (("setting aside everything about chips, fabs, export controls and open-weight models, and thinking "
+                       "about research, products and infrastructure, ") * 12 + "what does Altman think about export controls?")[1:]
 
 
 def test_a_long_question_and_a_large_context_never_overflow_the_window(assistant, llm, monkeypatch):

@@ -161,3 +161,13 @@ def test_another_process_writing_the_index_changes_its_key(settings, embedder, c
     (corpus / "zebra.txt").write_text("Zebras graze quietly in Quokkaland.")
     first.ingest()
     assert second.change_key() != key and second.change_key()[0] == key[0]  # not its own generation: the stamp
+
+
+def test_number_preference_is_a_setting_that_can_be_turned_off(index, corpus):
+    (corpus / "bernal.txt").write_text("Egan Bernal won the Tour de France cycling race in 2019, the first Colombian to win it.")
+    (corpus / "thomas.txt").write_text("Geraint Thomas took the yellow jersey in 2018.")
+    index.ingest()
+    retriever = Retriever(index)
+    question = "Who won the Tour de France cycling race in 2018?"
+    assert "2018" in retriever.search(question, 2, 20, "hybrid")[0].text
+    assert "2019" in retriever.search(question, 2, 20, "hybrid", prefer_numbers=False)[0].text

@@ -31,8 +31,8 @@ RGB = PROJECT_DIR.parent / "shared" / "bench" / "rgb"  # ../shared/bench/rgb bes
 
 SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "flash_attn", "top_k", "max_tokens", "retrieval",
                  "context_tokens", "context_mode", "sentence_tokens", "warm_start")
-QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20}
-FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30}
+QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20, "conversations": 4}
+FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30, "conversations": 8}
 OVERHEAD_TOKENS = 32
 
 
@@ -128,6 +128,7 @@ def stage_generation(p: dict) -> dict:
     from ..evaluation.testset import load_testset
     from ..generation import build_messages
     from ..pipeline import Assistant
+    from .followups import time_followups
 
     started = time.perf_counter()
     settings = Settings.load(**p["settings"], home=p["home"], corpus=p["corpus"])
@@ -141,9 +142,9 @@ def stage_generation(p: dict) -> dict:
     if asked and p["pairs"] and not settings.llm_url:  # bare llama.cpp against the pipeline: in-process only
         gen = compare_generation(assistant, build_messages(assistant.prompts, asked.passages, asked.standalone_question),
                                  p["pairs"])
-    warm = [r for r in rows[1:] if r["ttft_ms"]]
+    warm, followups = [r for r in rows[1:] if r["ttft_ms"]], time_followups(assistant, p.get("conversations", 8))
     return {"assistant_init_s": round(init_s, 2), "index_chunks": assistant.index.count(),
-            "ingest_s": round(ingest.seconds, 2), "generation": gen,
+            "ingest_s": round(ingest.seconds, 2), "generation": gen, "followups": followups,
             "questions": {"n": len(rows), "cold_ttft_ms": rows[0]["ttft_ms"] if rows else None,
                           "warm_ttft_ms_p50": pct([r["ttft_ms"] for r in warm], 50),
                           "warm_ttft_ms_p95": pct([r["ttft_ms"] for r in warm], 95),
@@ -195,12 +196,12 @@ def stage_ingest(p: dict) -> dict:
 
 # ---------- stage: retrieval at growing sizes ----------
 
-def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0):
-    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors, metadata."""
+def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0, dims: int = 384):
+    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors (dims of the embedder), metadata."""
     import numpy as np
 
     rng = np.random.default_rng(seed + first)
-    vectors = rng.standard_normal((count, 384)).astype(np.float32)
+    vectors = rng.standard_normal((count, dims)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     words = np.asarray(vocab)
     ids, texts, metas = [], [], []
@@ -219,7 +220,7 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
     started = time.perf_counter()
     have = index.count()
     for first in range(have, size, 4000):
-        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab)
+        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab, dims=getattr(index.embedder, "dimensions", 384))
         index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
     index.generation += 1
     return time.perf_counter() - started
@@ -227,7 +228,7 @@ def grow_index(index, size: int, vocab: list[str]) -> float:
 
 def time_after_upload(index, retriever, questions: list[str], settings, vocab: list[str]) -> dict:
     """The hybrid questions after a 10-chunk document arrives (removed afterwards): what a user waits after an upload."""
-    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab)
+    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab, dims=getattr(index.embedder, "dimensions", 384))
     uploaded = time.perf_counter()
     index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
     index.generation += 1

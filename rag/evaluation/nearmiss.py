@@ -116,3 +116,18 @@ def write_near_misses(testset: Path, corpus: Path, out: Path, limit: Optional[in
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in made), encoding="utf-8")
     return len(made)
+
+
+def near_miss_testset(testset: Path, corpus: Path, out_dir: Path, limit: Optional[int], progress=print) -> Path:
+    """``rag eval --near-misses``: write the near misses of a test set to out_dir/near-misses.jsonl and return it.
+
+    Raises:
+        RagError: no near miss could be made from this test set and corpus.
+    """
+    path = Path(out_dir) / "near-misses.jsonl"
+    count = write_near_misses(testset, corpus, path, limit)
+    if not count:
+        raise RagError("No near misses could be made: no answerable question names a year or a women's/men's "
+                       "qualifier that one passage of the corpus pairs with the rest of it.")
+    progress(f"{count} near misses written to {path}")
+    return path

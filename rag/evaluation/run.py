@@ -21,7 +21,7 @@ from .report import CompareReport, EvalReport, combo_label, compare_markdown, re
 from .testset import load_testset
 
 # Settings that take effect per question (assistant.ask overrides); chunking or the model would need a rebuild.
-PER_QUESTION = ("top_k", "candidates", "retrieval", "context_tokens", "context_mode", "sentence_tokens",
+PER_QUESTION = ("top_k", "candidates", "retrieval", "prefer_numbers", "context_tokens", "context_mode", "sentence_tokens",
                 "max_tokens", "temperature", "min_relevance", "support_threshold", "refuse_unsupported",
                 "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles", "refuse_missing",
                 "check_sentences", "min_claim", "min_grounded")

@@ -72,7 +72,7 @@ class Tools:
         """Find the passages of the indexed news articles that best match a query, without writing an answer.
 
         Fast (no language model): read the passages and cite them yourself by title and source. Hybrid search
-        (MiniLM embeddings and BM25, fused by reciprocal rank); instruction-like sentences are left out.
+        (embeddings, RAG_EMBEDDER, and BM25, fused by reciprocal rank); instruction-like sentences are left out.
 
         Args:
             query: What to look for, in plain words.
@@ -87,7 +87,7 @@ class Tools:
             if not low <= int(k) <= high:
                 raise gr.Error(f"k must be between {low:g} and {high:g}; got {k}.", print_exception=False)
             s = self.assistant.settings
-            found = self.assistant.retriever.search(query, int(k), s.candidates, s.retrieval)
+            found = self.assistant.retriever.search(query, int(k), s.candidates, s.retrieval, s.prefer_numbers)
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         return as_json([passage_json(n, p) for n, p in enumerate(without_instructions(found), 1)])
