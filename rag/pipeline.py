@@ -186,7 +186,10 @@ class Assistant:
             self.check_sentences(claims, messages)
         ground_claims(claims, settings.min_claim)
         signals, lacking = answer_signals(standalone, claims, passages, score)
-        grounded = grounded_probability(signals, self.weights()) if settings.min_grounded else None
+        # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
+        # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
+        judged = settings.min_grounded and cited_numbers(claims)
+        grounded = grounded_probability(signals, self.weights()) if judged else None
         refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
         if grounded is not None and grounded < settings.min_grounded:
             cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]

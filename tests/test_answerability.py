@@ -94,3 +94,12 @@ def test_a_sentence_the_model_does_not_find_is_marked_and_kept_out_of_the_follow
     prompt = rewrite_messages(assistant.prompts, [(SEED_QUESTION, marked)], "And then?")[0]["content"]
     unbacked = [c.text.rstrip(".") for c in strict.claims if not c.grounded]
     assert unbacked and not any(text in prompt for text in unbacked)
+
+
+def test_an_answer_citing_nothing_is_shown_marked_not_judged_by_the_combiner(assistant):
+    from rag.pipeline import Timings
+
+    _, passages = assistant.retrieve("Who leads OpenAI?", assistant.settings)
+    answer = assistant.finish("Who?", "Who?", "Altman leads OpenAI.", passages, Timings())
+    assert not answer.refused and answer.grounded is None
+    assert answer.marked == "Altman leads OpenAI (not found in the sources)."
