@@ -1,7 +1,8 @@
-"""Documents: read .txt, .md, .html and .pdf files into clean text with metadata.
+"""Documents: read .txt, .md, .html, .pdf, .docx and .epub files into clean text with metadata.
 
-Each document gets a stable id (from its path), a title, its source path and a hash of its
-content, so re-ingesting can tell unchanged, changed and deleted files apart.
+Each document gets a stable id (from its path), a title, its source path, its publication date when
+one is known (rag/dates.py) and a hash of its content, so re-ingesting can tell unchanged, changed and
+deleted files apart.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dates import first_date, leading_date
 from .errors import DocumentError
+from .readers import Parsed, front_matter, parse_docx, parse_epub, parse_html
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-HTML_DROP = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer", "form", "iframe")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Document:
     source: str
     text: str
     content_hash: str
+    date: str = ""  # ISO publication date (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
+
 
 
 def find_documents(paths: list[Path]) -> list[Path]:
@@ -70,19 +74,28 @@ def load_document(path: Path, corpus: Path | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
-    if suffix == ".pdf":
-        title, text = parse_pdf(data, path.name)
-    elif suffix in (".html", ".htm"):
-        title, text = parse_html(decode_text(data, path.name))
-    else:
-        title, text = parse_plain(decode_text(data, path.name), markdown=suffix == ".md")
+    title, text, date = parse_bytes(data, suffix, path.name)
     text = normalize_text(text)
     if not text:
         raise DocumentError(f"{path.name}: holds no readable text.")
     title = normalize_text(title or "").replace("\n", " ")[:200] or title_from_filename(path)
     source = source_name(path, corpus)
-    content_hash = hashlib.sha256(f"{title}\n{text}".encode("utf-8")).hexdigest()
-    return Document(doc_id_for(source), title, source, text, content_hash)
+    date = first_date(date) or leading_date(text)
+    content_hash = hashlib.sha256(f"{title}\n{date}\n{text}".encode("utf-8")).hexdigest()
+    return Document(doc_id_for(source), title, source, text, content_hash, date)
+
+
+def parse_bytes(data: bytes, suffix: str, name: str) -> Parsed:
+    """The reader for a file type: (title, text, raw date) of the file's bytes."""
+    if suffix == ".pdf":
+        return parse_pdf(data, name)
+    if suffix == ".docx":
+        return parse_docx(data, name)
+    if suffix == ".epub":
+        return parse_epub(data, name)
+    if suffix in (".html", ".htm"):
+        return parse_html(decode_text(data, name))
+    return parse_plain(decode_text(data, name), markdown=suffix == ".md")
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -117,39 +130,26 @@ def normalize_text(text: str) -> str:
     return text.strip()
 
 
-def parse_plain(text: str, markdown: bool) -> tuple[str, str]:
-    """Title from front matter (``title: …``) or a leading Markdown heading; body without them."""
-    title = ""
+def parse_plain(text: str, markdown: bool) -> Parsed:
+    """Title and date from front matter (``title: …``, ``date: …``) or a leading Markdown heading; body without them."""
+    title, date = "", ""
     match = FRONT_MATTER.match(text)
     if match:
-        for line in match.group(1).splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "title":
-                title = value.strip().strip("\"'")
+        fields = front_matter(match.group(1))
+        title, date = fields.get("title", ""), fields.get("date", "")
         text = text[match.end():]
     if markdown and not title:
         heading = re.match(r"\s*#\s+(.+)\n", text)
         if heading:
             title = heading.group(1).strip()
             text = text[heading.end():]
-    return title, text
+    return Parsed(title, text, date)
 
 
-def parse_html(html: str) -> tuple[str, str]:
-    """Readable text of an HTML page: scripts, styles and navigation dropped, blocks on their own lines."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup.find_all(HTML_DROP):
-        tag.decompose()
-    body = soup.find("article") or soup.find("main") or soup.body or soup
-    return title, body.get_text("\n", strip=True)
 
 
-def parse_pdf(data: bytes, name: str) -> tuple[str, str]:
-    """Text of every page of a PDF; encrypted or broken files are refused with a reason."""
+def parse_pdf(data: bytes, name: str) -> Parsed:
+    """Text of every page of a PDF, its title and creation date; encrypted or broken files are refused with a reason."""
     import io
 
     from pypdf import PdfReader
@@ -161,11 +161,12 @@ def parse_pdf(data: bytes, name: str) -> tuple[str, str]:
             raise DocumentError(f"{name}: the PDF is encrypted; save an unprotected copy and add that.")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
+        date = str((reader.metadata or {}).get("/CreationDate") or "")
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
         raise DocumentError(f"{name}: the PDF cannot be read ({type(exc).__name__}).") from None
-    return str(title), "\n\n".join(pages)
+    return Parsed(str(title), "\n\n".join(pages), date)
 
 
 def title_from_filename(path: Path) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+from .dates import leading_date, spoken_date
 from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
@@ -52,7 +53,7 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
     """
     chosen, used = [], 0
     for passage in passages:
-        cost = count(passage.text) + count(passage.title) + 4
+        cost = count(passage.text) + count(passage.title) + count(spoken_date(passage.date)) + 4
         if used + cost <= budget:
             chosen.append(passage)
             used += cost
@@ -60,12 +61,12 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 
 
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources (title and text) and the question.
+    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
     """
-    shown = [shown_title(p) if titles else "" for p in passages]
+    shown = [heading(shown_title(p) if titles else "", shown_date(p)) for p in passages]
     sources = "\n\n".join(
         prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
@@ -82,6 +83,19 @@ def shown_title(passage: Passage) -> str:
     """
     title = neutralise_markers(passage.title.strip())
     return "" if title == Path(passage.source).stem else title
+
+
+def shown_date(passage: Passage) -> str:
+    """The article's date as the model reads it (``28 July 2019``); none when the passage opens with it.
+
+    ``shown_date(Passage(date='2019-07-28', text='Jul 28, 2019 ... Rain.', …)) -> ''`` (a search snippet says it already)
+    """
+    return "" if not passage.date or leading_date(passage.text) == passage.date else spoken_date(passage.date)
+
+
+def heading(title: str, date: str) -> str:
+    """A source's heading: ``heading('Rates rise', '28 July 2019') -> 'Rates rise — 28 July 2019'``; either may be ''."""
+    return " — ".join(part for part in (title, date) if part)
 
 
 def check_messages(prompts: Prompts, messages: list[dict]) -> list[dict]:

@@ -38,6 +38,7 @@ class Citation:
     end: int
     supported: bool
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans within text of the cited sentences
+    date: str = ""  # the article's publication date, ISO (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by,
-            "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
+            "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
 
@@ -244,7 +245,7 @@ def make_generator(settings: Settings, llm=None, progress=None):
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:
     return Citation(n, passage.doc_id, passage.title, passage.source, passage.chunk_id, passage.text,
-                    passage.start, passage.end, supported, highlights)
+                    passage.start, passage.end, supported, highlights, passage.date)
 
 
 def context_budget(settings: Settings, fixed_tokens: int) -> int:
