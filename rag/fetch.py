@@ -155,13 +155,13 @@ def feed_links(feed: Fetched) -> list[str]:
     import feedparser
 
     parsed = feedparser.parse(feed.body)
-    if parsed.bozo and not parsed.entries:
-        raise DocumentError(f"{feed.url}: this is not an RSS or Atom feed that can be read.")
     links = []
     for entry in parsed.entries:
-        link = urljoin(feed.url, entry.get("link") or "")
+        link = urljoin(feed.url, entry.get("link") or "") if entry.get("link") else ""
         if urlsplit(link).scheme in ("http", "https") and link not in links:
             links.append(link)
+    if parsed.bozo and not links:  # broken XML with nothing usable in it; an empty, well-formed feed is just empty
+        raise DocumentError(f"{feed.url}: this is not an RSS or Atom feed that can be read.")
     return links
 
 
