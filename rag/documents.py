@@ -30,7 +30,6 @@ class Document:
     date: str = ""  # ISO publication date (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
 
 
-
 def find_documents(paths: list[Path]) -> list[Path]:
     """Supported files under the given files and folders, sorted, hidden files skipped."""
     found = set()
@@ -144,8 +143,6 @@ def parse_plain(text: str, markdown: bool) -> Parsed:
             title = heading.group(1).strip()
             text = text[heading.end():]
     return Parsed(title, text, date)
-
-
 
 
 def parse_pdf(data: bytes, name: str) -> Parsed:
