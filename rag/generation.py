@@ -20,7 +20,7 @@ from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logp
                       yes_probability)
 from .text import strip_markers
 
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "dated")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Prompts:
     refusal: str
     rewrite: str
     check: str
+    dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -61,7 +62,8 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 
 
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question.
+    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question;
+    when a source shows its date, the dated prompt first says how to read relative dates against it.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
@@ -72,6 +74,8 @@ def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str,
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
         for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
+    if any(shown_date(p) for p in passages):
+        user = f"{prompts.dated}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 

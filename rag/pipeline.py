@@ -189,7 +189,7 @@ class Assistant:
     def static_tokens(self) -> int:
         """Tokens of the system prompt and the answer template without sources."""
         if not hasattr(self, "_static_tokens"):
-            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer)
+            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer + self.prompts.dated)
         return self._static_tokens
 
     def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,

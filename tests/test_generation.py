@@ -48,9 +48,13 @@ def test_consecutive_sources_of_one_article_share_one_heading_and_titles_off_kee
     assert "[1] 28 July 2019\nDock workers" in untitled and "Port strike" not in untitled.split("Question:")[0]
 
 
-def test_the_system_prompt_says_how_to_read_relative_dates():
-    system = build_messages(PROMPTS, [passage()], "When?")[0]["content"]
-    assert "date it was published" in system and "not from today" in system
+def test_the_prompt_says_how_to_read_relative_dates_when_a_source_is_dated():
+    dated = build_messages(PROMPTS, [passage(date="2019-07-28")], "What happened yesterday?")
+    assert dated[-1]["content"].startswith(PROMPTS.dated + "\nSources:")
+    assert "not from today" in PROMPTS.dated
+    undated = build_messages(PROMPTS, [passage()], "What happened yesterday?")
+    assert PROMPTS.dated not in undated[-1]["content"]  # an undated corpus gets the prompt it always had
+    assert dated[0] == undated[0]  # the cached system prompt is the same either way
 
 
 def test_heading_and_shown_date():
