@@ -96,3 +96,16 @@ def first_date(*candidates) -> str:
         if found:
             return found
     return ""
+
+
+def shown_date(passage) -> str:
+    """A passage's article date as the model reads it (``28 July 2019``); none when the passage opens with it.
+
+    ``shown_date(Passage(date='2019-07-28', text='Jul 28, 2019 ... Rain.', …)) -> ''`` (a search snippet says it already)
+    """
+    return "" if not passage.date or leading_date(passage.text) == passage.date else spoken_date(passage.date)
+
+
+def heading(title: str, date: str) -> str:
+    """A source's heading: ``heading('Rates rise', '28 July 2019') -> 'Rates rise — 28 July 2019'``; either may be ''."""
+    return " — ".join(part for part in (title, date) if part)

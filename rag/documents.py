@@ -7,6 +7,7 @@ deleted files apart.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +19,14 @@ from .readers import Parsed, front_matter, parse_docx, parse_epub, parse_html
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+READER_VERSION = "readers-2"  # 2: web pages by trafilatura, dates; recorded with every chunk: change it when a file's bytes give other text, so all are read again
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one document may expand to, checked while it is read (a small file can hold a huge text)."""
+    pages: int = 2000
+    chars: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -31,16 +40,46 @@ class Document:
 
 
 def find_documents(paths: list[Path]) -> list[Path]:
-    """Supported files under the given files and folders, sorted, hidden files skipped."""
+    """Supported files under the given files and folders, sorted; hidden files skipped.
+
+    In a folder, a link is listed under its own name when it leads to a file inside that folder, and
+    is not followed when it leads outside it (or to a folder): a link never brings in a file from
+    elsewhere, and deleting the link's entry deletes the link, never its target.
+    """
     found = set()
     for path in paths:
         path = Path(path)
-        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        if path.is_dir():
+            candidates = [file for file in walk(path) if stays_inside(file, path)]
+        else:
+            candidates = [path]
         for file in candidates:
-            hidden = any(part.startswith(".") for part in file.relative_to(path).parts) if path.is_dir() else False
-            if file.is_file() and not hidden and file.suffix.lower() in SUPPORTED_SUFFIXES:
-                found.add(file.resolve())
+            if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.add(entry_path(file))
     return sorted(found)
+
+
+def walk(folder: Path) -> list[Path]:
+    """Every file under folder, sorted, hidden files and folders skipped, links to folders not followed."""
+    files = []
+    for parent, folders, names in os.walk(folder):  # followlinks=False: a linked folder is never entered
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        files += [Path(parent) / name for name in sorted(names) if not name.startswith(".")]
+    return files
+
+
+def stays_inside(file: Path, folder: Path) -> bool:
+    """False for a link whose target lies outside folder (a link inside it, or a plain file, is True)."""
+    return not file.is_symlink() or file.resolve().is_relative_to(Path(folder).resolve())
+
+
+def entry_path(path: Path) -> Path:
+    """The absolute path of a folder entry itself: its folders resolved, a link at the end kept as the link.
+
+    ``entry_path(Path('corpus/link.md'))`` is ``/…/corpus/link.md`` even when link.md points elsewhere.
+    """
+    path = Path(path)
+    return path.parent.resolve() / path.name
 
 
 def doc_id_for(source: str) -> str:
@@ -49,8 +88,8 @@ def doc_id_for(source: str) -> str:
 
 
 def source_name(path: Path, corpus: Path | None) -> str:
-    """Path relative to the corpus when inside it (portable ids), else the absolute path."""
-    path = Path(path).resolve()
+    """Path relative to the corpus when inside it (portable ids), else the absolute path (a link keeps its own name)."""
+    path = entry_path(path)
     if corpus is not None:
         try:
             return path.relative_to(Path(corpus).resolve()).as_posix()
@@ -59,11 +98,12 @@ def source_name(path: Path, corpus: Path | None) -> str:
     return path.as_posix()
 
 
-def load_document(path: Path, corpus: Path | None = None) -> Document:
-    """Read one file into a Document.
+def load_document(path: Path, corpus: Path | None = None, limits: Limits = Limits()) -> Document:
+    """Read one file into a Document; any failure of a parser is a DocumentError with one sentence.
 
     Raises:
-        DocumentError: unsupported type, unreadable, binary, encrypted or empty.
+        DocumentError: unsupported type, unreadable, binary, encrypted, empty, over a limit, or
+            a file its parser fails on.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -73,7 +113,16 @@ def load_document(path: Path, corpus: Path | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
-    title, text, date = parse_bytes(data, suffix, path.name)
+    try:
+        title, text, date = parse(data, suffix, path.name, limits)
+    except DocumentError:
+        raise
+    except MemoryError:
+        raise DocumentError(f"{path.name}: reading it needs more memory than a document may use (RAG_PARSE_MEMORY_MB).") from None
+    except RecursionError:
+        raise DocumentError(f"{path.name}: its structure is nested too deeply to read.") from None
+    except Exception as exc:  # a parser's own failure on a hostile or broken file (pypdf, bs4, …)
+        raise DocumentError(f"{path.name}: the file cannot be read ({type(exc).__name__}).") from None
     text = normalize_text(text)
     if not text:
         raise DocumentError(f"{path.name}: holds no readable text.")
@@ -84,17 +133,28 @@ def load_document(path: Path, corpus: Path | None = None) -> Document:
     return Document(doc_id_for(source), title, source, text, content_hash, date)
 
 
-def parse_bytes(data: bytes, suffix: str, name: str) -> Parsed:
-    """The reader for a file type: (title, text, raw date) of the file's bytes."""
+def parse(data: bytes, suffix: str, name: str, limits: Limits) -> Parsed:
+    """(title, raw text, raw date) of a file's bytes by its type, refused as soon as it is over a limit."""
     if suffix == ".pdf":
-        return parse_pdf(data, name)
-    if suffix == ".docx":
-        return parse_docx(data, name)
-    if suffix == ".epub":
-        return parse_epub(data, name)
-    if suffix in (".html", ".htm"):
-        return parse_html(decode_text(data, name))
-    return parse_plain(decode_text(data, name), markdown=suffix == ".md")
+        return parse_pdf(data, name, limits)
+    if suffix in (".docx", ".epub"):  # zip archives: their text is counted once read
+        parsed = parse_docx(data, name) if suffix == ".docx" else parse_epub(data, name)
+        check_chars(len(parsed.text), name, limits)
+        return parsed
+    text = decode_text(data, name)
+    if suffix in (".html", ".htm"):  # markup is not text: counted once it is gone (the worker bounds the parse)
+        parsed = parse_html(text)
+        check_chars(len(parsed.text), name, limits)
+        return parsed
+    check_chars(len(text), name, limits)  # before the parse: it cannot add text
+    return parse_plain(text, markdown=suffix == ".md")
+
+
+def check_chars(count: int, name: str, limits: Limits) -> None:
+    """Refuse a document whose text is over the character limit."""
+    if count > limits.chars:
+        raise DocumentError(f"{name}: holds more than {limits.chars:,} characters of text, the limit "
+                            "(RAG_MAX_DOCUMENT_CHARS); split it into smaller files or raise the limit.")
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -145,23 +205,37 @@ def parse_plain(text: str, markdown: bool) -> Parsed:
     return Parsed(title, text, date)
 
 
-def parse_pdf(data: bytes, name: str) -> Parsed:
-    """Text of every page of a PDF, its title and creation date; encrypted or broken files are refused with a reason."""
+
+def parse_pdf(data: bytes, name: str, limits: Limits = Limits()) -> Parsed:
+    """Text of every page of a PDF (page by page within the limits), its title and creation date; encrypted or
+    broken files are refused."""
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(f"{name}: the PDF is encrypted; save an unprotected copy and add that.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > limits.pages:
+            raise DocumentError(f"{name}: {len(reader.pages):,} pages is over the {limits.pages:,}-page limit "
+                                "(RAG_MAX_DOCUMENT_PAGES); split it into smaller files or raise the limit.")
+        pages, chars = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            check_chars(chars, name, limits)
         title = (reader.metadata.title if reader.metadata else None) or ""
         date = str((reader.metadata or {}).get("/CreationDate") or "")
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
+    except LimitReachedError:
+        raise DocumentError(f"{name}: the PDF is built to expand past the PDF reader's safety limits, "
+                            "so it is not read.") from None
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:
         raise DocumentError(f"{name}: the PDF cannot be read ({type(exc).__name__}).") from None
     return Parsed(str(title), "\n\n".join(pages), date)
 

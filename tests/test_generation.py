@@ -1,5 +1,6 @@
 """The prompt the model reads: each source's heading carries its article's title and publication date."""
-from rag.generation import build_messages, heading, load_prompts, pack_context, shown_date
+from rag.dates import heading, shown_date
+from rag.generation import build_messages, load_prompts, pack_context
 from rag.retrieval import Passage
 
 from conftest import ROOT
