@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .answerability import REASONS
+from .dates import spoken_date
 from .errors import RagError
 from .settings import Settings, expand_grid, parse_grid, settings_rows, settings_table
 from .text import rewrite_markers
@@ -53,6 +54,15 @@ def cmd_ingest(args) -> int:
     index = Index(settings)
     if args.rebuild and settings.chroma_host:
         index.reset()
+    links = [p for p in args.paths if "://" in p]
+    if links or args.feed:
+        from types import SimpleNamespace
+
+        from .web.links import add_feed, add_links, link_lines
+        target = SimpleNamespace(settings=settings, index=index, ingest=index.ingest)  # what an upload needs, no model
+        result, already = add_feed(target, args.feed) if args.feed else (add_links(target, links), 0)
+        print("\n".join(link_lines(result, already)))
+        return 1 if result.failed else 0
     report = index.ingest([Path(p) for p in args.paths] or None,
                           progress=lambda fraction, message: status(f"[{fraction:4.0%}] {message}"))
     for source, reason in report.failed:
@@ -103,7 +113,8 @@ def print_answer(answer) -> None:
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
         snippet = c.text if len(c.text) < 300 else c.text[:297] + "…"
-        print(f"[{c.n}] {c.title} — {c.source} (chars {c.start}–{c.end}){flag}\n    {snippet}")
+        dated = f", {spoken_date(c.date)}" if c.date else ""
+        print(f"[{c.n}] {c.title} — {c.source}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
     t = answer.timings
     print(f"\n(retrieval {t.retrieve_ms:.0f} ms, first token {t.ttft_ms / 1000:.1f} s, total {t.total_ms / 1000:.1f} s, "
           f"{t.tokens_per_s:.1f} tokens/s, {t.prompt_tokens} prompt tokens)")
@@ -119,8 +130,10 @@ def cmd_prepare_model(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions about your articles, offline.")
     sub = parser.add_subparsers(dest="command", required=True)
-    ingest = sub.add_parser("ingest", help="(Re)index the corpus folder or the given files and folders.")
-    ingest.add_argument("paths", nargs="*", help="Files or folders (default: the corpus folder).")
+    ingest = sub.add_parser("ingest", help="(Re)index the corpus folder or the given files and folders, or add web pages.")
+    ingest.add_argument("paths", nargs="*", help="Files or folders (default: the corpus folder), or http(s) links of "
+                        "pages to fetch into the corpus.")
+    ingest.add_argument("--feed", metavar="URL", help="Add the entries of this RSS/Atom feed not in the corpus yet.")
     ingest.add_argument("--rebuild", action="store_true", help="Start from an empty index.")
     ingest.set_defaults(run=cmd_ingest)
     ask = sub.add_parser("ask", help="Answer a question with numbered, checked sources.")

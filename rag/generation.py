@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+from .dates import heading, shown_date, spoken_date
 from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
@@ -20,7 +21,7 @@ from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, re
                       restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "dated")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Prompts:
     refusal: str
     rewrite: str
     check: str
+    dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -53,7 +55,7 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
     """
     chosen, used = [], 0
     for passage in passages:
-        cost = count(passage.text) + count(passage.title) + 4
+        cost = count(passage.text) + count(passage.title) + count(spoken_date(passage.date)) + 4
         if used + cost <= budget:
             chosen.append(passage)
             used += cost
@@ -61,17 +63,20 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 
 
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources (title and text) and the question.
+    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question;
+    when a source shows its date, the dated prompt first says how to read relative dates against it.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
     """
-    shown = [shown_title(p) if titles else "" for p in passages]
+    shown = [heading(shown_title(p) if titles else "", shown_date(p)) for p in passages]
     sources = "\n\n".join(
         prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
         for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
+    if any(shown_date(p) for p in passages):
+        user = f"{prompts.dated}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 
@@ -83,6 +88,7 @@ def shown_title(passage: Passage) -> str:
     """
     title = neutralise_markers(passage.title.strip())
     return "" if title == Path(passage.source).stem else title
+
 
 
 def check_messages(prompts: Prompts, messages: list[dict]) -> list[dict]:

@@ -39,6 +39,7 @@ class Citation:
     end: int
     supported: bool
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans within text of the cited sentences
+    date: str = ""  # the article's publication date, ISO (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by,
-            "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
+            "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
 
@@ -205,7 +206,7 @@ class Assistant:
     def static_tokens(self) -> int:
         """Tokens of the system prompt and the answer template without sources."""
         if not hasattr(self, "_static_tokens"):
-            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer)
+            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer + self.prompts.dated)
         return self._static_tokens
 
     def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
@@ -265,7 +266,7 @@ def make_generator(settings: Settings, llm=None, progress=None):
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:
     return Citation(n, passage.doc_id, passage.title, passage.source, passage.chunk_id, passage.text,
-                    passage.start, passage.end, supported, highlights)
+                    passage.start, passage.end, supported, highlights, passage.date)
 
 
 def context_budget(settings: Settings, fixed_tokens: int) -> int:

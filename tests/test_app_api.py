@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.app_fixtures import (NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
+from tests.app_fixtures import (NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
                                 clean_env, free_port, model_file)
 
 ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld",
@@ -75,6 +75,8 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
     assert len(answer["sources"]) <= 2
     assert "Brevik" in answer["answer"], answer["answer"]
     assert any(c["title"] == "The Zorblax river festival" for c in answer["citations"])
+    assert {c["date"] for c in answer["citations"] if c["title"] == "The Zorblax river festival"} == {NEW_ARTICLE_DATE}
+    assert docs["The Zorblax river festival"]["date"] == NEW_ARTICLE_DATE and docs[before[0]["title"]]["date"] == ""
 
     doc_id = docs["The Zorblax river festival"]["doc_id"]
     assert "removed from the corpus folder" in client.predict(doc_id, api_name="/delete")

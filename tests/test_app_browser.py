@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT, SEED_QUESTION, app_server,  # noqa: F401
-                                article_files, model_file)
+from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT,  # noqa: F401
+                                SEED_QUESTION, app_server, article_files, model_file)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")  # found as `make chromium` finds it: `command -v chromium`
@@ -176,6 +176,7 @@ def test_upload_adds_an_article_and_refuses_a_bad_file(page, app_server, article
                            timeout=ANSWER_TIMEOUT_S * 1000)
     assert "zorblax-festival.md" in page.inner_text("#documents-status")
     assert "The Zorblax river festival" in page.inner_text("#documents-table")
+    assert NEW_ARTICLE_DATE in page.inner_text("#documents-table .docs-table tbody")  # its Published column
     assert (app_server.corpus / "zorblax-festival.md").is_file()
 
     page.set_input_files("#upload input[type=file]", str(article_files["bad"]))
@@ -212,6 +213,8 @@ def test_two_tabs_are_queued_and_keep_their_own_conversations(page, browser, app
         reply.locator("a.cite").first.click()
         card = other.locator("#sources .source-card.focused")
         assert "Zorblax" in card.locator(".source-title").inner_text()
+        assert card.locator(".source-date").inner_text() == "15 June 2024"  # the article's date, as people write it
+        assert card.locator(".source-date").get_attribute("datetime") == NEW_ARTICLE_DATE
         assert "<script>window.__pwned = true</script>" in card.inner_text()  # shown as text, not run
         assert other.evaluate("window.__pwned") is None
         shoot(other, "06-new-article-answer")

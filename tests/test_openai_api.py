@@ -11,10 +11,11 @@ import pytest
 
 from rag.web.openai_api import (MODEL_ID, ApiError, chunk_body, completion_body, conversation, last_chunk,
                                 parse_request, sse)
-from tests.app_fixtures import app_server, model_file  # noqa: F401
+from tests.app_fixtures import (NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, app_server, article_files,  # noqa: F401
+                                model_file, upload)
 from tests.conftest import SEED_QUESTION
 
-CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "supported"}
+CITATION_KEYS = {"n", "doc_id", "title", "source", "date", "chunk_id", "text", "start", "end", "supported"}
 REFUSAL = "The articles do not answer this question."
 ASK = [{"role": "user", "content": SEED_QUESTION}]
 ANSWER = {"answer": "Because of China [1].", "refused": False, "standalone_question": "Why?",
@@ -183,3 +184,12 @@ def test_two_concurrent_streams_are_answered_one_after_the_other(client):
     assert {c.id for c in chunks_a}.isdisjoint({c.id for c in chunks_b})
     assert len({c.id for c in chunks_a}) == len({c.id for c in chunks_b}) == 1
     assert all(chunks[-1].choices[0].finish_reason for chunks in (chunks_a, chunks_b))
+
+
+def test_citations_carry_the_articles_publication_date(client, app_server, article_files):
+    """Last in this module: it adds a dated article to the app's corpus."""
+    assert upload(app_server, article_files["good"])["saved"] == ["zorblax-festival.md"]
+    completion = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": NEW_ARTICLE_QUESTION}],
+                                                temperature=0, max_tokens=64)
+    cited = completion.model_extra["citations"]
+    assert cited and {c["date"] for c in cited if c["title"] == "The Zorblax river festival"} == {NEW_ARTICLE_DATE}, cited

@@ -12,6 +12,7 @@ import re
 from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
+from ..dates import spoken_date
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 # Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
@@ -143,13 +144,15 @@ def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def source_card(n: int, turn: int, title: str, source: str, body: str, note: str = "", flag: str = "") -> str:
-    """One numbered source: title, where it comes from, an optional flag, and the (already escaped) passage."""
+def source_card(n: int, turn: int, title: str, source: str, body: str, note: str = "", flag: str = "",
+                date: str = "") -> str:
+    """One numbered source: title, publication date, where it comes from, an optional flag, and the (already escaped) passage."""
     flag_html = f'<div class="source-flag">{escape(flag)}</div>' if flag else ""
     classes = "source-card unsupported" if flag else "source-card"
+    dated = f'<time class="source-date" datetime="{escape(date)}">{escape(spoken_date(date))}</time> · ' if date else ""
     return (f'<article class="{classes}" id="{source_id(turn, n)}">'
             f'<header><span class="source-num">{n}</span><div><div class="source-title">{escape(title)}</div>'
-            f'<div class="source-origin">{escape(source)}{escape(note)}</div></div></header>'
+            f'<div class="source-origin">{dated}{escape(source)}{escape(note)}</div></div></header>'
             f'{flag_html}<blockquote class="source-text">{body}</blockquote></article>')
 
 
@@ -157,7 +160,7 @@ def citation_cards(answer, turn: int) -> list[str]:
     """A card per cited source, cited sentences highlighted, unsupported citations flagged."""
     flag = "Not supported: this passage does not clearly back the sentence that cites it."
     return [source_card(c.n, turn, c.title, c.source, ("… " if c.start > 0 else "") + highlight(c.text, c.highlights),
-                        f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag)
+                        f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag, c.date)
             for c in answer.citations]
 
 
@@ -166,7 +169,8 @@ def passage_cards(passages: Sequence, turn: int, limit: Optional[int] = None) ->
     cards = []
     for n, p in enumerate(list(passages)[:limit], 1):
         note = f" · similarity {p.similarity:.2f}" if p.similarity is not None else ""
-        cards.append(source_card(n, turn, p.title, p.source, ("… " if p.start > 0 else "") + escape(p.text), note))
+        cards.append(source_card(n, turn, p.title, p.source, ("… " if p.start > 0 else "") + escape(p.text), note,
+                                 date=p.date))
     return cards
 
 
@@ -241,17 +245,18 @@ def header_html(info: dict) -> str:
 
 
 def documents_html(docs: Sequence) -> str:
-    """The Documents tab's table: title, file, chunks, when indexed, status (all escaped).
+    """The Documents tab's table: title, publication date, file, chunks, when indexed, status (all escaped).
 
     ``documents_html([])`` -> ``'<p class="docs-empty">No documents yet: …</p>'``
     """
     if not docs:
         return '<p class="docs-empty">No documents yet: add articles below.</p>'
     rows = "".join(
-        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-file">{escape(d.source)}</td>'
+        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-date">{escape(d.date)}</td>'
+        f'<td class="doc-file">{escape(d.source)}</td>'
         f'<td class="doc-chunks">{d.chunks}</td><td>{escape(when(d.indexed_at))}</td>'
         f'<td>{"indexed" if d.complete else "incomplete: ingest again"}</td></tr>' for d in docs)
-    return ('<table class="docs-table"><thead><tr><th>Title</th><th>File</th><th>Chunks</th><th>Indexed</th>'
+    return ('<table class="docs-table"><thead><tr><th>Title</th><th>Published</th><th>File</th><th>Chunks</th><th>Indexed</th>'
             f'<th>Status</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
