@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from .chunks import CHUNKER, Chunk, chunk_document
-from .documents import READER_VERSION, Document, doc_id_for, find_documents, load_document, source_name
+from .chunks import CHUNKER, chunk_document
+from .documents import READER_VERSION, Document, doc_id_for, find_documents, source_name
 from .embeddings import collection_for, make_embedder
 from .errors import DocumentError, IndexCorruptError, RagError
 from .manifest import chunk_metadata, hash_file, index_version, is_complete
