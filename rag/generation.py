@@ -5,8 +5,11 @@ question to the next and only reads the new sources and question.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -19,6 +22,7 @@ from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logp
                       yes_probability)
 from .text import strip_markers
 
+log = logging.getLogger("rag.generation")
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
 
 
@@ -127,8 +131,13 @@ class Generator:
     def stream(self, messages: list[dict], max_tokens: int, temperature: float,
                logprobs: Optional[list] = None) -> Iterator[str]:
         """Text pieces of the model's reply as they are produced; when logprobs is a list, it receives
-        (token text, log probability) of every sampled token."""
+        (token text, log probability) of every sampled token.
+
+        The model is held from the first piece until the generator ends or is closed: a caller that stops
+        reading must close it (``contextlib.closing``), and no answer holds it longer than max_answer_s.
+        """
         with self.lock:
+            deadline = time.monotonic() + self.settings.max_answer_s  # counted once the model is ours
             tokens: Optional[list] = [] if logprobs is not None else None
             if tokens is not None:
                 record_sampled_logprobs(self.llm)
@@ -137,10 +146,15 @@ class Generator:
                 chunks = self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.95,
                     seed=self.settings.seed, stream=True)
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
+                with closing(chunks):  # closed under the lock: llama.cpp's generator must not outlive it
+                    for chunk in chunks:
+                        piece = chunk["choices"][0]["delta"].get("content")
+                        if piece:
+                            yield piece
+                        if time.monotonic() > deadline:
+                            log.warning("An answer reached max_answer_s (%g s) and was stopped there.",
+                                        self.settings.max_answer_s)
+                            break
             except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
                 raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
             finally:

@@ -13,7 +13,7 @@ import time
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, AsyncIterator, Iterator, Optional
 
 from ..errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from ..pipeline import Answer, Assistant, check_question
@@ -211,6 +211,40 @@ def status_of(exc: RagError) -> tuple[int, str]:
     return 500, "server_error"
 
 
+async def while_connected(request, events: Iterator[str]) -> AsyncIterator[str]:
+    """The events, each read in a worker thread, until the client goes away; then events is closed at once.
+
+    Closing the sync generator closes the answer's and the model's, which releases the model's lock: an
+    abandoned stream must not hold it until garbage collection happens by (issue 16). A cancelled read
+    waits for its thread (anyio does not abandon it), so events is never closed while it runs.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        while not await request.is_disconnected():
+            event = await run_in_threadpool(next, events, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        events.close()
+
+
+def event_stream(body: AsyncIterator[str], **kwargs):
+    """A StreamingResponse that closes its body however the response ends: Starlette leaves a body whose
+    client vanished (its ``send`` raised) suspended, to be closed only by the garbage collector."""
+    from starlette.responses import StreamingResponse
+
+    class Closing(StreamingResponse):
+        async def __call__(self, scope, receive, send):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await body.aclose()
+
+    return Closing(body, **kwargs)
+
+
 class OpenAIFace:
     """The /v1 route handlers over one Assistant."""
 
@@ -231,7 +265,7 @@ class OpenAIFace:
 
     async def chat_completions(self, request):
         from starlette.concurrency import run_in_threadpool
-        from starlette.responses import JSONResponse, StreamingResponse
+        from starlette.responses import JSONResponse
 
         try:
             try:
@@ -243,8 +277,8 @@ class OpenAIFace:
             return JSONResponse(exc.body(), exc.status)
         request_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if asked.stream:
-            return StreamingResponse(self.events(asked, request_id, created), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return event_stream(while_connected(request, self.events(asked, request_id, created)),
+                               media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
             answer = await run_in_threadpool(self.assistant.ask, asked.question, asked.history,
                                              temperature=asked.temperature, max_tokens=asked.max_tokens)
