@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from .errors import ModelError, RagError
+from .errors import ModelError, QuestionError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
@@ -99,7 +99,7 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
     """Messages asking the model to turn a follow-up into a standalone question."""
     lines = []
     for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
-        lines += [f"Question: {asked}", f"Answer: {strip_markers(answered)[:600]}"]
+        lines += [f"Question: {asked[:600]}", f"Answer: {strip_markers(answered)[:600]}"]  # bounded: the window is small
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
@@ -156,7 +156,8 @@ class Generator:
                                         self.settings.max_answer_s)
                             break
             except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
-                raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
+                raise QuestionError(f"The model could not take this prompt ({exc}). Try a shorter question or "
+                                    "history, or lower top-k.") from None
             finally:
                 if tokens is not None:
                     self.llm.rag_logprobs = None

@@ -22,6 +22,7 @@ from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
+from .text import inert
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -73,14 +74,15 @@ class Answer:
     refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence", "stated" or "unsupported" (refuse())
 
     def to_json(self) -> dict:
-        """The documented JSON shape of ``rag ask --json``."""
+        """The documented JSON shape of ``rag ask --json``; the model's words with no live link or image
+        (text.inert), as every face shows them; citations keep the article's exact text for their offsets."""
         return {
-            "question": self.question, "answer": self.answer, "refused": self.refused,
+            "question": self.question, "answer": inert(self.answer), "refused": self.refused,
             "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
+            "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by,
             "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],

@@ -83,8 +83,8 @@ def test_model_output_cannot_make_the_browser_fetch_anything(render):
     from markdown_it import MarkdownIt
 
     markdown = render()
-    for opener in ("![", "](", "http:", "https:", "www.", "<http"):
-        assert opener not in markdown  # neither Markdown nor a linkifier can start an image or a link
+    for opener in ("](", "][", "http:", "https:", "www.", "<http"):
+        assert opener not in markdown  # neither Markdown nor a linkifier can start an image or a link (text.inert)
     rendered = MarkdownIt("commonmark").render(markdown)
     assert "<img" not in rendered and 'href="http' not in rendered and "elsewhere.example" in rendered
 
