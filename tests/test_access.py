@@ -335,3 +335,37 @@ def test_failed_keys_and_logins_are_throttled_per_client(locked_app):
     for _ in range(FREE_FAILURES - 1):
         assert post_form(locked_app, "/login", {"username": "rag", "password": "wrong"})[0] in (400, 401)
     assert bearer_status(locked_app, PASSWORD)[0] == 200
+
+
+def test_bearer_gate_throttles_keys_and_logins_of_one_client_in_process():
+    """BearerGate on a bare Starlette app (no model): the rule of the real-server test below, in a second."""
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from rag.web.access import FREE_FAILURES, BearerGate
+
+    async def login(request):
+        form = (await request.body()).decode()
+        return JSONResponse({}, 200 if "password=right-password" in form else 400)
+
+    async def models(request):
+        return JSONResponse({"data": []})
+
+    app = BearerGate(Starlette(routes=[Route("/login", login, methods=["POST"]), Route("/v1/models", models)]),
+                     key="right-password")
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            key = lambda k: client.get("/v1/models", headers={"Authorization": f"Bearer {k}"})  # noqa: E731
+            assert (await client.get("/v1/models")).status_code == 401  # no key: not a guess, not counted
+            statuses = [(await key("wrong")).status_code for _ in range(FREE_FAILURES)]
+            statuses += [(await key("right-password")).status_code]
+            statuses += [(await client.post("/login", content="password=right-password")).status_code]
+            return statuses
+
+    statuses = asyncio.run(run())
+    assert statuses == [401] * FREE_FAILURES + [429, 429], statuses

@@ -74,6 +74,32 @@ def test_a_body_that_is_not_plain_json_is_a_400(raw, says):
     assert set(caught.value.body()["error"]) == {"message", "type", "param", "code"}
 
 
+@pytest.mark.parametrize("raw, param", [
+    (b'{"messages": [{"role": "user", "content": "Why?"}], "max_tokens": Infinity}', None),
+    (b"[" * 100_000, None), (b'{"messages": [{"role": ["user"], "content": "Why?"}]}', "messages[0].role"),
+    (b'{"messages": "' + b"x" * 4_100_000 + b'"}', "messages"),
+])
+def test_the_route_answers_a_malformed_body_with_a_400_before_the_model_is_asked(raw, param):
+    """The /v1 handler in process, on a stand-in with settings only (a malformed request never reaches the model)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import httpx
+    from starlette.applications import Starlette
+
+    from rag.settings import Settings
+    from rag.web.openai_api import OpenAIFace
+
+    app = Starlette(routes=OpenAIFace(SimpleNamespace(settings=Settings())).routes())
+
+    async def post():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await client.post("/v1/chat/completions", content=raw)
+
+    response = asyncio.run(post())
+    assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text[:300]
+
+
 def test_a_long_assistant_turn_is_accepted_since_only_its_start_is_read():
     messages = [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Ann. " * 5000}, *ASK]
     assert parse_request({"messages": messages}, 4000).history[0][0] == "Who?"

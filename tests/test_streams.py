@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import threading
 import time
 from urllib.parse import urlparse
 
@@ -110,3 +111,69 @@ def test_no_answer_holds_the_model_longer_than_max_answer_s(model_path, llm):
     assert generator.count("".join(pieces)) < 2048
     assert generator.lock.acquire(timeout=0.1), "the lock was not released"
     generator.lock.release()
+
+
+# -- the mechanism on a bare server (no model): fast, and shown to fail the way main did -------------
+
+def serve_sse(respond) -> tuple[object, int, threading.Lock, list]:
+    """A real uvicorn server on a free loopback port whose /s streams an SSE body from a generator that holds a
+    lock while it yields (as Generator.stream holds the model's); respond(request, body) makes the response."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from tests.app_fixtures import free_port
+
+    lock, released = threading.Lock(), []
+
+    def body():
+        with lock:
+            try:
+                for i in range(100_000):
+                    time.sleep(0.05)  # one token
+                    yield f"data: {i}\n\n"
+            finally:
+                released.append(time.monotonic())
+
+    async def route(request):
+        return respond(request, body())
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/s", route)]), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port, lock, released
+
+
+def read_and_hang_up(port: int, events: int = 6) -> float:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"GET /s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        received = b""
+        while received.count(b"data: ") < events:
+            received += sock.recv(4096)
+    return time.monotonic()
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["as-the-app-streams", "plain-StreamingResponse"])
+def test_the_lock_a_stream_holds_is_released_within_a_second_of_the_client_leaving(fixed):
+    from starlette.responses import StreamingResponse
+
+    from rag.web.openai_api import event_stream, while_connected
+
+    def respond(request, body):
+        if fixed:
+            return event_stream(while_connected(request, body), media_type="text/event-stream")
+        return StreamingResponse(body, media_type="text/event-stream")  # how /v1 streamed before issue 16
+
+    server, port, lock, released = serve_sse(respond)
+    try:
+        closed = read_and_hang_up(port)
+        time.sleep(1.5)
+        if fixed:
+            assert released and released[0] - closed < 1.0 and not lock.locked()
+        else:  # the failure this guards against: the body is left suspended, holding the lock
+            assert not released and lock.locked()
+    finally:
+        server.should_exit = True
