@@ -175,12 +175,13 @@ def numbers_of(groups: Iterable[list[int]]) -> list[int]:
 # What a Markdown renderer turns into a fetch or a live link, each found by the one character that completes it,
 # looking only backwards (so a stream can be made inert piece by piece, see inert_piece). "space" characters get
 # a space before them, "wrap" characters parentheses around them.
-SCHEMES = ("http", "https", "ftp", "ftps", "sftp", "file", "data", "javascript", "vbscript", "mailto", "xmpp", "tel",
-           "sms", "ws", "wss", "irc")
+SCHEMES = ("ftps", "sftp", "file", "data", "javascript", "vbscript", "xmpp", "tel", "sms", "ws", "wss", "irc")
+LINKED_SCHEMES = ("http", "https", "ftp", "mailto")  # linkifiers find these inside a word too ("xhttp://…")
 INERT = re.compile(
     r"(?P<space>(?<=\])[(\[:]"  # ![x](url), [x](javascript:…), [x][ref], [ref]: url  ->  "] (", "] [", "] :"
     r"|(?<=<)[A-Za-z/!?])"  # raw HTML (<img src=…>) and autolinks (<http://…>)  ->  "< img", "< http…"
-    r"|(?P<wrap>(?i:" + "|".join(rf"(?<=\b{scheme})" for scheme in SCHEMES) + r"):"  # http://…  ->  "http(:)//…"
+    r"|(?P<wrap>(?i:" + "|".join([*(rf"(?<=\b{s})" for s in SCHEMES), *(f"(?<={s})" for s in LINKED_SCHEMES)])
+    + r"):"  # http://…  ->  "http(:)//…"
     r"|(?i:(?<=\bwww))\."  # www.example.com  ->  "www(.)example.com"
     r"|(?<=\w)@)")  # name@example.com  ->  "name(@)example.com"
 INERT_CONTEXT = 16  # characters of lookbehind INERT needs at most ("\bjavascript" is 11)

@@ -89,6 +89,7 @@ hostile_text = st.lists(st.sampled_from(HOSTILE_BITS), max_size=30).map("".join)
     ("Mail a@b.org or see www.e.com", "Mail a(@)b.org or see www(.)e.com"),
     ("Altman said so [1]. Prices rose 3.5% [2, 3].", "Altman said so [1]. Prices rose 3.5% [2, 3]."),  # ordinary
     ("a < b and 2 > 1: fine", "a < b and 2 > 1: fine"),
+    ("\\xhttp://e.com and Hotel: views: data", "\\xhttp(:)//e.com and Hotel: views: data"),  # found by Hypothesis
 ])
 def test_inert_breaks_images_links_and_urls(text, expected):
     assert inert(text) == expected

