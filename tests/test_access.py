@@ -301,12 +301,12 @@ def test_short_secrets_are_refused_beyond_loopback_only(host, password, key, ref
         check_access(settings)
 
 
-def bearer_status(app: RunningApp, key: str) -> tuple[int, dict, bytes]:
+def bearer_status(app: RunningApp, key: str) -> tuple[int, object, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
     try:
         connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, response.headers, response.read()  # headers: case-insensitive
     finally:
         connection.close()
 

@@ -104,10 +104,11 @@ def test_a_closed_browser_tab_frees_the_model(app_server, openai_client, gradio_
 def test_no_answer_holds_the_model_longer_than_max_answer_s(model_path, llm):
     from rag.generation import Generator
 
-    generator = Generator(Settings.load(model=model_path, max_answer_s=2), model_path, llm)
+    cap = 8  # the cap counts the prompt's reading too (2.5 s on a busy CPU), so leave room for some words
+    generator = Generator(Settings.load(model=model_path, max_answer_s=cap), model_path, llm)
     story = [{"role": "user", "content": "Write a very long story about a lighthouse keeper, at least 2000 words."}]
-    took, pieces = timed(lambda: list(generator.stream(story, 2048, 0.0)))
-    assert pieces and took < 2 + 15, f"the answer went on for {took:.1f} s"  # the prompt is read before the first check
+    took, pieces = timed(lambda: list(generator.stream(story, 2048, 0.0)))  # uncapped: minutes on this CPU
+    assert pieces and took < cap + 10, f"the answer went on for {took:.1f} s"
     assert generator.count("".join(pieces)) < 2048
     assert generator.lock.acquire(timeout=0.1), "the lock was not released"
     generator.lock.release()
