@@ -2,7 +2,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rag.text import (content_words, inert, inert_piece, numbers, parse_markers, sentence_spans, sentences, strip_markers,
+from rag.text import (content_words, inert, inert_piece, numbers, parse_markers, sentence_spans, sentences,
+                      stands_alone, strip_markers,
                       words)
 
 
@@ -140,3 +141,17 @@ def test_a_stream_made_inert_piece_by_piece_equals_the_whole_made_inert(text, cu
     bounds = [0, *sorted(c for c in cuts if c < len(text)), len(text)]
     pieces = [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
     assert "".join(inert_piece(text[:sum(map(len, pieces[:i]))], piece) for i, piece in enumerate(pieces)) == inert(text)
+
+
+@pytest.mark.parametrize("question, alone", [
+    ("What did OpenAI release in August?", True),
+    ("What does Altman think about export controls?", True),
+    ("Why did he say that?", False),          # points back twice
+    ("What does it cost?", False),
+    ("And Meta?", False),                      # too short, and opens with "and"
+    ("What about the chips from Nvidia?", False),
+    ("Who founded the Zorblax river festival?", True),
+    ("Is it true that they left?", False),
+])
+def test_stands_alone(question, alone):
+    assert stands_alone(question) is alone
