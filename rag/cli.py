@@ -19,7 +19,7 @@ from .dates import spoken_date
 from .errors import RagError
 from .evaluation.command import add_eval_parser
 from .settings import Settings, settings_rows, settings_table
-from .text import rewrite_markers
+from .text import inert, inert_piece, rewrite_markers
 
 
 
@@ -59,14 +59,14 @@ def cmd_ask(args) -> int:
         status("The index is empty; indexing the corpus first…")
         status(assistant.ingest().summary())
     answer: Optional[Answer] = None
-    shown = False
+    shown = ""
     try:
         for event in assistant.stream(question):
             if isinstance(event, Answer):
                 answer = event
             elif not args.json:
-                print(event, end="", flush=True)
-                shown = True
+                print(inert_piece(shown, event), end="", flush=True)  # a terminal makes URLs clickable too
+                shown += event
     except RagError:
         if shown:  # a model server that dropped the stream: the words printed so far are not an answer
             print("\n(cut off: not an answer)", flush=True)
@@ -81,7 +81,7 @@ def cmd_ask(args) -> int:
 def print_answer(answer) -> None:
     """The checked answer (markers cleaned) and its numbered sources, for a terminal."""
     unsupported = {c.n for c in answer.citations if not c.supported}
-    print("\n\n" + rewrite_markers(answer.answer, lambda ns: " " + "".join(
+    print("\n\n" + rewrite_markers(inert(answer.answer), lambda ns: " " + "".join(
         f"[{n}?]" if n in unsupported else f"[{n}]" for n in ns)))  # a "?" marks a citation its passage does not back
     if answer.refused:
         if REASONS.get(answer.refused_by):
@@ -90,9 +90,9 @@ def print_answer(answer) -> None:
     print("\nSources:")
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
-        snippet = c.text if len(c.text) < 300 else c.text[:297] + "…"
+        snippet = inert(c.text if len(c.text) < 300 else c.text[:297] + "…")
         dated = f", {spoken_date(c.date)}" if c.date else ""
-        print(f"[{c.n}] {c.title} — {c.source}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
+        print(f"[{c.n}] {inert(c.title)} — {c.source}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
     t = answer.timings
     print(f"\n(retrieval {t.retrieve_ms:.0f} ms, first token {t.ttft_ms / 1000:.1f} s, total {t.total_ms / 1000:.1f} s, "
           f"{t.tokens_per_s:.1f} tokens/s, {t.prompt_tokens} prompt tokens)")

@@ -5,15 +5,18 @@ question to the next and only reads the new sources and question.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from .dates import heading, shown_date, spoken_date
-from .errors import ModelError, RagError
+from .errors import ModelError, QuestionError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
@@ -21,6 +24,7 @@ from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, re
                       restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
+log = logging.getLogger("rag.generation")
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "dated")
 
 
@@ -102,7 +106,7 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
     """Messages asking the model to turn a follow-up into a standalone question."""
     lines = []
     for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
-        lines += [f"Question: {asked}", f"Answer: {strip_markers(answered)[:600]}"]
+        lines += [f"Question: {asked[:600]}", f"Answer: {strip_markers(answered)[:600]}"]  # bounded: the window is small
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
@@ -218,8 +222,10 @@ class Generator:
     def stream(self, messages: list[dict], max_tokens: int, temperature: float,
                logprobs: Optional[list] = None) -> Iterator[str]:
         """Text pieces of the model's reply as they are produced; when logprobs is a list, it receives
-        (token text, log probability) of every sampled token."""
+        (token text, log probability) of every sampled token. The model is held until the generator ends or is
+        closed (a caller that stops reading must close it), and never longer than max_answer_s."""
         with self.lock:
+            deadline = time.monotonic() + self.settings.max_answer_s  # counted once the model is ours
             tokens: Optional[list] = [] if logprobs is not None else None
             if tokens is not None:
                 record_sampled_logprobs(self.llm)
@@ -228,12 +234,18 @@ class Generator:
                 chunks = self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.95,
                     seed=self.settings.seed, stream=True)
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
+                with closing(chunks):  # closed under the lock: llama.cpp's generator must not outlive it
+                    for chunk in chunks:
+                        piece = chunk["choices"][0]["delta"].get("content")
+                        if piece:
+                            yield piece
+                        if time.monotonic() > deadline:
+                            log.warning("An answer reached max_answer_s (%g s) and was stopped there.",
+                                        self.settings.max_answer_s)
+                            break
             except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
-                raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
+                raise QuestionError(f"The model could not take this prompt ({exc}). Try a shorter question or "
+                                    "history, or lower top-k.") from None
             finally:
                 if tokens is not None:
                     self.llm.rag_logprobs = None

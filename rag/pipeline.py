@@ -6,6 +6,7 @@ check citations → Answer.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -21,7 +22,7 @@ from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
-from .text import stands_alone
+from .text import inert, stands_alone
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -74,14 +75,15 @@ class Answer:
     refused_by: str = ""  # why: "relevance", "numbers", "model", "confidence", "stated" or "unsupported" (refuse())
 
     def to_json(self) -> dict:
-        """The documented JSON shape of ``rag ask --json``."""
+        """The documented JSON shape of ``rag ask --json``; the model's words with no live link or image
+        (text.inert), as every face shows them; citations keep the article's exact text for their offsets."""
         return {
-            "question": self.question, "answer": self.answer, "refused": self.refused,
+            "question": self.question, "answer": inert(self.answer), "refused": self.refused,
             "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
+            "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by,
             "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
@@ -170,11 +172,12 @@ class Assistant:
         messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
-        for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens):
-            if not pieces:
-                timings.ttft_ms = ms_since(started)
-            pieces.append(piece)
-            yield piece
+        with closing(self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens)) as stream:
+            for piece in stream:  # closing this generator closes the model's at once, releasing its lock
+                if not pieces:
+                    timings.ttft_ms = ms_since(started)
+                pieces.append(piece)
+                yield piece
         text = "".join(pieces).strip()
         asks = settings.min_stated and not is_refusal(text, self.prompts.refusal)  # the check costs ~30 prompt tokens
         stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if asks else None

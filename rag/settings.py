@@ -41,6 +41,7 @@ class Settings(BaseModel):
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     seed: int = Field(0, ge=0, description="Sampling seed.")
+    max_answer_s: float = Field(180.0, ge=1, le=3600, description="Longest time one answer may hold the model, in seconds; the answer stops there, as at max_tokens (a client that goes away stops it at once).")
 
     # Generation on a model server instead (then the settings above that load a model are not used)
     llm_url: Optional[str] = Field(None, pattern=r"^https?://[^\s/]+", max_length=2000, description="OpenAI-compatible model server to generate with, e.g. http://gpu-box:8080/v1 (llama.cpp's llama-server, llama_cpp.server); empty means the in-process model, which is then never loaded when this is set.")

@@ -346,3 +346,24 @@ def test_uploading_a_taken_name_keeps_both_unless_replacing_is_ticked(page, app_
     assert page.locator("#documents-table tbody tr").count() == rows + 2  # replaced in place, nothing lost
     page.locator("#upload-replace input").uncheck()
     assert_all_local(requests_seen)
+
+
+def test_an_uploaded_test_set_with_images_in_it_makes_the_evaluation_tab_fetch_nothing(page, tmp_path, requests_seen):
+    """Ids, questions and expected answers of an uploaded test set are shown in the report: images and links in
+    them (and in the answer, which may copy them) must stay text (issue 16)."""
+    item = {"id": "![i](http://elsewhere.example/id.png)", "answerable": True, "evidence": ["Chinese open-source"],
+            "question": SEED_QUESTION + " ![q](http://elsewhere.example/q.png) <img src=http://elsewhere.example/h.png>",
+            "answer": "![a](http://elsewhere.example/a.png) [x](javascript:alert(1))", "keywords": [["China"]]}
+    testset = tmp_path / "hostile-testset.jsonl"
+    testset.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    page.get_by_role("tab", name="Evaluation").click()
+    page.set_input_files("#eval-testset input[type=file]", str(testset))
+    set_number(page, "#eval-limit input", "1")
+    page.click("#eval-run")
+    page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)  # the report, not a progress line
+    page.wait_for_timeout(1000)  # an image the report holds would be requested by now
+    report = page.locator("#eval-report")
+    assert report.locator("img").count() == 0 and report.locator("a[href*='elsewhere'], a[href^='javascript']").count() == 0
+    assert "elsewhere.example/id.png" in report.inner_text()  # shown as text
+    shoot(page, "10-hostile-testset")
+    assert_all_local(requests_seen)

@@ -16,7 +16,7 @@ from ..errors import RagError
 from ..pipeline import Assistant, check_question
 from ..safety import without_instructions
 from .chat import GENERIC_ERROR, log
-from .openai_api import bounds
+from .openai_requests import bounds
 
 TOOL_NAMES = ("ask_articles", "search_articles", "list_articles")
 MCP_PATH = "/gradio_api/mcp/"

@@ -13,10 +13,9 @@ from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
 from ..dates import spoken_date
+from ..text import inert, inert_piece
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
-# Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
-LINK_SYNTAX = re.compile(r"!\[|\]\(|\b(?:https?|ftp|file|data|javascript|mailto):|\bwww\.", re.IGNORECASE)
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> in an answer links to '
                'the passage it cites, with the cited sentences highlighted.</div>')
@@ -26,25 +25,16 @@ REFUSED_NOTE = "The articles do not cover this question."
 CLOSEST_SHOWN = 3
 
 
-def escape(text: str) -> str:
+def escape(text: str, before: str = "") -> str:
     """HTML-escaped text, also inert in JS templates, LaTeX and Markdown: no image, link or bare URL survives.
 
     Model output is rendered as Markdown, and an article can make the model write ``![](http://elsewhere/?q=…)``;
-    the browser would fetch it. ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
-    ``escape('![x](http://e.com)') -> '&#33;[x]&#40;http&#58;//e.com)'``
+    the browser would fetch it. HTML is escaped, then the pipeline's one rule (text.inert) breaks the rest:
+    ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
+    ``escape('![x](http://e.com)') -> '![x] (http(:)//e.com)'``; before is the text shown just ahead of this piece
+    (highlight's pieces), so a link cut in two is broken too: ``escape('(http://e.com)', 'See [x]') -> ' (http(:)//e.com)'``
     """
-    escaped = html.escape(text or "", quote=True).translate(TEMPLATE_CHARS)
-    return LINK_SYNTAX.sub(defuse, escaped)
-
-
-def defuse(match: re.Match) -> str:
-    """One LINK_SYNTAX match made inert by an entity: ``![`` -> ``&#33;[``, ``](`` -> ``]&#40;``, ``http:`` -> ``http&#58;``."""
-    token = match.group(0)
-    if token == "![":
-        return "&#33;["
-    if token == "](":
-        return "]&#40;"
-    return token[:-1] + ("&#58;" if token.endswith(":") else "&#46;")
+    return inert_piece(html.escape(before or "", quote=True), html.escape(text or "", quote=True)).translate(TEMPLATE_CHARS)
 
 
 def source_id(turn: int, n: int) -> str:
@@ -138,9 +128,9 @@ def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
             merged.append([start, end])
     out, last = [], 0
     for start, end in merged:
-        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        out += [escape(text[last:start], text[:last]), "<mark>", escape(text[start:end], text[:start]), "</mark>"]
         last = end
-    out.append(escape(text[last:]))
+    out.append(escape(text[last:], text[:last]))
     return "".join(out)
 
 
@@ -295,6 +285,6 @@ def evaluation_markdown(markdown: str, folder: str = "") -> str:
     ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', '/h/eval/1')``
     -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>/h/eval/1</code></small>'``
     """
-    body = IMAGE_LINE.sub("", markdown).replace("<", "&lt;").rstrip()
+    body = inert(IMAGE_LINE.sub("", markdown).replace("<", "&lt;")).rstrip()  # the report's own chart line goes first
     body = re.sub(r"\n{3,}", "\n\n", body)
     return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")
