@@ -11,6 +11,7 @@ from typing import Optional
 from .answerability import REASONS, Signals
 from .citations import marked_text
 from .retrieval import Passage
+from .text import inert
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Citation:
     end: int
     supported: bool
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans within text of the cited sentences
+    date: str = ""  # the article's publication date, ISO (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
 
 
 @dataclass
@@ -73,23 +75,24 @@ class Answer:
         return self.answer if self.refused or not self.claims else marked_text(self.claims)
 
     def to_json(self) -> dict:
-        """The documented JSON shape of ``rag ask --json``."""
+        """The documented JSON shape of ``rag ask --json``; the model's words with no live link or image
+        (text.inert), as every face shows them; citations keep the article's exact text for their offsets."""
         return {
-            "question": self.question, "answer": self.answer, "refused": self.refused,
+            "question": self.question, "answer": inert(self.answer), "refused": self.refused,
             "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
             "standalone_question": self.standalone_question or self.question,
-            "withheld": self.withheld, "confidence": self.confidence, "stated": self.stated,
-            "refused_by": self.refused_by, "reason": self.why, "grounded": self.grounded,
-            "signals": asdict(self.signals) if self.signals else None, "marked": self.marked,
-            "sentences": [{"text": c.text, "cited": c.cited, "supported": bool(c.grounded),
+            "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
+            "refused_by": self.refused_by, "reason": inert(self.why), "grounded": self.grounded,
+            "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
+            "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
                            "check": c.best_check()} for c in self.claims] if not self.refused else [],
-            "sources": [{"n": n, "title": p.title, "source": p.source, "chunk_id": p.chunk_id,
+            "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
 
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:
     return Citation(n, passage.doc_id, passage.title, passage.source, passage.chunk_id, passage.text,
-                    passage.start, passage.end, supported, highlights)
+                    passage.start, passage.end, supported, highlights, passage.date)

@@ -18,7 +18,7 @@ from .text import sentence_spans
 
 # Bumped whenever the same text and settings would give other chunks (a new sentence rule), so an
 # index made before is re-chunked on the next ingest (index.index_version).
-CHUNKER = "sentences-3"  # 2: sentencex with abbreviations; 3: no break without a space (rag/text.py)
+CHUNKER = "sentences-4"  # 2: sentencex with abbreviations; 3: no break without a space (rag/text.py); 4: chunks carry the date
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_PATTERN = "|".join([
     r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",

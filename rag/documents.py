@@ -1,7 +1,8 @@
-"""Documents: read .txt, .md, .html and .pdf files into clean text with metadata.
+"""Documents: read .txt, .md, .html, .pdf, .docx and .epub files into clean text with metadata.
 
-Each document gets a stable id (from its path), a title, its source path and a hash of its
-content, so re-ingesting can tell unchanged, changed and deleted files apart.
+Each document gets a stable id (from its path), a title, its source path, its publication date when
+one is known (rag/dates.py) and a hash of its content, so re-ingesting can tell unchanged, changed and
+deleted files apart.
 """
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dates import first_date, leading_date
 from .errors import DocumentError
+from .readers import Parsed, front_matter, parse_docx, parse_epub, parse_html
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-HTML_DROP = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer", "form", "iframe")
-READER_VERSION = "readers-1"  # recorded with every chunk: change it when a file's bytes give other text, so all are read again
+READER_VERSION = "readers-2"  # 2: web pages by trafilatura, dates; recorded with every chunk: change it when a file's bytes give other text, so all are read again
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Document:
     source: str
     text: str
     content_hash: str
+    date: str = ""  # ISO publication date (YYYY-MM-DD, YYYY-MM or YYYY); '' when unknown
 
 
 def find_documents(paths: list[Path]) -> list[Path]:
@@ -111,7 +114,7 @@ def load_document(path: Path, corpus: Path | None = None, limits: Limits = Limit
     except OSError as exc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
     try:
-        title, text = parse(data, suffix, path.name, limits)
+        title, text, date = parse(data, suffix, path.name, limits)
     except DocumentError:
         raise
     except MemoryError:
@@ -125,19 +128,24 @@ def load_document(path: Path, corpus: Path | None = None, limits: Limits = Limit
         raise DocumentError(f"{path.name}: holds no readable text.")
     title = normalize_text(title or "").replace("\n", " ")[:200] or title_from_filename(path)
     source = source_name(path, corpus)
-    content_hash = hashlib.sha256(f"{title}\n{text}".encode("utf-8")).hexdigest()
-    return Document(doc_id_for(source), title, source, text, content_hash)
+    date = first_date(date) or leading_date(text)
+    content_hash = hashlib.sha256(f"{title}\n{date}\n{text}".encode("utf-8")).hexdigest()
+    return Document(doc_id_for(source), title, source, text, content_hash, date)
 
 
-def parse(data: bytes, suffix: str, name: str, limits: Limits) -> tuple[str, str]:
-    """(title, raw text) of a file's bytes by its type, refused as soon as it is over a limit."""
+def parse(data: bytes, suffix: str, name: str, limits: Limits) -> Parsed:
+    """(title, raw text, raw date) of a file's bytes by its type, refused as soon as it is over a limit."""
     if suffix == ".pdf":
         return parse_pdf(data, name, limits)
+    if suffix in (".docx", ".epub"):  # zip archives: their text is counted once read
+        parsed = parse_docx(data, name) if suffix == ".docx" else parse_epub(data, name)
+        check_chars(len(parsed.text), name, limits)
+        return parsed
     text = decode_text(data, name)
     if suffix in (".html", ".htm"):  # markup is not text: counted once it is gone (the worker bounds the parse)
-        title, body = parse_html(text)
-        check_chars(len(body), name, limits)
-        return title, body
+        parsed = parse_html(text)
+        check_chars(len(parsed.text), name, limits)
+        return parsed
     check_chars(len(text), name, limits)  # before the parse: it cannot add text
     return parse_plain(text, markdown=suffix == ".md")
 
@@ -181,39 +189,26 @@ def normalize_text(text: str) -> str:
     return text.strip()
 
 
-def parse_plain(text: str, markdown: bool) -> tuple[str, str]:
-    """Title from front matter (``title: …``) or a leading Markdown heading; body without them."""
-    title = ""
+def parse_plain(text: str, markdown: bool) -> Parsed:
+    """Title and date from front matter (``title: …``, ``date: …``) or a leading Markdown heading; body without them."""
+    title, date = "", ""
     match = FRONT_MATTER.match(text)
     if match:
-        for line in match.group(1).splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "title":
-                title = value.strip().strip("\"'")
+        fields = front_matter(match.group(1))
+        title, date = fields.get("title", ""), fields.get("date", "")
         text = text[match.end():]
     if markdown and not title:
         heading = re.match(r"\s*#\s+(.+)\n", text)
         if heading:
             title = heading.group(1).strip()
             text = text[heading.end():]
-    return title, text
+    return Parsed(title, text, date)
 
 
-def parse_html(html: str) -> tuple[str, str]:
-    """Readable text of an HTML page: scripts, styles and navigation dropped, blocks on their own lines."""
-    from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(html, "html.parser")
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup.find_all(HTML_DROP):
-        tag.decompose()
-    body = soup.find("article") or soup.find("main") or soup.body or soup
-    return title, body.get_text("\n", strip=True)
-
-
-def parse_pdf(data: bytes, name: str, limits: Limits = Limits()) -> tuple[str, str]:
-    """Text of every page of a PDF, page by page within the limits; encrypted or broken files are refused."""
+def parse_pdf(data: bytes, name: str, limits: Limits = Limits()) -> Parsed:
+    """Text of every page of a PDF (page by page within the limits), its title and creation date; encrypted or
+    broken files are refused."""
     import io
 
     from pypdf import PdfReader
@@ -232,6 +227,7 @@ def parse_pdf(data: bytes, name: str, limits: Limits = Limits()) -> tuple[str, s
             chars += len(pages[-1])
             check_chars(chars, name, limits)
         title = (reader.metadata.title if reader.metadata else None) or ""
+        date = str((reader.metadata or {}).get("/CreationDate") or "")
     except DocumentError:
         raise
     except LimitReachedError:
@@ -241,7 +237,7 @@ def parse_pdf(data: bytes, name: str, limits: Limits = Limits()) -> tuple[str, s
         raise
     except Exception as exc:
         raise DocumentError(f"{name}: the PDF cannot be read ({type(exc).__name__}).") from None
-    return str(title), "\n\n".join(pages)
+    return Parsed(str(title), "\n\n".join(pages), date)
 
 
 def title_from_filename(path: Path) -> str:

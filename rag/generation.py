@@ -5,14 +5,18 @@ question to the next and only reads the new sources and question.
 """
 from __future__ import annotations
 
+import logging
 import os
+import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from .citations import grounded_history
 from .concurrency import FairLock, Slots  # noqa: F401  (Slots: the pipeline takes it from here)
-from .errors import ModelError, RagError
+from .dates import heading, shown_date, spoken_date
+from .errors import ModelError, QuestionError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
@@ -20,7 +24,8 @@ from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, re
                       restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "claim")
+log = logging.getLogger("rag.generation")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "claim", "dated")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Prompts:
     rewrite: str
     check: str
     claim: str
+    dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -54,7 +60,7 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
     """
     chosen, used = [], 0
     for passage in passages:
-        cost = count(passage.text) + count(passage.title) + 4
+        cost = count(passage.text) + count(passage.title) + count(spoken_date(passage.date)) + 4
         if used + cost <= budget:
             chosen.append(passage)
             used += cost
@@ -62,17 +68,20 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
 
 
 def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources (title and text) and the question.
+    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question;
+    when a source shows its date, the dated prompt first says how to read relative dates against it.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
     """
-    shown = [shown_title(p) if titles else "" for p in passages]
+    shown = [heading(shown_title(p) if titles else "", shown_date(p)) for p in passages]
     sources = "\n\n".join(
         prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
         for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
+    if any(shown_date(p) for p in passages):
+        user = f"{prompts.dated}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 
@@ -84,6 +93,7 @@ def shown_title(passage: Passage) -> str:
     """
     title = neutralise_markers(passage.title.strip())
     return "" if title == Path(passage.source).stem else title
+
 
 
 def check_messages(prompts: Prompts, messages: list[dict]) -> list[dict]:
@@ -112,7 +122,7 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
     lines = []
     for asked, answered in history[-3:]:  # "Question/Answer", not "User/Assistant": "he" must not become the assistant
         facts = grounded_history(answered, prompts.refusal)  # a refusal or an unbacked sentence is no fact
-        lines += [f"Question: {asked}", f"Answer: {strip_markers(facts)[:600] or '(not answered)'}"]
+        lines += [f"Question: {asked[:600]}", f"Answer: {strip_markers(facts)[:600] or '(not answered)'}"]  # bounded
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
@@ -147,8 +157,10 @@ class Generator:
     def stream(self, messages: list[dict], max_tokens: int, temperature: float,
                logprobs: Optional[list] = None) -> Iterator[str]:
         """Text pieces of the model's reply as they are produced; when logprobs is a list, it receives
-        (token text, log probability) of every sampled token."""
+        (token text, log probability) of every sampled token. The model is held until the generator ends or is
+        closed (a caller that stops reading must close it), and never longer than max_answer_s."""
         with self.lock:
+            deadline = time.monotonic() + self.settings.max_answer_s  # counted once the model is ours
             tokens: Optional[list] = [] if logprobs is not None else None
             if tokens is not None:
                 record_sampled_logprobs(self.llm)
@@ -157,12 +169,18 @@ class Generator:
                 chunks = self.llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=0.95,
                     seed=self.settings.seed, stream=True)
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
+                with closing(chunks):  # closed under the lock: llama.cpp's generator must not outlive it
+                    for chunk in chunks:
+                        piece = chunk["choices"][0]["delta"].get("content")
+                        if piece:
+                            yield piece
+                        if time.monotonic() > deadline:
+                            log.warning("An answer reached max_answer_s (%g s) and was stopped there.",
+                                        self.settings.max_answer_s)
+                            break
             except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds the window
-                raise RagError(f"The model could not take this prompt ({exc}). Try a shorter question or lower top-k.") from None
+                raise QuestionError(f"The model could not take this prompt ({exc}). Try a shorter question or "
+                                    "history, or lower top-k.") from None
             finally:
                 if tokens is not None:
                     self.llm.rag_logprobs = None

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from .chunks import CHUNKER, Chunk, chunk_document
-from .documents import READER_VERSION, Document, doc_id_for, find_documents, load_document, source_name
+from .chunks import CHUNKER, chunk_document
+from .documents import READER_VERSION, Document, doc_id_for, find_documents, source_name
 from .embeddings import collection_for, make_embedder
 from .errors import DocumentError, IndexCorruptError, RagError
 from .manifest import chunk_metadata, hash_file, index_version, is_complete
@@ -59,6 +59,7 @@ class DocInfo:
     chunks: int
     indexed_at: str
     complete: bool
+    date: str = ""  # the article's publication date (ISO), '' when unknown
 
 
 def make_client(settings: Settings):
@@ -161,16 +162,16 @@ class Index:
             version = index_version(meta)
             entry["versions"][version] += 1
             entry["expected"][version] = meta["n_chunks"]
-            entry.update(title=meta["title"], source=meta["source"], indexed_at=meta.get("indexed_at", ""))
+            entry.update(title=meta["title"], source=meta["source"], indexed_at=meta.get("indexed_at", ""),
+                         date=meta.get("date", ""))
         return dict(state)
 
     def documents(self) -> list[DocInfo]:
         """Documents in the index, by title."""
         infos = []
         for doc_id, entry in self.stored_state().items():
-            complete = is_complete(entry)
             infos.append(DocInfo(doc_id, entry["title"], entry["source"], sum(entry["versions"].values()),
-                                 entry["indexed_at"], complete))
+                                 entry["indexed_at"], is_complete(entry), entry["date"]))
         return sorted(infos, key=lambda info: info.title.lower())
 
     def ingest(self, paths: Optional[list[Path]] = None, progress: Optional[ProgressFn] = None) -> IngestReport:
@@ -288,8 +289,7 @@ class Index:
         """Every stored chunk's ids and the included fields, read a page at a time.
 
         One ``collection.get()`` of everything fails past about 32,000 chunks ("too many SQL variables"
-        inside Chroma), so a large corpus is read in pages of READ_PAGE.
-        """
+        inside Chroma), so a large corpus is read in pages of READ_PAGE."""
         got: dict[str, list] = {"ids": [], **{field: [] for field in include}}
         while True:
             page = self.guard(self.collection.get, include=include, limit=READ_PAGE, offset=len(got["ids"]))

@@ -33,7 +33,8 @@ def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str, 
     return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "content_hash": doc.content_hash,
             "n_chunks": n_chunks, "index": chunk.index, "start": chunk.start, "end": chunk.end,
             "indexed_at": indexed_at, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
-            "embedder": embedder, "chunker": chunker, "file_hash": file_hash, "reader": reader}
+            "embedder": embedder, "chunker": chunker, "file_hash": file_hash, "reader": reader,
+            **({"date": doc.date} if doc.date else {})}  # the publication date; absent when unknown (Chroma has no None)
 
 
 def index_version(meta: dict) -> tuple:

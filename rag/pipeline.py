@@ -6,6 +6,7 @@ check citations → Answer.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -113,11 +114,12 @@ class Assistant:
         messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
-        for piece in self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens):
-            if not pieces:
-                timings.ttft_ms = ms_since(started)
-            pieces.append(piece)
-            yield piece
+        with closing(self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens)) as stream:
+            for piece in stream:  # closing this generator closes the model's at once, releasing its lock
+                if not pieces:
+                    timings.ttft_ms = ms_since(started)
+                pieces.append(piece)
+                yield piece
         text = "".join(pieces).strip()
         written = ms_since(started)
         asks = settings.min_stated and not is_refusal(text, self.prompts.refusal)  # the check costs ~30 prompt tokens
@@ -153,7 +155,7 @@ class Assistant:
     def static_tokens(self) -> int:
         """Tokens of the system prompt and the answer template without sources."""
         if not hasattr(self, "_static_tokens"):
-            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer)
+            self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer + self.prompts.dated)
         return self._static_tokens
 
     def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,

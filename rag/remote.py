@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from functools import lru_cache
 from typing import Iterator, Optional, Sequence
 
@@ -124,12 +125,12 @@ class RemoteGenerator:
 
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
                 "top_p": 0.95, "seed": self.settings.seed, "stream": True, **({"logprobs": True} if logprobs is not None else {})}
-        finished = False
+        finished, deadline = False, time.monotonic() + self.settings.max_answer_s
         try:
             with self.http.stream("POST", self.url + "/chat/completions", json=body) as response:
                 self.check(response)
                 for payload in sse_payloads(response.iter_lines()):
-                    if payload == "[DONE]":
+                    if payload == "[DONE]" or time.monotonic() > deadline:  # past the cap: closing stops the server
                         finished = True
                         break
                     choice = (json.loads(payload).get("choices") or [{}])[0]

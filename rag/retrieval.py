@@ -31,6 +31,7 @@ class Passage:
     end: int
     score: float = 0.0
     similarity: Optional[float] = None  # cosine similarity to the question, when dense search saw it
+    date: str = ""  # the article's publication date, ISO (rag/dates.py); '' when unknown
 
 
 def rrf_fuse(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -257,4 +258,4 @@ class Retriever:
 def to_passage(chunk_id: str, text: str, meta: dict, similarity: Optional[float] = None) -> Passage:
     """A Passage from a stored chunk and its metadata."""
     return Passage(chunk_id, meta["doc_id"], meta["title"], meta["source"], text,
-                   int(meta["start"]), int(meta["end"]), similarity=similarity)
+                   int(meta["start"]), int(meta["end"]), similarity=similarity, date=meta.get("date", ""))

@@ -154,7 +154,10 @@ def serve(extra_mb: int) -> None:
     import logging
 
     import bs4  # noqa: F401  the parsers are loaded before the limit, so it bounds what reading adds
+    import docx  # noqa: F401
+    import ebooklib.epub  # noqa: F401
     import pypdf  # noqa: F401
+    import trafilatura  # noqa: F401
 
     logging.disable(logging.WARNING)  # pypdf's warnings about broken files are not the parent's business
     limit_memory(extra_mb)

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     seed: int = Field(0, ge=0, description="Sampling seed.")
+    max_answer_s: float = Field(180.0, ge=1, le=3600, description="Longest time one answer may hold the model, in seconds; the answer stops there, as at max_tokens (a client that goes away stops it at once).")
 
     # Generation on a model server instead (then the settings above that load a model are not used)
     llm_url: Optional[str] = Field(None, pattern=r"^https?://[^\s/]+", max_length=2000, description="OpenAI-compatible model server to generate with, e.g. http://gpu-box:8080/v1 (llama.cpp's llama-server, llama_cpp.server); empty means the in-process model, which is then never loaded when this is set.")
@@ -86,6 +87,7 @@ class Settings(BaseModel):
     max_question_chars: int = Field(4000, ge=10, le=1_000_000, description="Longest question accepted.")
     max_upload_mb: float = Field(10.0, gt=0, le=2048, description="Largest file accepted by the chat's upload, in MB.")
     max_document_mb: float = Field(10.0, gt=0, le=2048, description="Largest file the ingest indexes, in MB (a 10 MB text is about 40,000 chunks).")
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a web page or feed added by its link to connect, or to send its next piece (its size limit is max_upload_mb).")
     max_document_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages of one PDF; a longer one is refused before its text is read.")
     max_document_chars: int = Field(2_000_000, ge=100, le=1_000_000_000, description="Most characters of text one document may hold (about 4,000 chunks); reading stops and refuses the file when it reaches more.")
     max_document_chunks: int = Field(5000, ge=1, le=10_000_000, description="Most chunks one document may become; a document that would make more is refused before anything is written.")

@@ -187,3 +187,39 @@ def rewrite_markers(text: str, rewrite: Callable[[list[int]], str]) -> str:
 def numbers_of(groups: Iterable[list[int]]) -> list[int]:
     """The numbers of several markers, first appearance first: ``numbers_of([[2], [1, 2]]) -> [2, 1]``."""
     return list(dict.fromkeys(n for group in groups for n in group))
+
+
+
+# What a Markdown renderer turns into a fetch or a live link, each found by the one character that completes it,
+# looking only backwards (so a stream can be made inert piece by piece, see inert_piece). "space" characters get
+# a space before them, "wrap" characters parentheses around them.
+SCHEMES = ("ftps", "sftp", "file", "data", "javascript", "vbscript", "xmpp", "tel", "sms", "ws", "wss", "irc")
+LINKED_SCHEMES = ("http", "https", "ftp", "mailto")  # linkifiers find these inside a word too ("xhttp://…")
+INERT = re.compile(
+    r"(?P<space>(?<=\])[(\[:]"  # ![x](url), [x](javascript:…), [x][ref], [ref]: url  ->  "] (", "] [", "] :"
+    r"|(?<=<)[A-Za-z/!?])"  # raw HTML (<img src=…>) and autolinks (<http://…>)  ->  "< img", "< http…"
+    r"|(?P<wrap>(?i:" + "|".join([*(rf"(?<=\b{s})" for s in SCHEMES), *(f"(?<={s})" for s in LINKED_SCHEMES)])
+    + r"):"  # http://…  ->  "http(:)//…"
+    r"|(?i:(?<=\bwww))\."  # www.example.com  ->  "www(.)example.com"
+    r"|(?<=\w)@)")  # name@example.com  ->  "name(@)example.com"
+INERT_CONTEXT = 16  # characters of lookbehind INERT needs at most ("\bjavascript" is 11)
+
+
+def inert(text: str) -> str:
+    """Markdown and HTML with no image, link, autolink or bare URL left: one rule for every face's output.
+
+    An article (or a model copying it) can hold ``![x](http://elsewhere/?q=…)``, which a renderer would fetch,
+    or ``[click](javascript:…)``. Each is broken by a space, or a character wrapped in parentheses; nothing is
+    removed (the text is a subsequence of the result), so it still reads as written:
+    ``inert('![x](http://e.com/a.png)') -> '![x] (http(:)//e.com/a.png)'``;
+    ``inert('<img src=x> a@b.org www.e.com') -> '< img src=x> a(@)b.org www(.)e.com'``;
+    ``inert('Ann [1].') -> 'Ann [1].'``.
+    """
+    return INERT.sub(lambda m: " " + m.group(0) if m.group("space") else f"({m.group(0)})", text or "")
+
+
+def inert_piece(before: str, piece: str) -> str:
+    """The inert form of piece written after the text before it, for a stream made inert piece by piece:
+    ``inert_piece('See ![x]', '(u)') -> ' (u)'``, as ``inert('See ![x](u)') == 'See ![x] (u)'``."""
+    context = before[-INERT_CONTEXT:]
+    return inert(context + piece)[len(inert(context)):]

@@ -256,3 +256,116 @@ def test_mcp_needs_the_key_beyond_loopback(locked_app):
         asyncio.run(mcp_session(url, tool_names, headers={"Authorization": "Bearer not-the-password"}))
     names = asyncio.run(mcp_session(url, tool_names, headers={"Authorization": f"Bearer {PASSWORD}"}))
     assert names == ["ask_articles", "list_articles", "search_articles"]
+
+
+# -- throttling failed logins and keys, and the length of secrets beyond loopback -----------------
+
+def test_waits_grow_after_the_free_failures_and_a_success_forgets_them():
+    from rag.web.access import FREE_FAILURES, Throttle, wait_after
+
+    assert [wait_after(n) for n in range(FREE_FAILURES)] == [0.0] * FREE_FAILURES
+    waits = [wait_after(n) for n in range(FREE_FAILURES, FREE_FAILURES + 12)]
+    assert waits[0] == 1.0 and all(b == min(2 * a, 60.0) for a, b in zip(waits, waits[1:])) and waits[-1] == 60.0
+    now = [100.0]
+    throttle = Throttle(clock=lambda: now[0])
+    for _ in range(FREE_FAILURES):
+        assert throttle.wait("10.0.0.9") == 0.0
+        throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == 1.0 and throttle.wait("10.0.0.8") == 0.0  # per client
+    now[0] += 1.0
+    throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == 2.0
+    now[0] += 2.0
+    throttle.succeeded("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == 0.0
+    throttle.failed("10.0.0.7")
+    now[0] += 10_000  # long after: forgotten
+    throttle.failed("10.0.0.7")
+    assert throttle.failures["10.0.0.7"][0] == 1
+
+
+@pytest.mark.parametrize("host, password, key, refused", [
+    ("0.0.0.0", "eleven-char", None, "RAG_PASSWORD"), ("0.0.0.0", "twelve-chars", None, None),
+    ("0.0.0.0", "twelve-chars", "eleven-char", "RAG_API_KEY"), ("127.0.0.1", "pw", "eight-ch", None),
+])
+def test_short_secrets_are_refused_beyond_loopback_only(host, password, key, refused):
+    from rag.errors import SettingsError
+    from rag.settings import Settings
+    from rag.web.access import check_access
+
+    settings = Settings(host=host, password=password, api_key=key)
+    if refused is None:
+        assert check_access(settings) == ("rag", password)
+        return
+    with pytest.raises(SettingsError, match=f"11-character {refused}: .* at least 12 characters"):
+        check_access(settings)
+
+
+def bearer_status(app: RunningApp, key: str) -> tuple[int, object, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(app), timeout=60)
+    try:
+        connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()  # headers: case-insensitive
+    finally:
+        connection.close()
+
+
+def test_failed_keys_and_logins_are_throttled_per_client(locked_app):
+    """Runs last in this module: it leaves the client's failures forgotten (a right key at the end)."""
+    import time
+
+    from rag.web.access import FREE_FAILURES
+
+    for _ in range(FREE_FAILURES):
+        assert bearer_status(locked_app, "not-the-password")[0] == 401
+    status, headers, body = bearer_status(locked_app, PASSWORD)  # even the right key waits its turn
+    assert status == 429 and int(headers["Retry-After"]) >= 1, body
+    assert json.loads(body)["error"]["code"] == "too_many_attempts" and b"try again in" in body
+    status, _ = post_form(locked_app, "/login", {"username": "rag", "password": PASSWORD})
+    assert status == 429  # the page's login counts for the same client
+    time.sleep(int(headers["Retry-After"]))
+    assert bearer_status(locked_app, "still-not-it")[0] == 401  # the wait is over: one more guess, then longer
+    status, headers, _ = bearer_status(locked_app, "again-not-it")
+    assert status == 429 and int(headers["Retry-After"]) >= 2
+    time.sleep(int(headers["Retry-After"]))
+    status, _ = post_form(locked_app, "/login", {"username": "rag", "password": PASSWORD})
+    assert status == 200
+    assert bearer_status(locked_app, PASSWORD)[0] == 200  # a success forgot the failures
+    for _ in range(FREE_FAILURES - 1):
+        assert post_form(locked_app, "/login", {"username": "rag", "password": "wrong"})[0] in (400, 401)
+    assert bearer_status(locked_app, PASSWORD)[0] == 200
+
+
+def test_bearer_gate_throttles_keys_and_logins_of_one_client_in_process():
+    """BearerGate on a bare Starlette app (no model): the rule of the real-server test below, in a second."""
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from rag.web.access import FREE_FAILURES, BearerGate
+
+    async def login(request):
+        form = (await request.body()).decode()
+        return JSONResponse({}, 200 if "password=right-password" in form else 400)
+
+    async def models(request):
+        return JSONResponse({"data": []})
+
+    app = BearerGate(Starlette(routes=[Route("/login", login, methods=["POST"]), Route("/v1/models", models)]),
+                     key="right-password")
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            key = lambda k: client.get("/v1/models", headers={"Authorization": f"Bearer {k}"})  # noqa: E731
+            assert (await client.get("/v1/models")).status_code == 401  # no key: not a guess, not counted
+            statuses = [(await key("wrong")).status_code for _ in range(FREE_FAILURES)]
+            statuses += [(await key("right-password")).status_code]
+            statuses += [(await client.post("/login", content="password=right-password")).status_code]
+            return statuses
+
+    statuses = asyncio.run(run())
+    assert statuses == [401] * FREE_FAILURES + [429, 429], statuses

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.app_fixtures import (NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
+from tests.app_fixtures import (NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, ROOT, SEED_QUESTION, app_server, article_files,  # noqa: F401
                                 clean_env, free_port, model_file)
 
 ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld",
@@ -75,6 +75,8 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
     assert len(answer["sources"]) <= 2
     assert "Brevik" in answer["answer"], answer["answer"]
     assert any(c["title"] == "The Zorblax river festival" for c in answer["citations"])
+    assert {c["date"] for c in answer["citations"] if c["title"] == "The Zorblax river festival"} == {NEW_ARTICLE_DATE}
+    assert docs["The Zorblax river festival"]["date"] == NEW_ARTICLE_DATE and docs[before[0]["title"]]["date"] == ""
 
     doc_id = docs["The Zorblax river festival"]["doc_id"]
     assert "removed from the corpus folder" in client.predict(doc_id, api_name="/delete")
@@ -144,7 +146,7 @@ def test_evaluate_names_the_bad_line_of_an_uploaded_test_set(client, tmp_path):
 
 @pytest.mark.parametrize("host, password, auth", [
     ("127.0.0.1", None, None), ("localhost", None, None), ("::1", None, None),
-    ("127.0.0.1", "pw", ("rag", "pw")), ("0.0.0.0", "s3cret", ("rag", "s3cret")),
+    ("127.0.0.1", "pw", ("rag", "pw")), ("0.0.0.0", "twelve-chars", ("rag", "twelve-chars")),
 ])
 def test_access_rules(host, password, auth):
     from rag.web.access import check_access
@@ -160,3 +162,14 @@ def test_refuses_to_start_on_the_network_without_a_password(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "RAG_PASSWORD" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("variables, named", [({"RAG_PASSWORD": "short"}, "RAG_PASSWORD"),
+                                              ({"RAG_PASSWORD": "long-enough-password", "RAG_API_KEY": "key-1234"},
+                                               "RAG_API_KEY")])
+def test_refuses_a_short_password_or_key_beyond_loopback(tmp_path, variables, named):
+    env = clean_env(RAG_HOME=str(tmp_path / "home"), RAG_CORPUS=str(tmp_path), **variables)
+    done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--host", "0.0.0.0", "--port", str(free_port())],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert named in done.stderr and "at least 12 characters" in done.stderr, done.stderr

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT, SEED_QUESTION, app_server,  # noqa: F401
-                                article_files, model_file)
+from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT,  # noqa: F401
+                                SEED_QUESTION, app_server, article_files, model_file)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")  # found as `make chromium` finds it: `command -v chromium`
@@ -174,6 +174,7 @@ def test_upload_adds_an_article_and_refuses_a_bad_file(page, app_server, article
                            timeout=ANSWER_TIMEOUT_S * 1000)
     assert "zorblax-festival.md" in page.inner_text("#documents-status")
     assert "The Zorblax river festival" in page.inner_text("#documents-table")
+    assert NEW_ARTICLE_DATE in page.inner_text("#documents-table .docs-table tbody")  # its Published column
     assert (app_server.corpus / "zorblax-festival.md").is_file()
 
     page.set_input_files("#upload input[type=file]", str(article_files["bad"]))
@@ -210,6 +211,8 @@ def test_two_tabs_are_queued_and_keep_their_own_conversations(page, browser, app
         reply.locator("a.cite").first.click()
         card = other.locator("#sources .source-card.focused")
         assert "Zorblax" in card.locator(".source-title").inner_text()
+        assert card.locator(".source-date").inner_text() == "15 June 2024"  # the article's date, as people write it
+        assert card.locator(".source-date").get_attribute("datetime") == NEW_ARTICLE_DATE
         assert "<script>window.__pwned = true</script>" in card.inner_text()  # shown as text, not run
         assert other.evaluate("window.__pwned") is None
         shoot(other, "06-new-article-answer")
@@ -343,6 +346,27 @@ def test_uploading_a_taken_name_keeps_both_unless_replacing_is_ticked(page, app_
     assert_all_local(requests_seen)
 
 
+def test_an_uploaded_test_set_with_images_in_it_makes_the_evaluation_tab_fetch_nothing(page, tmp_path, requests_seen):
+    """Ids, questions and expected answers of an uploaded test set are shown in the report: images and links in
+    them (and in the answer, which may copy them) must stay text (issue 16)."""
+    item = {"id": "![i](http://elsewhere.example/id.png)", "answerable": True, "evidence": ["Chinese open-source"],
+            "question": SEED_QUESTION + " ![q](http://elsewhere.example/q.png) <img src=http://elsewhere.example/h.png>",
+            "answer": "![a](http://elsewhere.example/a.png) [x](javascript:alert(1))", "keywords": [["China"]]}
+    testset = tmp_path / "hostile-testset.jsonl"
+    testset.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    page.get_by_role("tab", name="Evaluation").click()
+    page.set_input_files("#eval-testset input[type=file]", str(testset))
+    set_number(page, "#eval-limit input", "1")
+    page.click("#eval-run")
+    page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)  # the report, not a progress line
+    page.wait_for_timeout(1000)  # an image the report holds would be requested by now
+    report = page.locator("#eval-report")
+    assert report.locator("img").count() == 0 and report.locator("a[href*='elsewhere'], a[href^='javascript']").count() == 0
+    assert "elsewhere.example/id.png" in report.inner_text()  # shown as text
+    shoot(page, "10-hostile-testset")
+    assert_all_local(requests_seen)
+
+
 def test_a_question_about_something_no_article_names_is_refused_saying_so(page, requests_seen):
     """The H20 chip is named nowhere in the articles: the page refuses and says so, instead of inventing a maker."""
     page.get_by_role("tab", name="Chat").click()
@@ -352,5 +376,5 @@ def test_a_question_about_something_no_article_names_is_refused_saying_so(page, 
     text = last_bot(page).inner_text()
     assert "do not mention H20" in text and "The articles do not cover this question." in text
     assert last_bot(page).locator("a.cite").count() == 0, f"a refusal cites nothing: {text}"
-    shoot(page, "10-h20-refused")
+    shoot(page, "12-h20-refused")
     assert_all_local(requests_seen)

@@ -68,6 +68,18 @@ def test_the_terminal_answer_marks_a_citation_its_passage_does_not_back(capsys):
     assert "Backed [1]. Not backed [2?]." in out and "(not supported by this passage)" in out
 
 
+def test_ask_json_gives_each_citation_its_articles_date(model_path, corpus):
+    (corpus / "festival.md").write_text("---\ntitle: The Zorblax river festival\ndate: 2024-06-15\n---\n"
+                                        "The Zorblax river festival in Vellmora was founded in 1987 by the fisherman "
+                                        "Anouk Brevik.\n", encoding="utf-8")
+    result = run("ask", "--json", "--model", str(model_path), "Who founded the Zorblax river festival?")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    dates = {c["source"]: c["date"] for c in data["citations"]}
+    assert dates.get("festival.md") == "2024-06-15", data
+    assert {s["source"]: s["date"] for s in data["sources"]}["festival.md"] == "2024-06-15"
+
+
 def test_ingest_reports_a_pdf_the_reader_gives_up_on_exits_cleanly_and_indexes_the_rest(corpus):
     bomb = corpus / "a-bomb.pdf"  # first in order: the files after it must still be indexed
     bomb.write_bytes(operations_bomb_pdf())

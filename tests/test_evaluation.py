@@ -281,6 +281,22 @@ def test_cell_escapes_pipes_and_newlines():
     assert cell("a|b\nc", 10) == "a\\|b c" and cell("x" * 20, 5) == "xxxx…"
 
 
+def test_a_report_row_renders_no_image_or_link_from_the_test_set_or_the_answer():
+    """Ids, questions and answers come from an uploaded test set and the model: text only (issue 16)."""
+    from markdown_it import MarkdownIt
+
+    from rag.evaluation.report import record_row
+    from rag.web.presentation import evaluation_markdown
+
+    image = "![i](http://elsewhere.example/i.png)"
+    row = record_row(Record(image, f"Why? {image} <img src=http://elsewhere.example/h.png>", True, "r",
+                            "See [x](javascript:alert(1)) and <http://elsewhere.example>", False))
+    for markdown in (row, evaluation_markdown("# E\n\n| a | b | c | d | e | f | g |\n|---|---|---|---|---|---|---|\n" + row)):
+        rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+        assert "<img" not in rendered and "<a " not in rendered and "elsewhere.example/i.png" in rendered, rendered
+    assert "<img" in MarkdownIt("commonmark", {"html": True}).render(image)  # the same text, not made inert, would fetch
+
+
 class StandIn:
     """An Assistant-shaped stand-in that replays fixed answers (for the report plumbing only)."""
 

@@ -47,6 +47,33 @@ def test_reingest_skips_replaces_adds_and_removes(index, corpus):
     assert all(d.complete for d in index.documents())
 
 
+def test_every_chunk_carries_its_articles_date_and_a_new_date_reindexes(index, corpus):
+    (corpus / "strike.md").write_text("---\ntitle: Port strike ends\ndate: 2019-07-28\n---\n"
+                                      + "Dock workers returned to work on Sunday. " * 60, encoding="utf-8")
+    index.ingest()
+    metas = index.collection.get(include=["metadatas"])["metadatas"]
+    dated = [m for m in metas if m["source"] == "strike.md"]
+    assert len(dated) > 1 and {m["date"] for m in dated} == {"2019-07-28"}
+    assert not any("date" in m for m in metas if m["source"] != "strike.md")  # unknown: absent, never ''
+    docs = {d.source: d.date for d in index.documents()}
+    assert docs["strike.md"] == "2019-07-28" and set(docs.values()) == {"2019-07-28", ""}
+    assert Retriever(index).search("When did the dock workers return to work?", 2, 10)[0].date == "2019-07-28"
+
+    (corpus / "strike.md").write_text((corpus / "strike.md").read_text().replace("2019-07-28", "2019-07-29"))
+    assert index.ingest().updated == ["strike.md"]
+    assert {m["date"] for m in index.collection.get(where={"source": "strike.md"}, include=["metadatas"])["metadatas"]} \
+        == {"2019-07-29"}
+
+
+def test_chunks_written_by_the_previous_chunker_are_rechunked(index, corpus):
+    """Chunks made before dates were stored (chunker sentences-3) re-ingest once, so they get their dates."""
+    index.ingest()
+    got = index.collection.get(include=["metadatas"])
+    index.collection.update(ids=got["ids"], metadatas=[{**m, "chunker": "sentences-3"} for m in got["metadatas"]])
+    report = index.ingest()
+    assert report.updated == ["altman-china-ai-open-weights.md"] and report.chunks_written > 0
+
+
 def stored_ids_by_document(index) -> dict[str, set[str]]:
     got = index.collection.get(include=["metadatas"])
     by_doc: dict[str, set[str]] = {}

@@ -13,11 +13,11 @@ import pytest
 
 from rag.documents import load_document
 from rag.web.mcp_tools import MCP_PATH, TOOL_NAMES
-from tests.app_fixtures import app_server, model_file  # noqa: F401
+from tests.app_fixtures import NEW_ARTICLE_DATE, app_server, article_files, model_file, upload  # noqa: F401
 from tests.conftest import SEED_QUESTION
 
-CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "supported"}
-PASSAGE_KEYS = {"n", "title", "source", "doc_id", "chunk_id", "text", "start", "end", "score", "similarity"}
+CITATION_KEYS = {"n", "doc_id", "title", "source", "date", "chunk_id", "text", "start", "end", "supported"}
+PASSAGE_KEYS = {"n", "title", "source", "date", "doc_id", "chunk_id", "text", "start", "end", "score", "similarity"}
 
 
 async def mcp_session(url: str, work, headers=None):
@@ -91,3 +91,14 @@ def test_ask_articles_answers_with_checked_citations(app_server):
 def test_the_page_endpoints_are_not_tools(app_server, tool):
     error, text = call(app_server, tool, {})
     assert error and "Unknown tool" in text
+
+
+def test_search_and_list_give_each_articles_publication_date(app_server, article_files):
+    """Last in this module: it adds a dated article to the app's corpus."""
+    assert upload(app_server, article_files["good"])["saved"] == ["zorblax-festival.md"]
+    error, text = call(app_server, "search_articles", {"query": "Zorblax river festival founded", "k": 2})
+    assert not error, text
+    assert json.loads(text)[0]["date"] == NEW_ARTICLE_DATE
+    error, text = call(app_server, "list_articles", {})
+    dates = {article["source"]: article["date"] for article in json.loads(text)}
+    assert dates == {"altman-china-ai-open-weights.md": "", "zorblax-festival.md": NEW_ARTICLE_DATE}

@@ -4,17 +4,19 @@ Beyond loopback the endpoint needs the key: tests/test_access.py (it has the pas
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 
-from rag.web.openai_api import (MODEL_ID, ApiError, chunk_body, completion_body, conversation, last_chunk,
-                                parse_request, shown_content, sse, stream_epilogue)
-from tests.app_fixtures import app_server, model_file  # noqa: F401
+from rag.web.openai_api import chunk_body, completion_body, last_chunk, shown_content, sse, stream_epilogue
+from rag.web.openai_requests import MODEL_ID, ApiError, conversation, parse_request, read_json
+from tests.app_fixtures import (NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, app_server, article_files,  # noqa: F401
+                                model_file, upload)
 from tests.conftest import SEED_QUESTION
 
-CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "supported"}
+CITATION_KEYS = {"n", "doc_id", "title", "source", "date", "chunk_id", "text", "start", "end", "supported"}
 REFUSAL = "The articles do not answer this question."
 ASK = [{"role": "user", "content": SEED_QUESTION}]
 ANSWER = {"answer": "Because of China [1].", "refused": False, "standalone_question": "Why?",
@@ -38,6 +40,19 @@ ANSWER = {"answer": "Because of China [1].", "refused": False, "standalone_quest
     ({"messages": ASK, "temperature": "hot"}, "temperature"), ({"messages": ASK, "max_tokens": 8}, "max_tokens"),
     ({"messages": ASK, "max_tokens": 64.5}, "max_tokens"),
     ({"messages": ASK, "max_completion_tokens": 100000}, "max_completion_tokens"),
+    # issue 16: each of these was a 500
+    ({"messages": ASK, "max_tokens": float("inf")}, "max_tokens"), ({"messages": ASK, "max_tokens": 10 ** 30}, "max_tokens"),
+    ({"messages": ASK, "temperature": float("nan")}, "temperature"),
+    ({"messages": [{"role": ["user"], "content": "Why?"}]}, "messages[0].role"),
+    ({"messages": [{"role": {"a": 1}, "content": "Why?"}]}, "messages[0].role"),
+    ({"messages": [{"role": "user", "content": 7}]}, "messages[0].content"),
+    ({"messages": [{"role": "user", "content": [7]}]}, "messages[0].content"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": ["x"]}]}]}, "messages[0].content"),
+    ({"messages": ["Why?"]}, "messages[0].role"), ({"messages": ASK, "model": ["rag"]}, "model"),
+    ({"messages": ASK, "n": [1]}, "n"), ({"messages": ASK, "stream": [True]}, "stream"),
+    ({"messages": ASK, "max_tokens": "64"}, "max_tokens"), ({"messages": ASK, "temperature": [0]}, "temperature"),
+    ({"messages": [{"role": "user", "content": "x" * 4001}, {"role": "assistant", "content": "ok"}, *ASK]},
+     "messages[0].content"),  # an earlier question over the limit: the follow-up rewrite would read all of it
 ])
 def test_invalid_requests_are_400_naming_the_field(body, param):
     with pytest.raises(ApiError) as caught:
@@ -45,6 +60,50 @@ def test_invalid_requests_are_400_naming_the_field(body, param):
     assert caught.value.status == 400 and caught.value.param == param
     error = caught.value.body()["error"]
     assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("raw, says", [
+    (b'{"messages": [], "max_tokens": Infinity}', "Infinity is not a JSON number"),
+    (b'{"max_tokens": NaN}', "NaN is not a JSON number"), (b'{"max_tokens": -Infinity}', "-Infinity"),
+    (b'{"max_tokens": 1e400}', "1e400 is too large a number"), (b"[" * 100_000, "nested too deeply"),
+    (b'{"messages": [', "not valid JSON"), (b"\xff\xfe{", "not valid JSON"), (b'{"a": 1}' + b" " * 4_000_001, "over 4 MB"),
+])
+def test_a_body_that_is_not_plain_json_is_a_400(raw, says):
+    with pytest.raises(ApiError) as caught:
+        read_json(raw)
+    assert caught.value.status == 400 and says in str(caught.value)
+    assert set(caught.value.body()["error"]) == {"message", "type", "param", "code"}
+
+
+@pytest.mark.parametrize("raw, param", [
+    (b'{"messages": [{"role": "user", "content": "Why?"}], "max_tokens": Infinity}', None),
+    (b"[" * 100_000, None), (b'{"messages": [{"role": ["user"], "content": "Why?"}]}', "messages[0].role"),
+    (b'{"messages": "' + b"x" * 4_100_000 + b'"}', "messages"),
+])
+def test_the_route_answers_a_malformed_body_with_a_400_before_the_model_is_asked(raw, param):
+    """The /v1 handler in process, on a stand-in with settings only (a malformed request never reaches the model)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import httpx
+    from starlette.applications import Starlette
+
+    from rag.settings import Settings
+    from rag.web.openai_api import OpenAIFace
+
+    app = Starlette(routes=OpenAIFace(SimpleNamespace(settings=Settings())).routes())
+
+    async def post():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await client.post("/v1/chat/completions", content=raw)
+
+    response = asyncio.run(post())
+    assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text[:300]
+
+
+def test_a_long_assistant_turn_is_accepted_since_only_its_start_is_read():
+    messages = [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Ann. " * 5000}, *ASK]
+    assert parse_request({"messages": messages}, 4000).history[0][0] == "Who?"
 
 
 def test_a_request_maps_to_question_history_and_settings_and_unknown_fields_are_ignored():
@@ -205,3 +264,55 @@ def test_two_concurrent_streams_are_answered_one_after_the_other(client):
     assert {c.id for c in chunks_a}.isdisjoint({c.id for c in chunks_b})
     assert len({c.id for c in chunks_a}) == len({c.id for c in chunks_b}) == 1
     assert all(chunks[-1].choices[0].finish_reason for chunks in (chunks_a, chunks_b))
+
+
+# -- malformed requests on the real server, sent raw (issue 16: each was a 500) ---------------------
+
+@pytest.mark.parametrize("raw, param", [
+    (b'{"model": "rag", "messages": [{"role": "user", "content": "Why?"}], "max_tokens": Infinity}', None),
+    (b'{"model": "rag", "messages": [{"role": "user", "content": "Why?"}], "max_tokens": 1e400}', None),
+    (b'{"model": "rag", "messages": [{"role": ["user"], "content": "Why?"}]}', "messages[0].role"),
+    (b"[" * 100_000, None),
+    (json.dumps({"model": "rag", "messages": [{"role": "user", "content": "x" * 1_000_000},
+                                              {"role": "assistant", "content": "ok"}, *ASK]}).encode(), "messages[0].content"),
+    (json.dumps({"model": "rag", "messages": [{"role": "user", "content": "x " * 2_500_000}]}).encode(), "messages"),
+])
+def test_malformed_requests_on_the_server_are_400s_naming_the_field(app_server, raw, param):
+    import httpx
+
+    response = httpx.post(app_server.url + "v1/chat/completions", content=raw, timeout=120,
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text[:500]
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param and error["message"], error
+
+
+def test_v1_content_carries_no_live_link_or_image(client, app_server):
+    """An article that asks for its poster as an image: what /v1 sends (streamed and not) is inert (issue 16)."""
+    from gradio_client import Client, handle_file
+
+    from tests.app_fixtures import POSTER_ARTICLE, POSTER_QUESTION
+
+    poster = app_server.home.parent / "vellmora-poster.md"
+    poster.write_text(POSTER_ARTICLE, encoding="utf-8")
+    gradio = Client(app_server.url, verbose=False, download_files=False)
+    assert gradio.predict(handle_file(str(poster)), api_name="/upload")["saved"] == ["vellmora-poster.md"]
+    messages = [{"role": "user", "content": POSTER_QUESTION}]
+    try:
+        completion = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=96)
+        chunks, pieces = streamed(client, messages, 96)
+    finally:
+        doc = next(d["doc_id"] for d in gradio.predict(api_name="/documents") if d["source"] == "vellmora-poster.md")
+        gradio.predict(doc, api_name="/delete")
+    for text in (completion.choices[0].message.content, "".join(p for _, p in pieces), chunks[-1].model_extra["answer"]):
+        assert "elsewhere.example" in text, text  # the model did copy the article's link …
+        assert "](" not in text and "http://" not in text and "<http" not in text, text  # … and it went out inert
+
+
+def test_citations_carry_the_articles_publication_date(client, app_server, article_files):
+    """Last in this module: it adds a dated article to the app's corpus."""
+    assert upload(app_server, article_files["good"])["saved"] == ["zorblax-festival.md"]
+    completion = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": NEW_ARTICLE_QUESTION}],
+                                                temperature=0, max_tokens=64)
+    cited = completion.model_extra["citations"]
+    assert cited and {c["date"] for c in cited if c["title"] == "The Zorblax river festival"} == {NEW_ARTICLE_DATE}, cited

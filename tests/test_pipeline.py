@@ -52,7 +52,7 @@ def test_json_shape(assistant):
     assert set(data) >= {"question", "answer", "refused", "citations", "timings", "model"}
     assert set(data["timings"]) >= {"retrieve_ms", "ttft_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     for citation in data["citations"]:
-        assert set(citation) == {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "supported"}
+        assert set(citation) == {"n", "doc_id", "title", "source", "date", "chunk_id", "text", "start", "end", "supported"}
     assert data["model"].endswith(".gguf")
 
 

@@ -83,8 +83,8 @@ def test_model_output_cannot_make_the_browser_fetch_anything(render):
     from markdown_it import MarkdownIt
 
     markdown = render()
-    for opener in ("![", "](", "http:", "https:", "www.", "<http"):
-        assert opener not in markdown  # neither Markdown nor a linkifier can start an image or a link
+    for opener in ("](", "][", "http:", "https:", "www.", "<http"):
+        assert opener not in markdown  # neither Markdown nor a linkifier can start an image or a link (text.inert)
     rendered = MarkdownIt("commonmark").render(markdown)
     assert "<img" not in rendered and 'href="http' not in rendered and "elsewhere.example" in rendered
 
@@ -129,7 +129,14 @@ def test_source_card_shows_title_origin_and_highlighted_passage_escaped():
     assert "… " in sources  # the passage starts inside the document
 
 
-@given(st.text(max_size=80), st.lists(st.tuples(st.integers(-5, 90), st.integers(-5, 90)), max_size=6))
+def test_a_link_cut_by_a_highlight_is_still_broken():
+    assert view.highlight("See ![x](http://e.com) now", [(4, 8)]) == "See <mark>![x]</mark> (http(:)//e.com) now"
+
+
+# text.inert adds characters after "@", ":", "(", "[" and "." (tested in test_text.py): left out here, where
+# positions are counted
+@given(st.text(alphabet=st.characters(blacklist_characters="@:([."), max_size=80),
+       st.lists(st.tuples(st.integers(-5, 90), st.integers(-5, 90)), max_size=6))
 def test_highlight_keeps_the_text_and_marks_exactly_the_spans(text, spans):
     rendered = view.highlight(text, spans)
     assert strip_tags(rendered) == text  # invariant: nothing lost, nothing added

@@ -2,7 +2,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rag.text import (content_words, numbers, parse_markers, sentence_spans, sentences, stands_alone, strip_markers,
+from rag.text import (content_words, inert, inert_piece, numbers, parse_markers, sentence_spans, sentences,
+                      stands_alone, strip_markers,
                       words)
 
 
@@ -70,6 +71,76 @@ def test_words_numbers_and_markers():
     assert content_words("The chips are banned") == {"chip", "bann"}
     assert numbers("The 2018 Tour, stage 3 of 21, gpt-oss-120b") == {"2018", "3", "21"}
     assert strip_markers("Prices rose [1]. Yes [2, 3] .") == "Prices rose. Yes."
+
+
+# -- inert output: no image or link of model or article text becomes a fetch or a live link --------
+
+HOSTILE_BITS = ["![x](", "[x](", "http://e.com/a.png", "https://e.com", "HTTP://E.COM", ")", "(", "[", "]", ":",
+                "<", ">", "img src=x", "<img src=http://e.com/i.png>", "<http://e.com>", "javascript:alert(1)",
+                "www.e.com", "a@b.org", "mailto:", "[r]: /p.png", "[r]", "![a][r]", "data:image/png;base64,AA",
+                " ", "\n", "[1]", "Ann", ".", "\\", "`", "!", "ftp://f", "x"]
+hostile_text = st.lists(st.sampled_from(HOSTILE_BITS), max_size=30).map("".join)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("![x](http://e.com/a.png)", "![x] (http(:)//e.com/a.png)"),
+    ("[click](javascript:alert(1))", "[click] (javascript(:)alert(1))"),
+    ("<img src=x onerror=alert(1)> and <http://e.com>", "< img src=x onerror=alert(1)> and < http(:)//e.com>"),
+    ("![a][r]\n[r]: /p.png", "![a] [r]\n[r] : /p.png"),
+    ("Mail a@b.org or see www.e.com", "Mail a(@)b.org or see www(.)e.com"),
+    ("Altman said so [1]. Prices rose 3.5% [2, 3].", "Altman said so [1]. Prices rose 3.5% [2, 3]."),  # ordinary
+    ("a < b and 2 > 1: fine", "a < b and 2 > 1: fine"),
+    ("\\xhttp://e.com and Hotel: views: data", "\\xhttp(:)//e.com and Hotel: views: data"),  # found by Hypothesis
+])
+def test_inert_breaks_images_links_and_urls(text, expected):
+    assert inert(text) == expected
+
+
+def is_subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(c in chars for c in short)
+
+
+@given(hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_inert_loses_nothing_and_is_idempotent(text):
+    shown = inert(text)
+    assert is_subsequence(text, shown)  # invariant: only spaces and parentheses are added
+    assert inert(shown) == shown
+
+
+@given(hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_inert_leaves_nothing_a_markdown_renderer_links_or_fetches(text):
+    """Rendered by markdown-it (CommonMark, raw HTML on, GFM's autolinks), no tag, link or image remains."""
+    rendered = markdown().render(inert(text))
+    assert "<a " not in rendered and "<img" not in rendered and "href=" not in rendered, rendered
+
+
+def markdown():
+    """CommonMark with raw HTML and GFM's autolinks (www., http(s)://, ftp://, e-mail addresses), as marked renders
+    them in Gradio and Open WebUI, except "www." (linkify-it links it only in its fuzzy mode, which links every bare
+    domain, "reuters.com" too; the worked cases above cover "www.")."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable("linkify")
+    md.linkify.set({"fuzzy_link": False, "fuzzy_email": True}).add("//", None)  # GFM has no protocol-relative links
+    return md
+
+
+@pytest.mark.parametrize("text", ["![x](http://e.com/a.png)", "[x](http://e.com)", "<img src=x>", "mail a@b.org",
+                                  "<http://e.com>", "![a][r]\n\n[r]: /p.png", "http://e.com/a"])
+def test_the_renderer_does_link_or_fetch_these_until_they_are_made_inert(text):
+    assert "<a " in markdown().render(text) or "<img" in markdown().render(text)  # the property above can fail
+    assert "<a " not in markdown().render(inert(text)) and "<img" not in markdown().render(inert(text))
+
+
+@given(hostile_text, st.lists(st.integers(0, 400), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_a_stream_made_inert_piece_by_piece_equals_the_whole_made_inert(text, cuts):
+    bounds = [0, *sorted(c for c in cuts if c < len(text)), len(text)]
+    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    assert "".join(inert_piece(text[:sum(map(len, pieces[:i]))], piece) for i, piece in enumerate(pieces)) == inert(text)
 
 
 @pytest.mark.parametrize("question, alone", [

@@ -46,7 +46,9 @@ def test_keep_safe_replaces_everything_but_letters_marks_digits_and_some_punctua
 
 
 @pytest.mark.parametrize("name, size, head, reason", [
-    ("notes.docx", 10, b"PK", "unsupported file type '.docx'"),
+    ("notes.odt", 10, b"PK", "unsupported file type '.odt'"),
+    ("notes.docx", 10, b"hello", "not a docx file"),  # Word and e-book files are zip archives
+    ("book.epub", 10, b"%PDF-1.7", "not a epub file"),
     ("noext", 10, b"abc", "unsupported file type 'none'"),
     ("empty.txt", 0, b"", "empty"),
     ("big.md", 51 * 1024 * 1024, b"# big", "over the 50 MB upload limit"),
@@ -59,7 +61,8 @@ def test_check_upload_refuses_with_a_reason(name, size, head, reason):
 
 
 @pytest.mark.parametrize("name, head", [("a.md", b"# Title\nText"), ("b.PDF", b"%PDF-1.7\n"),
-                                        ("c.html", b"<html><body>Hi</body></html>")])
+                                        ("c.html", b"<html><body>Hi</body></html>"),
+                                        ("d.docx", b"PK\x03\x04\x14\x00\x06\x00"), ("e.epub", b"PK\x03\x04\n\x00")])
 def test_check_upload_accepts_articles(name, head):
     assert check_upload(name, len(head), head, 50.0) == safe_file_name(name)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..settings import PROJECT_DIR
+from ..text import inert
 from .records import SCORES, Record, risk_coverage
 
 @dataclass
@@ -89,9 +90,9 @@ def write_outputs(report: EvalReport, out_dir: Path) -> None:
 def render_markdown(report: EvalReport) -> str:
     """The human report: scores with their definitions, latency, the judgement rules, settings, every question."""
     m, s, model = report.metrics, report.settings, report.model
-    lines = [f"# Evaluation: {Path(report.testset).name}", "",
+    lines = [f"# Evaluation: {inert(Path(report.testset).name)}", "",
              f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
-             f"`{shown_path(report.testset)}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
+             f"`{inert(shown_path(report.testset))}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
              f"n_ctx {model.get('n_ctx', '?')}, threads {model.get('threads', '?')}) in {report.seconds / 60:.1f} min; "
              f"{m['refused']} refused, {m['errors']} failed.", "",
              "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
@@ -198,15 +199,16 @@ def record_row(r: Record) -> str:
     """One Markdown table row for a record."""
     cites = " ".join(f"[{c['n']}]{'✓' if c['supported'] else '✗'}" for c in r.citations) or "—"
     answer = r.answer if not r.error else f"(error: {r.error})"
-    return (f"| {r.id} | {cell(r.question, 90)} | {cell(answer, 220)} | {cites} | {r.verdict} | "
+    return (f"| {cell(r.id, 60)} | {cell(r.question, 90)} | {cell(answer, 220)} | {cites} | {r.verdict} | "
             f"{decimal(r.keyword_recall, 2)} | {decimal(r.token_f1, 2)} |")
 
 
 def cell(text: str, limit: int) -> str:
-    """Text fit for one Markdown table cell: ``cell('a|b\\nc', 10) -> 'a\\\\|b c'``."""
-    text = " ".join(text.split())
+    """Text fit for one Markdown table cell, no image or link in it (text.inert):
+    ``cell('a|b\\nc', 10) -> 'a\\\\|b c'``; ``cell('![i](http://e/i.png)', 40) -> '![i] (http(:)//e/i.png)'``."""
+    text = " ".join(str(text).split())
     text = text if len(text) <= limit else text[:limit - 1] + "…"
-    return text.replace("|", "\\|")
+    return inert(text).replace("|", "\\|")
 
 
 def decimal(value, digits: int = 3) -> str:

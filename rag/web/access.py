@@ -1,18 +1,26 @@
 """Who may use the app: anyone on this machine by default; a password whenever it listens beyond it.
 
 The page is behind Gradio's login; the routes added beside it (the OpenAI-compatible ``/v1`` and the MCP
-server) are not, so ``BearerGate`` asks them for ``Authorization: Bearer <key>`` under the same rule.
+server) are not, so ``BearerGate`` asks them for ``Authorization: Bearer <key>`` under the same rule. Beyond
+loopback a password or key is at least MIN_SECRET characters, and failed logins and keys are throttled per
+client (``Throttle``): after FREE_FAILURES, each attempt waits twice as long as the one before, up to a minute.
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Optional
+import math
+import time
+from typing import Callable, Optional
 
 from ..errors import SettingsError
 from ..settings import Settings
 
 API_PATHS = ("/v1/", "/gradio_api/mcp")  # what BearerGate guards: the OpenAI face and the MCP server
+MIN_SECRET = 12  # characters of a password or API key beyond loopback
+FREE_FAILURES = 5  # failed attempts per client before the waits begin
+LONGEST_WAIT_S = 60.0
+FORGET_S = 900.0  # a client's failures are forgotten after this long without one
 
 
 def is_loopback(host: str) -> bool:
@@ -35,6 +43,11 @@ def check_access(settings: Settings) -> Optional[tuple[str, str]]:
     if not settings.password:
         raise SettingsError(f"Refusing to listen on {settings.host} without a password: anyone on the network could "
                             "use the chat. Set RAG_PASSWORD (the user name is 'rag'), or bind to 127.0.0.1.")
+    for name, secret in (("RAG_PASSWORD", settings.password), ("RAG_API_KEY", settings.api_key)):
+        if secret is not None and len(secret) < MIN_SECRET:
+            raise SettingsError(f"Refusing to listen on {settings.host} with a {len(secret)}-character {name}: beyond "
+                                f"this machine it must be at least {MIN_SECRET} characters, so that it cannot be "
+                                "guessed. Choose a longer one, or bind to 127.0.0.1.")
     return ("rag", settings.password)
 
 
@@ -63,21 +76,92 @@ def guarded(path: str) -> bool:
     return path == "/v1" or path.startswith(API_PATHS)
 
 
-class BearerGate:
-    """ASGI middleware: the /v1 and MCP routes answer 401 without ``Authorization: Bearer <key>`` (key None: open)."""
+def wait_after(failures: int) -> float:
+    """Seconds a client waits after its last failed attempt: none for the first FREE_FAILURES, then doubling.
 
-    def __init__(self, app, key: Optional[str]):
-        self.app, self.key = app, key
+    ``[wait_after(n) for n in (4, 5, 6, 7, 20)] -> [0.0, 1.0, 2.0, 4.0, 60.0]``
+    """
+    return 0.0 if failures < FREE_FAILURES else min(LONGEST_WAIT_S, 2.0 ** (failures - FREE_FAILURES))
+
+
+class Throttle:
+    """Failed logins and keys per client address; a success forgets them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.failures: dict[str, tuple[int, float]] = {}  # client -> (failed attempts, time of the last)
+
+    def wait(self, client: str) -> float:
+        """Seconds before client may try again (0: now)."""
+        count, last = self.failures.get(client, (0, 0.0))
+        return max(0.0, last + wait_after(count) - self.clock())
+
+    def failed(self, client: str) -> None:
+        now = self.clock()
+        if len(self.failures) > 10_000:  # a scan of many addresses must not grow this without bound
+            self.failures = {c: f for c, f in self.failures.items() if now - f[1] < FORGET_S}
+        count, last = self.failures.get(client, (0, now))
+        self.failures[client] = (1 if now - last > FORGET_S else count + 1, now)
+
+    def succeeded(self, client: str) -> None:
+        self.failures.pop(client, None)
+
+
+def too_many(wait: float):
+    """The 429 for a throttled client, OpenAI-style (the login page shows ``detail``)."""
+    from starlette.responses import JSONResponse
+
+    seconds = max(1, math.ceil(wait))
+    message = f"Too many failed attempts from this address; try again in {seconds} s."
+    body = {"detail": message, "error": {"message": message, "type": "rate_limit_error", "param": None,
+                                         "code": "too_many_attempts"}}
+    return JSONResponse(body, 429, headers={"Retry-After": str(seconds)})
+
+
+def is_login(scope) -> bool:
+    """``is_login({'method': 'POST', 'path': '/login/'}) -> True``: Gradio's login form posts there."""
+    return scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/login")
+
+
+class BearerGate:
+    """ASGI middleware: the /v1 and MCP routes answer 401 without ``Authorization: Bearer <key>`` (key None: open);
+    failed keys and page logins are throttled per client (429 with Retry-After while it must wait)."""
+
+    def __init__(self, app, key: Optional[str], throttle: Optional[Throttle] = None):
+        self.app, self.key, self.throttle = app, key, throttle or Throttle()
 
     async def __call__(self, scope, receive, send):
-        if self.key and scope["type"] == "http" and guarded(scope.get("path", "")):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown",))[0]
+        if is_login(scope):
+            if wait := self.throttle.wait(client):
+                return await too_many(wait)(scope, receive, send)
+            return await self.app(scope, receive, self.watch_login(send, client))
+        if self.key and guarded(scope.get("path", "")):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            if not bearer_matches(headers.get("authorization"), self.key):
+            header = headers.get("authorization")
+            if header is not None and (wait := self.throttle.wait(client)):
+                return await too_many(wait)(scope, receive, send)
+            if not bearer_matches(header, self.key):
                 from starlette.responses import JSONResponse
 
+                if header is not None:  # a client that sends no key is not guessing one
+                    self.throttle.failed(client)
                 body = {"error": {"message": "This server needs an API key: send 'Authorization: Bearer <key>' "
                                              "(RAG_API_KEY if set, otherwise RAG_PASSWORD).",
                                   "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
-                await JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
-                return
+                return await JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            self.throttle.succeeded(client)
         await self.app(scope, receive, send)
+
+    def watch_login(self, send, client: str):
+        """send, noting whether Gradio's login answered success (200) or wrong credentials (400)."""
+        async def watched(message):
+            if message["type"] == "http.response.start":
+                if message["status"] == 200:
+                    self.throttle.succeeded(client)
+                elif message["status"] in (400, 401):
+                    self.throttle.failed(client)
+            await send(message)
+        return watched

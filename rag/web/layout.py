@@ -113,7 +113,7 @@ def chat_tab(chat: Chat, settings: Settings, model: dict, slots: int = 1) -> Non
 
 def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr.Tab) -> None:
     """The corpus documents, upload with progress, and delete."""
-    gr.Markdown("Articles in the corpus folder. Add .txt, .md, .html or .pdf files "
+    gr.Markdown(f"Articles in the corpus folder. Add {', '.join(SUPPORTED_SUFFIXES)} files, or a web page or feed by its link "
                 f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
     table = gr.HTML(elem_id="documents-table")
     with gr.Row():
@@ -125,11 +125,17 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
                                   elem_id="upload-replace")
             chosen = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
             remove = gr.Button("Delete document", variant="stop", elem_id="delete")
+    with gr.Row():
+        link = gr.Textbox(label="Add by link", placeholder="https://… a news page, or an RSS/Atom feed", elem_id="link", scale=3)
+        is_feed = gr.Checkbox(False, label="It is a feed: add its new entries", elem_id="link-feed", scale=1)
+        fetch = gr.Button("Add link", elem_id="link-add", scale=1)
     status = gr.Markdown(elem_id="documents-status")
     listing = [table, chosen]
     gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
     uploader.upload(library.upload_files, [uploader, replace], [status, *listing, uploader], concurrency_limit=1,
                     concurrency_id=INDEX_QUEUE, api_visibility="private")
+    gr.on([fetch.click, link.submit], library.add_link, [link, is_feed], [status, *listing, link], concurrency_limit=1,
+          concurrency_id=INDEX_QUEUE, api_visibility="private")
     remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
                  concurrency_id=INDEX_QUEUE, api_visibility="private")
 

@@ -11,6 +11,7 @@ from ..errors import RagError
 from ..pipeline import Assistant
 from . import presentation as view
 from .chat import GENERIC_ERROR, log
+from .links import add_feed, add_links
 from .uploads import add_uploads, delete_document
 
 
@@ -40,6 +41,21 @@ class Library:
             message = view.error_markdown(GENERIC_ERROR)
         return (message, *self.show_documents(), None)
 
+    def add_link(self, url: str, is_feed: bool = False, progress=gr.Progress()):
+        """Fetch a page (or a feed's new entries) into the corpus and index it; the link box is emptied when it worked."""
+        step = lambda fraction, message: progress(fraction, desc=message)  # noqa: E731
+        try:
+            result, already = add_feed(self.assistant, url, step) if is_feed else (add_links(self.assistant, [url], step), 0)
+            message = view.upload_message(result.saved, result.failed, result.summary)
+            if is_feed and not result.saved and not result.failed:
+                message = f"No new entries: the feed's {already} articles are all in the corpus already."
+        except RagError as exc:
+            result, message = None, view.error_markdown(str(exc))
+        except Exception:
+            log.exception("Adding a link failed")
+            result, message = None, view.error_markdown(GENERIC_ERROR)
+        return (message, *self.show_documents(), "" if result and not result.failed else url)
+
     def delete_chosen(self, doc_id: Optional[str]):
         """Delete the chosen document from the index and the corpus folder."""
         if not doc_id:
@@ -52,7 +68,7 @@ class Library:
 
     # -- API (gradio_client) ------------------------------------------------------------------
     def api_documents(self) -> list:
-        """The indexed documents: doc_id, title, source, chunks, indexed_at, complete."""
+        """The indexed documents: doc_id, title, source, chunks, indexed_at, complete, date."""
         return [asdict(d) for d in self.assistant.index.documents()]
 
     def api_replace(self, file: Optional[str]) -> dict:

@@ -16,7 +16,7 @@ from ..errors import RagError
 from ..pipeline import Assistant, check_question
 from ..safety import without_instructions
 from .chat import GENERIC_ERROR, log
-from .openai_api import bounds
+from .openai_requests import bounds
 
 TOOL_NAMES = ("ask_articles", "search_articles", "list_articles")
 MCP_PATH = "/gradio_api/mcp/"
@@ -24,7 +24,7 @@ MCP_PATH = "/gradio_api/mcp/"
 
 def passage_json(n: int, passage) -> dict:
     """A search hit as an assistant reads it: rank, where it comes from, its text, offsets and scores."""
-    return {"n": n, "title": passage.title, "source": passage.source, "doc_id": passage.doc_id,
+    return {"n": n, "title": passage.title, "source": passage.source, "date": passage.date, "doc_id": passage.doc_id,
             "chunk_id": passage.chunk_id, "text": passage.text, "start": passage.start, "end": passage.end,
             "score": round(passage.score, 6),
             "similarity": None if passage.similarity is None else round(passage.similarity, 4)}
@@ -57,7 +57,7 @@ class Tools:
         Returns:
             JSON: answer, marked (the answer with each sentence the checks do not back marked "(not found in the
             sources)"), refused, reason (why it refused, e.g. "The articles found do not mention H20."), sentences
-            [{text, cited, supported, check}], citations [{n, doc_id, title, source, chunk_id, text, start, end,
+            [{text, cited, supported, check}], citations [{n, doc_id, title, source, date, chunk_id, text, start, end,
             supported}], sources, timings, model.
         """
         try:
@@ -79,7 +79,7 @@ class Tools:
             k: How many passages to return, 1 to 20.
 
         Returns:
-            JSON list, best first: [{n, title, source, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text.
+            JSON list, best first: [{n, title, source, date, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text.
         """
         low, high = bounds("top_k")
         try:
@@ -96,7 +96,7 @@ class Tools:
         """List the news articles in the index: title, source file name, doc_id and number of chunks.
 
         Returns:
-            JSON list sorted by title: [{doc_id, title, source, chunks, indexed_at, complete}].
+            JSON list sorted by title: [{doc_id, title, source, chunks, indexed_at, complete, date}].
         """
         return as_json([asdict(d) for d in self.assistant.index.documents()])
 

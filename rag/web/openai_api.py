@@ -4,7 +4,8 @@ The last user message is the question, earlier user/assistant turns the history 
 rewrite; the reply carries the answer with its ``[n]`` markers plus, beside it as other RAG APIs do, the
 checked ``citations`` (the objects of ``rag ask --json``), ``refused`` and ``usage``. Generation goes through
 the Assistant, which answers as many questions at once as it has slots (the chat's too): one in-process.
-Request parsing and response building are pure functions; ``OpenAIFace`` holds the two route handlers.
+Request checks live in ``openai_requests``; response building is pure functions; ``OpenAIFace`` holds the two
+route handlers. What goes out is inert (text.inert): no link or image in the content becomes a fetch.
 """
 from __future__ import annotations
 
@@ -12,140 +13,14 @@ import json
 import time
 import uuid
 from contextlib import closing
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, AsyncIterator, Iterator, Optional
 
 from ..errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from ..pipeline import Answer, Assistant, check_question
-from ..settings import Settings
+from ..pipeline import Answer, Assistant
+from ..text import inert, inert_piece
 from .chat import GENERIC_ERROR, log
-
-MODEL_ID = "rag"
-ROLES = {"system", "developer", "user", "assistant", "tool"}  # system/developer/tool turns are read and ignored
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    question: str
-    history: tuple[tuple[str, str], ...]
-    stream: bool = False
-    temperature: Optional[float] = None
-    max_tokens: Optional[int] = None
-
-
-class ApiError(Exception):
-    """An OpenAI-style error: HTTP status and ``{"error": {"message", "type", "param", "code"}}``."""
-
-    def __init__(self, status: int, message: str, param: Optional[str] = None, code: Optional[str] = None,
-                 kind: str = "invalid_request_error"):
-        super().__init__(message)
-        self.status, self.param, self.code, self.kind = status, param, code, kind
-
-    def body(self) -> dict:
-        return error_body(str(self), self.kind, self.param, self.code)
-
-
-def error_body(message: str, kind: str = "invalid_request_error", param: Optional[str] = None,
-               code: Optional[str] = None) -> dict:
-    """``error_body('Bad', param='n') -> {'error': {'message': 'Bad', 'type': 'invalid_request_error', 'param': 'n', 'code': None}}``"""
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-def bounds(name: str) -> tuple[float, float]:
-    """The (lowest, highest) value a numeric setting accepts: ``bounds('max_tokens') -> (16, 4096)``."""
-    found = {}
-    for rule in Settings.model_fields[name].metadata:
-        for attr in ("ge", "le"):
-            if getattr(rule, attr, None) is not None:
-                found[attr] = getattr(rule, attr)
-    return found["ge"], found["le"]
-
-
-def message_text(content: Any, param: str) -> str:
-    """A message's text: a string, or the text parts of a list; other parts are refused.
-
-    ``message_text([{'type': 'text', 'text': 'Hi'}, {'type': 'text', 'text': 'there'}], 'm') -> 'Hi\\nthere'``;
-    ``message_text(None, 'm') -> ''`` (an assistant turn that only called tools).
-    """
-    if content is None or isinstance(content, str):
-        return content or ""
-    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
-        if any(p.get("type") != "text" or not isinstance(p.get("text"), str) for p in content):
-            raise ApiError(400, "Only text content is supported (no images, audio or files).", param)
-        return "\n".join(p["text"] for p in content)
-    raise ApiError(400, "Message content must be a string or a list of text parts.", param)
-
-
-def conversation(messages: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """(question, history): the last message is the user's question, earlier user→assistant turns the history.
-
-    ``conversation([{'role': 'user', 'content': 'Who?'}, {'role': 'assistant', 'content': 'Ann [1].'},
-    {'role': 'user', 'content': 'Why?'}]) -> ('Why?', (('Who?', 'Ann [1].'),))``
-    """
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "'messages' must be a non-empty list of {role, content} objects.", "messages")
-    turns = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise ApiError(400, f"messages[{i}] needs a role among {', '.join(sorted(ROLES))}.", f"messages[{i}].role")
-        if message["role"] in ("user", "assistant"):
-            turns.append((message["role"], message_text(message.get("content"), f"messages[{i}].content")))
-    if not turns or turns[-1][0] != "user":
-        raise ApiError(400, "The last message must be the user's question.", "messages")
-    history, asked = [], None
-    for role, text in turns[:-1]:
-        if role == "user":
-            asked = text
-        elif asked is not None:  # an assistant turn answers the user turn before it
-            history.append((asked, text))
-            asked = None
-    return turns[-1][1], tuple(history)
-
-
-def number(body: dict, name: str, kind: type, setting: str) -> Optional[float]:
-    """body[name] checked against the setting's bounds; None when absent or null.
-
-    ``number({'temperature': 0.5}, 'temperature', float, 'temperature') -> 0.5``; 3 raises ApiError (over 2).
-    """
-    value = body.get(name)
-    if value is None:
-        return None
-    low, high = bounds(setting)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-        raise ApiError(400, f"'{name}' must be {'an integer' if kind is int else 'a number'}.", name)
-    if not low <= value <= high:
-        raise ApiError(400, f"'{name}' must be between {low:g} and {high:g}; got {value:g}.", name)
-    return kind(value)
-
-
-def parse_request(body: Any, max_question_chars: int) -> ChatRequest:
-    """A chat-completions body checked and reduced to what the pipeline uses; unknown fields are ignored.
-
-    ``parse_request({'model': 'rag', 'messages': [{'role': 'user', 'content': 'Why?'}], 'max_tokens': 64}, 4000)
-    -> ChatRequest(question='Why?', history=(), stream=False, temperature=None, max_tokens=64)``
-
-    Raises:
-        ApiError: 400, naming the field, for a value the pipeline cannot take.
-    """
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    model = body.get("model", MODEL_ID)
-    if model != MODEL_ID:
-        raise ApiError(400, f"The model '{model}' does not exist; this server has one model: '{MODEL_ID}'.", "model",
-                       "model_not_found")
-    if body.get("n") not in (None, 1):
-        raise ApiError(400, "Only one choice per request is supported ('n' must be 1).", "n")
-    if not isinstance(body.get("stream", False), (bool, type(None))):
-        raise ApiError(400, "'stream' must be true or false.", "stream")
-    question, history = conversation(body.get("messages"))
-    try:
-        question = check_question(question, max_question_chars)
-    except QuestionError as exc:
-        raise ApiError(400, str(exc), "messages") from None
-    limit = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-    return ChatRequest(question, history, bool(body.get("stream")), number(body, "temperature", float, "temperature"),
-                       number(body, limit, int, "max_tokens"))
-
+from .openai_requests import (MAX_BODY_BYTES, MODEL_ID, ApiError, ChatRequest, error_body, parse_request,  # noqa: F401
+                              read_json, too_large)
 
 def usage(timings: dict) -> dict:
     """``usage({'prompt_tokens': 400, 'completion_tokens': 30}) -> {'prompt_tokens': 400, 'completion_tokens': 30, 'total_tokens': 430}``"""
@@ -241,6 +116,51 @@ def status_of(exc: RagError) -> tuple[int, str]:
     return 500, "server_error"
 
 
+async def while_connected(request, events: Iterator[str]) -> AsyncIterator[str]:
+    """The events, each read in a worker thread, until the client goes away; then events is closed at once.
+
+    Closing the sync generator closes the answer's and the model's, which releases the model's lock: an
+    abandoned stream must not hold it until garbage collection happens by (issue 16). A cancelled read
+    waits for its thread (anyio does not abandon it), so events is never closed while it runs.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        while not await request.is_disconnected():
+            event = await run_in_threadpool(next, events, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        events.close()
+
+
+async def body_bytes(request) -> bytes:
+    """The request's body, read no further than MAX_BODY_BYTES (a huge body is refused, not held in memory)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def event_stream(body: AsyncIterator[str], **kwargs):
+    """A StreamingResponse that closes its body however the response ends: Starlette leaves a body whose
+    client vanished (its ``send`` raised) suspended, to be closed only by the garbage collector."""
+    from starlette.responses import StreamingResponse
+
+    class Closing(StreamingResponse):
+        async def __call__(self, scope, receive, send):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await body.aclose()
+
+    return Closing(body, **kwargs)
+
+
 class OpenAIFace:
     """The /v1 route handlers over one Assistant."""
 
@@ -261,20 +181,17 @@ class OpenAIFace:
 
     async def chat_completions(self, request):
         from starlette.concurrency import run_in_threadpool
-        from starlette.responses import JSONResponse, StreamingResponse
+        from starlette.responses import JSONResponse
 
         try:
-            try:
-                body = json.loads(await request.body() or b"null")
-            except ValueError:
-                raise ApiError(400, "The request body is not valid JSON.") from None
+            body = read_json(await body_bytes(request))
             asked = parse_request(body, self.assistant.settings.max_question_chars)
         except ApiError as exc:
             return JSONResponse(exc.body(), exc.status)
         request_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if asked.stream:
-            return StreamingResponse(self.events(asked, request_id, created), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return event_stream(while_connected(request, self.events(asked, request_id, created)),
+                               media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
             answer = await run_in_threadpool(self.assistant.ask, asked.question, asked.history,
                                              temperature=asked.temperature, max_tokens=asked.max_tokens)
@@ -292,7 +209,7 @@ class OpenAIFace:
     def events(self, asked: ChatRequest, request_id: str, created: int) -> Iterator[str]:
         """The SSE stream: a role chunk, one chunk per text piece, the last chunk with citations, ``[DONE]``."""
         yield sse(chunk_body(request_id, created, {"role": "assistant", "content": ""}))
-        streamed, words = False, []
+        streamed = ""  # the model's words so far; each piece goes out inert (text.inert), as the final answer does
         try:
             with closing(self.assistant.stream(asked.question, asked.history, temperature=asked.temperature,
                                                max_tokens=asked.max_tokens)) as events:
@@ -301,13 +218,12 @@ class OpenAIFace:
                         answer = event.to_json()
                         if not streamed:  # refused before the model was asked: the refusal is the content
                             yield sse(chunk_body(request_id, created, {"content": shown_content(answer)}))
-                        elif epilogue := stream_epilogue(answer, "".join(words)):  # the verdict, after the words
-                            yield sse(chunk_body(request_id, created, {"content": epilogue}))
+                        elif epilogue := stream_epilogue(answer, streamed):  # the verdict, after the words
+                            yield sse(chunk_body(request_id, created, {"content": inert(epilogue)}))
                         yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked)))
                     else:
-                        streamed = True
-                        words.append(event)
-                        yield sse(chunk_body(request_id, created, {"content": event}))
+                        yield sse(chunk_body(request_id, created, {"content": inert_piece(streamed, event)}))
+                        streamed += event
         except RagError as exc:
             yield sse(error_body(str(exc), status_of(exc)[1]))
         except Exception:

@@ -14,10 +14,10 @@ from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
 from ..citations import UNSUPPORTED_NOTE, marked_text
+from ..dates import spoken_date
+from ..text import inert, inert_piece
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
-# Markdown image and link openers, URL schemes and "www." that a renderer would turn into a request.
-LINK_SYNTAX = re.compile(r"!\[|\]\(|\b(?:https?|ftp|file|data|javascript|mailto):|\bwww\.", re.IGNORECASE)
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 EMPTY_PANEL = ('<div class="sources-empty">Sources appear here. Each <b>[n]</b> in an answer links to '
                'the passage it cites, with the cited sentences highlighted.</div>')
@@ -27,25 +27,16 @@ REFUSED_NOTE = "The articles do not cover this question."
 CLOSEST_SHOWN = 3
 
 
-def escape(text: str) -> str:
+def escape(text: str, before: str = "") -> str:
     """HTML-escaped text, also inert in JS templates, LaTeX and Markdown: no image, link or bare URL survives.
 
     Model output is rendered as Markdown, and an article can make the model write ``![](http://elsewhere/?q=…)``;
-    the browser would fetch it. ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
-    ``escape('![x](http://e.com)') -> '&#33;[x]&#40;http&#58;//e.com)'``
+    the browser would fetch it. HTML is escaped, then the pipeline's one rule (text.inert) breaks the rest:
+    ``escape('<b>$1</b>') -> '&lt;b&gt;&#36;1&lt;/b&gt;'``;
+    ``escape('![x](http://e.com)') -> '![x] (http(:)//e.com)'``; before is the text shown just ahead of this piece
+    (highlight's pieces), so a link cut in two is broken too: ``escape('(http://e.com)', 'See [x]') -> ' (http(:)//e.com)'``
     """
-    escaped = html.escape(text or "", quote=True).translate(TEMPLATE_CHARS)
-    return LINK_SYNTAX.sub(defuse, escaped)
-
-
-def defuse(match: re.Match) -> str:
-    """One LINK_SYNTAX match made inert by an entity: ``![`` -> ``&#33;[``, ``](`` -> ``]&#40;``, ``http:`` -> ``http&#58;``."""
-    token = match.group(0)
-    if token == "![":
-        return "&#33;["
-    if token == "](":
-        return "]&#40;"
-    return token[:-1] + ("&#58;" if token.endswith(":") else "&#46;")
+    return inert_piece(html.escape(before or "", quote=True), html.escape(text or "", quote=True)).translate(TEMPLATE_CHARS)
 
 
 def source_id(turn: int, n: int) -> str:
@@ -157,19 +148,21 @@ def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
             merged.append([start, end])
     out, last = [], 0
     for start, end in merged:
-        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        out += [escape(text[last:start], text[:last]), "<mark>", escape(text[start:end], text[:start]), "</mark>"]
         last = end
-    out.append(escape(text[last:]))
+    out.append(escape(text[last:], text[:last]))
     return "".join(out)
 
 
-def source_card(n: int, turn: int, title: str, source: str, body: str, note: str = "", flag: str = "") -> str:
-    """One numbered source: title, where it comes from, an optional flag, and the (already escaped) passage."""
+def source_card(n: int, turn: int, title: str, source: str, body: str, note: str = "", flag: str = "",
+                date: str = "") -> str:
+    """One numbered source: title, publication date, where it comes from, an optional flag, and the (already escaped) passage."""
     flag_html = f'<div class="source-flag">{escape(flag)}</div>' if flag else ""
     classes = "source-card unsupported" if flag else "source-card"
+    dated = f'<time class="source-date" datetime="{escape(date)}">{escape(spoken_date(date))}</time> · ' if date else ""
     return (f'<article class="{classes}" id="{source_id(turn, n)}">'
             f'<header><span class="source-num">{n}</span><div><div class="source-title">{escape(title)}</div>'
-            f'<div class="source-origin">{escape(source)}{escape(note)}</div></div></header>'
+            f'<div class="source-origin">{dated}{escape(source)}{escape(note)}</div></div></header>'
             f'{flag_html}<blockquote class="source-text">{body}</blockquote></article>')
 
 
@@ -177,7 +170,7 @@ def citation_cards(answer, turn: int) -> list[str]:
     """A card per cited source, cited sentences highlighted, unsupported citations flagged."""
     flag = "Not supported: this passage does not clearly back the sentence that cites it."
     return [source_card(c.n, turn, c.title, c.source, ("… " if c.start > 0 else "") + highlight(c.text, c.highlights),
-                        f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag)
+                        f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag, c.date)
             for c in answer.citations]
 
 
@@ -186,7 +179,8 @@ def passage_cards(passages: Sequence, turn: int, limit: Optional[int] = None) ->
     cards = []
     for n, p in enumerate(list(passages)[:limit], 1):
         note = f" · similarity {p.similarity:.2f}" if p.similarity is not None else ""
-        cards.append(source_card(n, turn, p.title, p.source, ("… " if p.start > 0 else "") + escape(p.text), note))
+        cards.append(source_card(n, turn, p.title, p.source, ("… " if p.start > 0 else "") + escape(p.text), note,
+                                 date=p.date))
     return cards
 
 
@@ -261,17 +255,18 @@ def header_html(info: dict) -> str:
 
 
 def documents_html(docs: Sequence) -> str:
-    """The Documents tab's table: title, file, chunks, when indexed, status (all escaped).
+    """The Documents tab's table: title, publication date, file, chunks, when indexed, status (all escaped).
 
     ``documents_html([])`` -> ``'<p class="docs-empty">No documents yet: …</p>'``
     """
     if not docs:
         return '<p class="docs-empty">No documents yet: add articles below.</p>'
     rows = "".join(
-        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-file">{escape(d.source)}</td>'
+        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-date">{escape(d.date)}</td>'
+        f'<td class="doc-file">{escape(d.source)}</td>'
         f'<td class="doc-chunks">{d.chunks}</td><td>{escape(when(d.indexed_at))}</td>'
         f'<td>{"indexed" if d.complete else "incomplete: ingest again"}</td></tr>' for d in docs)
-    return ('<table class="docs-table"><thead><tr><th>Title</th><th>File</th><th>Chunks</th><th>Indexed</th>'
+    return ('<table class="docs-table"><thead><tr><th>Title</th><th>Published</th><th>File</th><th>Chunks</th><th>Indexed</th>'
             f'<th>Status</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
@@ -310,6 +305,6 @@ def evaluation_markdown(markdown: str, folder: str = "") -> str:
     ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', '/h/eval/1')``
     -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>/h/eval/1</code></small>'``
     """
-    body = IMAGE_LINE.sub("", markdown).replace("<", "&lt;").rstrip()
+    body = inert(IMAGE_LINE.sub("", markdown).replace("<", "&lt;")).rstrip()  # the report's own chart line goes first
     body = re.sub(r"\n{3,}", "\n\n", body)
     return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")

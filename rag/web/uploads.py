@@ -71,7 +71,9 @@ def check_upload(name: str, size: int, head: bytes, max_mb: float) -> str:
         raise DocumentError(f"{shown}: {size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB upload limit.")
     if suffix == ".pdf" and b"%PDF-" not in head[:1024]:
         raise DocumentError(f"{shown}: this is not a PDF file (it lacks the PDF header).")
-    if suffix != ".pdf" and looks_binary(head):
+    if suffix in (".docx", ".epub") and not head.startswith(b"PK\x03\x04"):  # both are zip archives
+        raise DocumentError(f"{shown}: this is not a {suffix[1:]} file (it is not a zip archive).")
+    if suffix not in (".pdf", ".docx", ".epub") and looks_binary(head):
         raise DocumentError(f"{shown}: looks like a binary file, not text.")
     return safe
 
