@@ -56,6 +56,14 @@ class Timings:
 
 
 @dataclass
+class Retrieved:
+    """The passages the model is about to read, yielded by ``Assistant.stream(..., sources_first=True)``."""
+    passages: list[Passage]
+    standalone_question: str
+    retrieve_ms: float
+
+
+@dataclass
 class Answer:
     question: str
     answer: str
@@ -137,8 +145,11 @@ class Assistant:
                 return event
         raise RagError("The answer stream ended without an answer.")
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), sources_first: bool = False,
+               **overrides) -> Iterator:
         """Yield text pieces as the model writes them, then the checked Answer.
+
+        With sources_first, a Retrieved comes first, as soon as retrieval ends (before the model reads).
 
         Raises:
             QuestionError, IndexEmptyError, RagError: shown to the user as they are.
@@ -162,6 +173,8 @@ class Assistant:
             timings.total_ms = ms_since(started)
             yield self.refuse(question, standalone, ranked if reason == "relevance" else passages, timings, reason)
             return
+        if sources_first:
+            yield Retrieved(passages, standalone, timings.retrieve_ms)
         messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
