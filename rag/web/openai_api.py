@@ -19,8 +19,11 @@ from ..errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from ..pipeline import Answer, Assistant, check_question
 from ..settings import Settings
 from .chat import GENERIC_ERROR, log
+from .tasks import is_task, task_reply
 
 MODEL_ID = "rag"
+KNOWN_ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
+ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # HEAD comes with GET
 ROLES = {"system", "developer", "user", "assistant", "tool"}  # system/developer/tool turns are read and ignored
 
 
@@ -138,8 +141,8 @@ def parse_request(body: Any, max_question_chars: int) -> ChatRequest:
     if not isinstance(body.get("stream", False), (bool, type(None))):
         raise ApiError(400, "'stream' must be true or false.", "stream")
     question, history = conversation(body.get("messages"))
-    try:
-        question = check_question(question, max_question_chars)
+    try:  # a front end's task request (tasks.py) quotes the whole chat: it is never asked, so never too long
+        question = question if is_task(question) else check_question(question, max_question_chars)
     except QuestionError as exc:
         raise ApiError(400, str(exc), "messages") from None
     limit = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
@@ -222,7 +225,20 @@ class OpenAIFace:
         from starlette.routing import Route
 
         return [Route("/v1/models", self.models, methods=["GET"]),
-                Route("/v1/chat/completions", self.chat_completions, methods=["POST"])]
+                Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+                Route("/v1/{rest:path}", self.unknown, methods=list(ANY_METHOD))]
+
+    async def unknown(self, request):
+        """Any other /v1 route, or a known one with the wrong method: OpenAI-style error JSON, never HTML."""
+        from starlette.responses import JSONResponse
+
+        path = request.url.path.rstrip("/")
+        if path in KNOWN_ROUTES:
+            allowed = KNOWN_ROUTES[path]
+            return JSONResponse(error_body(f"{path} answers {allowed} only, not {request.method}.",
+                                           code="method_not_allowed"), 405, headers={"Allow": allowed})
+        return JSONResponse(error_body(f"Unknown route {request.method} {request.url.path}: this server answers "
+                                       "GET /v1/models and POST /v1/chat/completions.", code="unknown_url"), 404)
 
     async def models(self, request):
         from starlette.responses import JSONResponse
@@ -242,6 +258,8 @@ class OpenAIFace:
         except ApiError as exc:
             return JSONResponse(exc.body(), exc.status)
         request_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if (reply := task_reply(asked.question)) is not None and not asked.history:
+            return self.task_response(asked, reply, request_id, created)
         if asked.stream:
             return StreamingResponse(self.events(asked, request_id, created), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -255,6 +273,19 @@ class OpenAIFace:
             log.exception("/v1 answer to %r failed", asked.question)
             return JSONResponse(error_body(GENERIC_ERROR, "server_error"), 500)
         return JSONResponse(completion_body(answer.to_json(), request_id, created, self.max_tokens(asked)))
+
+    def task_response(self, asked: ChatRequest, reply: str, request_id: str, created: int):
+        """A front end's background task (tasks.py), answered at once: no retrieval, no model, no citations."""
+        from starlette.responses import JSONResponse, StreamingResponse
+
+        answer = {"answer": reply, "refused": False, "citations": [], "standalone_question": asked.question,
+                  "timings": {"prompt_tokens": 0, "completion_tokens": 0}}
+        if not asked.stream:
+            return JSONResponse(completion_body(answer, request_id, created, self.max_tokens(asked)))
+        events = [sse(chunk_body(request_id, created, {"role": "assistant", "content": ""})),
+                  sse(chunk_body(request_id, created, {"content": reply})),
+                  sse(last_chunk(answer, request_id, created, self.max_tokens(asked))), sse("[DONE]")]
+        return StreamingResponse(iter(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     def max_tokens(self, asked: ChatRequest) -> int:
         return asked.max_tokens or self.assistant.settings.max_tokens
