@@ -49,12 +49,12 @@ def test_saved_then_reopened_on_the_next_load_and_invisible_to_another_browser(s
 def test_delete_declined_or_done(sidebar):
     browser = first_load(sidebar)[0]
     kept, browser, *_ = sidebar.save("", browser, [turn("Q")], request())
-    sidebar.delete(None, browser, request())  # the page's confirmation was declined
+    sidebar.delete(False, kept, browser, request())  # the page's confirmation was declined
     assert [c["id"] for c in sidebar.store.list(sidebar.owner(browser, request()))] == [kept]
     stranger = first_load(sidebar)[0]
-    sidebar.delete(kept, stranger, request())
+    sidebar.delete(True, kept, stranger, request())
     assert [c["id"] for c in sidebar.store.list(sidebar.owner(browser, request()))] == [kept], "another browser deleted it"
-    chat, _, turns, opened, browser, listed, title, notice = sidebar.delete(kept, browser, request())
+    chat, _, turns, opened, browser, listed, title, notice = sidebar.delete(True, kept, browser, request())
     assert chat == [] and turns == [] and opened == "" and listed["choices"] == [] and browser["open"] == ""
 
 

@@ -127,9 +127,9 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
     listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
     rename.click(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
     title.submit(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
-    delete.click(sidebar.delete, [conversation, browser], [*shown[:5], listed, title, notice], **private,
-                 js="(id, browser) => [id && confirm('Delete this conversation? This cannot be undone.') ? id : null,"
-                    " browser]")
+    confirmed = gr.Checkbox(False, visible=False)  # the page's confirm() answer (a State's value comes from the server)
+    delete.click(sidebar.delete, [confirmed, conversation, browser], [*shown[:5], listed, title, notice], **private,
+                 js="(yes, id, browser) => [confirm('Delete this conversation? This cannot be undone.'), id, browser]")
     export.click(sidebar.export, [conversation, browser, turns], [exported], **private)
     with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
         api_question, api_send = gr.Textbox(), gr.Button()

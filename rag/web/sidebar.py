@@ -139,13 +139,13 @@ class Sidebar:
 
         return self.run(action, lambda message: (gr.skip(), gr.skip(), self.notice(message)))
 
-    def delete(self, conversation_id: Optional[str], browser: Optional[dict], request: gr.Request):
-        """Delete the open conversation (the page asked for confirmation; None: it was declined).
+    def delete(self, confirmed: bool, conversation_id: str, browser: Optional[dict], request: gr.Request):
+        """Delete the open conversation once the page's confirmation was accepted (confirmed).
 
         Returns (chatbot, sources, turns, conversation id, browser, list, title, notice).
         """
         owner = self.owner(browser, request)
-        if not conversation_id or not self.store or not owner:
+        if not confirmed or not conversation_id or not self.store or not owner:
             return (gr.skip(),) * 8
 
         def action():
