@@ -16,8 +16,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # sleeping; idle: 104 vs 106; docs/performance.md). Read when those libraries load, so set it here, first.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .errors import RagError  # noqa: E402
-from .pipeline import Answer, Assistant  # noqa: E402
-from .settings import Settings  # noqa: E402
-
 __all__ = ["Answer", "Assistant", "RagError", "Settings"]
+HOMES = {"Answer": "pipeline", "Assistant": "pipeline", "RagError": "errors", "Settings": "settings"}
+
+
+def __getattr__(name: str):
+    """The entry points, imported when first used: the worker that reads files (sandbox.py) loads no model code."""
+    if name not in HOMES:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{HOMES[name]}", __name__), name)

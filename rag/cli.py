@@ -239,6 +239,7 @@ def add_bench_parser(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", help="A smoke run of about 3 minutes (fewer questions and sizes).")
     parser.add_argument("--limit", type=int, help="Test-set questions to time (full 12, quick 3).")
     parser.add_argument("--pairs", type=int, help="Pipeline/bare generation pairs (full 3, quick 2).")
+    parser.add_argument("--conversations", type=int, help="Two-turn conversations timed for follow-ups (full 8, quick 4).")
     parser.add_argument("--sizes", help="Retrieval sizes in chunks, comma-separated (full 1000,10000,100000).")
     parser.add_argument("--queries", type=int, help="Retrieval queries timed per size and mode.")
     parser.add_argument("--docs", type=int, help="Only the first N RGB documents for ingest (default: all).")
@@ -278,7 +279,7 @@ def cmd_bench(args) -> int:
                "testset": str(args.testset), "rgb": str(args.rgb), "docs": args.docs, "keep": args.keep,
                "limit": args.limit or preset["limit"], "pairs": preset["pairs"] if args.pairs is None else args.pairs,
                "sizes": [int(s) for s in args.sizes.split(",")] if args.sizes else preset["sizes"],
-               "queries": args.queries or preset["queries"],
+               "queries": args.queries or preset["queries"], "conversations": args.conversations or preset["conversations"],
                "stages": [s for s in args.stages.split(",") if s in STAGES],
                "compare": with_remote(bench_combos(args.compare), args.remote)}
     started = time.perf_counter()

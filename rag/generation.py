@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -15,8 +16,8 @@ from .errors import ModelError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
-from .kvcache import (load_prompt_state, read_static_prefix, record_sampled_logprobs, save_prompt_state,
-                      yes_probability)
+from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
+                      restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check")
@@ -99,15 +100,99 @@ def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], quest
     return [{"role": "user", "content": prompts.rewrite.format(history="\n".join(lines), question=question)}]
 
 
+class FairLock:
+    """A lock handed over in the order it was asked for, so a question waiting for the model is not starved.
+
+    With a threading.Lock, an ingest that releases it between two batches takes it straight back before
+    the waiting question wakes up; here release() hands it to the longest waiter.
+    """
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque = deque()  # a locked threading.Lock per waiting thread, first come first
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            if not blocking:
+                return False
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(True, timeout):  # release() hands the lock over by releasing our waiter
+            return True
+        with self._mutex:
+            if waiter in self._waiters:  # timed out before our turn
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over just as we timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by the next in line
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Slots:
+    """At most n answers at once, admitted in arrival order (threading.Semaphore promises no order), so a
+    question waits behind those asked before it, never behind an evaluation that keeps coming back.
+
+    ``with slots: ...`` holds one; with n=1 and A holding it, B then C asking, B goes next even if A asks again.
+    """
+
+    def __init__(self, n: int):
+        self.n, self.free, self.waiting = max(int(n), 1), max(int(n), 1), deque()
+        self.changed = threading.Condition()
+
+    def __enter__(self) -> "Slots":
+        ticket = object()
+        with self.changed:
+            self.waiting.append(ticket)
+            try:
+                while self.waiting[0] is not ticket or not self.free:
+                    self.changed.wait()
+            except BaseException:  # interrupted while waiting: leave the line, or everyone behind would wait forever
+                self.waiting.remove(ticket)
+                self.changed.notify_all()
+                raise
+            self.waiting.popleft()
+            self.free -= 1
+            self.changed.notify_all()  # the next in line may take a second free slot
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.changed:
+            self.free += 1
+            self.changed.notify_all()
+
+
 class Generator:
     """A llama.cpp model loaded once; calls are serialised because a Llama object is not thread-safe."""
+
+    slots = 1  # answers at once: one Llama object answers one question at a time
 
     def __init__(self, settings: Settings, model_path: Path, llm=None):
         self.settings = settings
         self.path = Path(model_path)
-        self.lock = threading.Lock()
+        self.lock = FairLock()  # the ingest takes turns on it too, one batch of chunks at a time
         self.owns_model = llm is None  # a caller's model (tests share one) keeps whatever its cache holds
         self.llm = llm or load_llama(settings, self.path)
+        self.static_state: Optional[tuple] = None  # the system prompt's cached state, once warm() has read it
 
     @property
     def name(self) -> str:
@@ -149,8 +234,13 @@ class Generator:
                     logprobs += [(self.llm.detokenize([t]).decode("utf-8", "replace"), lp) for t, lp in tokens]
 
     def complete(self, messages: list[dict], max_tokens: int) -> str:
-        """The whole reply at temperature 0."""
-        return "".join(self.stream(messages, max_tokens, 0.0)).strip()
+        """The whole reply at temperature 0 (the follow-up rewrite). Its prompt shares nothing with the answer's,
+        so the system prompt's cached state is put back after it: the answer then reads only its own part."""
+        text = "".join(self.stream(messages, max_tokens, 0.0)).strip()
+        if self.static_state is not None:
+            with self.lock:
+                restore_prompt_state(self.llm, self.static_state, self.settings.seed)
+        return text
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(yes) / (P(yes) + P(no)) of the first token of the reply to messages (a yes/no question).
@@ -173,8 +263,10 @@ class Generator:
         path = Path(cache_dir) / f"prompt-{self.state_key(system)}.npz" if cache_dir else None
         with self.lock:
             if path and path.is_file() and load_prompt_state(self.llm, path, self.settings.seed):
+                self.static_state = prompt_snapshot(self.llm)
                 return "disk"
             read_static_prefix(self.llm, system)
+            self.static_state = prompt_snapshot(self.llm)
             if path:
                 save_prompt_state(self.llm, path)
         return "read"

@@ -1,12 +1,16 @@
 """Index: chunks and their embeddings in Chroma, kept in step with the corpus.
 
 The index is its own manifest: every chunk carries its document's id, content hash, chunk count
-and what it was made with (chunk size, overlap, embedder), so an ingest can tell unchanged documents
-(skip), changed ones or ones made with other settings (re-chunk), deleted ones (remove) and
-half-written ones left by a crash (repair) without any side file.
+and what it was made with (the file's bytes hash, reader, chunk size, overlap, embedder), so an ingest
+can tell unchanged files (skipped by their bytes, before they are read), changed ones or ones made
+with other settings (re-chunk), deleted ones (remove) and half-written ones left by a crash (repair)
+without any side file. Files are read by a worker process within limits (sandbox.py); chunks are
+written a batch at a time, each batch taking its turn on ``turn`` (the model's lock in the app), so
+a question waits for at most one batch of a long upload.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import uuid
@@ -16,14 +20,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from .chunks import CHUNKER, Chunk, chunk_document
-from .documents import Document, find_documents, load_document
+from .chunks import CHUNKER, chunk_document
+from .documents import READER_VERSION, Document, doc_id_for, find_documents, source_name
 from .errors import DocumentError, IndexCorruptError, RagError
+from .manifest import chunk_metadata, hash_file, index_version, is_complete
+from .sandbox import Reader, check_size
 from .settings import Settings
 
 ProgressFn = Callable[[float, str], None]
 READ_PAGE = 5000  # chunks per collection.get(): Chroma fails on one get() of more than ~32,000
 STAMP = "rag_stamp"  # collection metadata key: a fresh random value after every write, seen by every process
+WRITE_BATCH = 64  # chunks embedded and written per turn (about 3 s on 2 cores): the longest a question waits
 
 
 @dataclass
@@ -83,6 +90,8 @@ class Index:
         self.client = make_client(settings)
         self.generation = 0  # bumped on every write in this process; STAMP tells the other processes
         self.collection = self.open_collection()
+        self.reader = Reader(settings)
+        self.turn = contextlib.nullcontext()  # held per written batch; the Assistant shares the model's lock
 
     def open_collection(self):
         """Get or create the chunk collection (cosine space), checking that it can be read."""
@@ -131,9 +140,17 @@ class Index:
         name = getattr(self.embedder, "name", None)
         return str(name() if callable(name) else name or type(self.embedder).__name__)
 
-    def version_of(self, doc: Document) -> tuple:
-        """The version this document's chunks have when written now: see index_version."""
-        return (doc.content_hash, self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder_name, CHUNKER)
+    def version_of(self, content_hash: str, file_hash: str) -> tuple:
+        """The version a document's chunks have when written now: see index_version."""
+        return (content_hash, self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder_name, CHUNKER,
+                file_hash, READER_VERSION)
+
+    def unchanged(self, entry: Optional[dict], file_hash: str) -> bool:
+        """True when a stored document is whole and was made from these bytes with today's settings and reader."""
+        if not entry or not is_complete(entry):
+            return False
+        (stored,) = entry["versions"]
+        return stored[1:] == self.version_of(stored[0], file_hash)[1:]
 
     def stored_state(self) -> dict[str, dict]:
         """Per doc_id: title, source, versions seen, chunk count expected and found, indexed time."""
@@ -177,36 +194,46 @@ class Index:
             progress((number - 1) / max(len(files), 1), f"Indexing {path.name} ({number}/{len(files)})")
             try:
                 check_size(path, self.settings.max_document_mb)
-                doc = load_document(path, self.settings.corpus)
+                file_hash = hash_file(path)
+                entry = state.get(doc_id_for(source_name(path, self.settings.corpus)))
+                if self.unchanged(entry, file_hash):  # known by its bytes: not read again
+                    report.unchanged.append(entry["source"])
+                    continue
+                doc = self.reader.read(path, self.settings.corpus)
+                written = self.write_document(doc, file_hash)
             except DocumentError as exc:
                 report.failed.append((str(path), str(exc)))
                 continue
-            entry = state.get(doc.doc_id)
-            if entry and is_complete(entry, self.version_of(doc)):
-                report.unchanged.append(doc.source)
-                continue
-            report.chunks_written += self.write_document(doc)
+            report.chunks_written += written
             (report.updated if entry else report.added).append(doc.source)
         report.removed = self.remove_vanished(state)
         report.seconds = time.perf_counter() - started
         progress(1.0, report.summary())
         return report
 
-    def write_document(self, doc: Document) -> int:
-        """Upsert the document's chunks, then drop every other chunk of it: other versions and orphans.
+    def write_document(self, doc: Document, file_hash: str = "") -> int:
+        """Upsert the document's chunks a batch at a time, then drop every other chunk of it: other versions and orphans.
 
         Chunk ids are ``<doc_id>:<hash8>:<index>``, so with other chunk settings the same content reuses
         ids 0..n-1 (overwritten here) and may have left higher ones, which are deleted.
+
+        Raises:
+            DocumentError: the document makes more chunks than max_document_chunks (nothing is written).
         """
         chunks = chunk_document(doc.doc_id, doc.content_hash, doc.text,
                                 self.settings.chunk_tokens, self.settings.chunk_overlap)
+        limit = self.settings.max_document_chunks
+        if len(chunks) > limit:
+            raise DocumentError(f"{Path(doc.source).name}: it makes {len(chunks):,} chunks, over the {limit:,}-chunk "
+                                "limit (RAG_MAX_DOCUMENT_CHUNKS); split it into smaller files or raise the limit.")
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        made_with = self.version_of(doc)[1:]
-        batch = 256
-        for first in range(0, len(chunks), batch):
-            part = chunks[first:first + batch]
-            self.write_guarded(self.collection.upsert, ids=[c.chunk_id for c in part], documents=[c.text for c in part],
-                               metadatas=[chunk_metadata(doc, c, len(chunks), now, made_with) for c in part])
+        made_with = self.version_of(doc.content_hash, file_hash)[1:]
+        for first in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[first:first + WRITE_BATCH]
+            with self.turn:  # a waiting question goes first between two batches
+                self.write_guarded(self.collection.upsert, ids=[c.chunk_id for c in part],
+                                   documents=[c.text for c in part],
+                                   metadatas=[chunk_metadata(doc, c, len(chunks), now, made_with) for c in part])
         self.write_guarded(self.collection.delete, where={"$and": [
             {"doc_id": doc.doc_id},
             {"$or": [{"content_hash": {"$ne": doc.content_hash}}, {"index": {"$gte": len(chunks)}}]}]})
@@ -270,46 +297,6 @@ class Index:
                 got[key] += page[key] or []
             if len(page["ids"]) < READ_PAGE:
                 return got
-
-
-def check_size(path: Path, limit_mb: float) -> None:
-    """Refuse files over the size limit before reading them."""
-    size_mb = path.stat().st_size / 2**20
-    if size_mb > limit_mb:
-        raise DocumentError(f"{path.name}: {size_mb:.1f} MB is over the {limit_mb:g} MB limit "
-                            "(RAG_MAX_DOCUMENT_MB); split it into smaller files or raise the limit.")
-
-
-def chunk_metadata(doc: Document, chunk: Chunk, n_chunks: int, indexed_at: str, made_with: tuple) -> dict:
-    """What each chunk carries to cite it and to keep the index in step; made_with is (tokens, overlap, embedder, chunker)."""
-    chunk_tokens, chunk_overlap, embedder, chunker = made_with
-    return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "content_hash": doc.content_hash,
-            "n_chunks": n_chunks, "index": chunk.index, "start": chunk.start, "end": chunk.end,
-            "indexed_at": indexed_at, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
-            "embedder": embedder, "chunker": chunker}
-
-
-def index_version(meta: dict) -> tuple:
-    """What a stored chunk was made from: (content hash, chunk tokens, overlap, embedder name, chunker version).
-
-    ``index_version({'content_hash': 'ab12', 'chunk_tokens': 160, 'chunk_overlap': 32, 'embedder': 'minilm',
-    'chunker': 'sentences-2'}) -> ('ab12', 160, 32, 'minilm', 'sentences-2')``; a chunk written before these
-    were recorded gives ``('ab12', None, None, None, None)``, which matches nothing, so its document is re-chunked once.
-    """
-    return (meta["content_hash"], meta.get("chunk_tokens"), meta.get("chunk_overlap"), meta.get("embedder"),
-            meta.get("chunker"))
-
-
-def is_complete(entry: dict, version: Optional[tuple] = None) -> bool:
-    """True when one version is stored, whole (and is the given version, if any).
-
-    ``is_complete({'versions': {v: 3}, 'expected': {v: 3}}, v) -> True``; with ``{v: 2}`` found -> False.
-    """
-    versions = entry["versions"]
-    if len(versions) != 1:
-        return False
-    (stored, found), = versions.items()
-    return found == entry["expected"][stored] and version in (None, stored)
 
 
 def disk_hint(folder: Path, low_mb: int = 64) -> str:

@@ -45,21 +45,42 @@ def save_prompt_state(llm, path: Path) -> None:
 def load_prompt_state(llm, path: Path, seed: int) -> bool:
     """Restore a state written by save_prompt_state; False (and the file removed) when it does not fit."""
     import numpy as np
-    from llama_cpp import LlamaState
 
     try:
         with np.load(path) as data:
             ids, raw = data["input_ids"], data["llama_state"].tobytes()
-        input_ids = np.zeros(llm.n_ctx(), dtype=np.intc)
-        input_ids[:len(ids)] = ids
-        # One row of zero logits: sampling never reads them, because generation re-reads the last prompt token.
-        llm.load_state(LlamaState(input_ids=input_ids, scores=np.zeros((1, llm.n_vocab()), dtype=np.single),
-                                  n_tokens=len(ids), llama_state=raw, llama_state_size=len(raw), seed=seed))
+        restore_prompt_state(llm, (ids, raw), seed)
         return True
     except Exception:  # truncated file, another build's layout: read the prompt instead
         llm.reset()
         path.unlink(missing_ok=True)
         return False
+
+
+def prompt_snapshot(llm) -> tuple:
+    """(tokens, llama.cpp state) of the prompt in the model's cache, without llama-cpp-python's logits table
+    (``save_state`` also copies the logits of every cached token, 600 KB each with Qwen's 151,936-token vocabulary)."""
+    import ctypes
+
+    import llama_cpp
+
+    size = int(llama_cpp.llama_state_get_size(llm._ctx.ctx))
+    buffer = (ctypes.c_uint8 * size)()
+    used = int(llama_cpp.llama_state_get_data(llm._ctx.ctx, buffer, size))
+    return list(llm.input_ids[:llm.n_tokens]), ctypes.string_at(buffer, used)
+
+
+def restore_prompt_state(llm, snapshot: tuple, seed: int) -> None:
+    """Put a prompt_snapshot (or a saved state) back into the model's cache; the next call reads past it."""
+    import numpy as np
+    from llama_cpp import LlamaState
+
+    ids, raw = snapshot
+    input_ids = np.zeros(llm.n_ctx(), dtype=np.intc)
+    input_ids[:len(ids)] = ids
+    # One row of zero logits: sampling never reads them, because generation re-reads the last prompt token.
+    llm.load_state(LlamaState(input_ids=input_ids, scores=np.zeros((1, llm.n_vocab()), dtype=np.single),
+                              n_tokens=len(ids), llama_state=raw, llama_state_size=len(raw), seed=seed))
 
 
 class _Prompt(Exception):

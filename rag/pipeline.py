@@ -15,12 +15,13 @@ from .citations import check_claims, clean_markers, highlight_spans, is_refusal,
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import Generator, build_messages, check_messages, load_prompts, pack_context, rewrite_messages
+from .generation import Generator, Slots, build_messages, check_messages, load_prompts, pack_context, rewrite_messages
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
+from .text import stands_alone
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -43,7 +44,7 @@ class Citation:
 @dataclass
 class Timings:
     retrieve_ms: float = 0.0
-    ttft_ms: float = 0.0  # from the question to the first answer token, retrieval included
+    ttft_ms: float = 0.0  # from the question (once it has an answer slot) to the first answer token, retrieval included
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -118,7 +119,9 @@ class Assistant:
         if self.settings.llm_url and llm is None:  # the server's window, not the in-process model's, bounds the prompt
             self.settings = self.settings.model_copy(update={"n_ctx": self.generator.n_ctx})
         self.index = Index(self.settings, embedder)
+        self.index.turn = self.generator.lock  # a long ingest lets a question in between two batches
         self.retriever = Retriever(self.index)
+        self.slots = Slots(self.generator.slots)  # answers at once: the server's slots, or one in-process
         if self.settings.warm_start:
             self.generator.warm(self.prompts.system, self.settings.home / "cache")
 
@@ -147,17 +150,24 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (), sources_first: bool = False,
                **overrides) -> Iterator:
-        """Yield text pieces as the model writes them, then the checked Answer.
+        """Yield text pieces as the model writes them, then the checked Answer; up to ``slots.n`` at once, in the
+        order asked (a question waits for a slot, retrieval included, so the shared parts see at most n callers).
 
         With sources_first, a Retrieved comes first, as soon as retrieval ends (before the model reads).
 
         Raises:
             QuestionError, IndexEmptyError, RagError: shown to the user as they are.
         """
+        with self.slots:
+            yield from self.answer_stream(question, history, sources_first, **overrides)
+
+    def answer_stream(self, question: str, history: Sequence[tuple[str, str]] = (), sources_first: bool = False,
+                      **overrides) -> Iterator:
+        """The answer path of stream(), without waiting for a slot."""
         settings = self.with_overrides(overrides)
         started = time.perf_counter()
         question = check_question(question, settings.max_question_chars)
-        standalone = self.standalone(question, history)
+        standalone = self.standalone(question, history, settings.rewrite)
         if self.index.count() == 0:
             raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
@@ -190,9 +200,10 @@ class Assistant:
         timings.completion_tokens = self.generator.count(text)
         yield self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated)
 
-    def standalone(self, question: str, history: Sequence[tuple[str, str]]) -> str:
-        """A follow-up rewritten with the conversation into a question that stands alone."""
-        if not history:
+    def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "auto") -> str:
+        """A follow-up rewritten with the conversation into a question that stands alone (with rewrite='auto',
+        only one that points back into the conversation: a model call costs about 2 s here)."""
+        if not history or (rewrite == "auto" and stands_alone(question)):
             return question
         rewritten = self.generator.complete(rewrite_messages(self.prompts, history, question), 64)
         rewritten = normalize_text(rewritten.splitlines()[0] if rewritten else "")

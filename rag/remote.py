@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from functools import lru_cache
 from typing import Iterator, Optional, Sequence
 
@@ -74,20 +73,24 @@ def pick_model(wanted: Optional[str], served: Sequence[str], url: str) -> str:
 
 
 class RemoteGenerator:
-    """Generation through an OpenAI-compatible server; checked at construction, so a bad URL fails at start-up."""
+    """Generation through an OpenAI-compatible server; checked at construction, so a bad URL fails at start-up.
+
+    Safe to call from several threads at once (httpx.Client is): the server schedules its own slots.
+    """
 
     def __init__(self, settings: Settings):
         import httpx
 
         self.settings = settings
         self.url = settings.llm_url.rstrip("/")
-        self.lock = threading.Lock()  # unused here: the server schedules its own slots
         headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
         self.http = httpx.Client(headers=headers, timeout=httpx.Timeout(settings.llm_timeout_s))
         served = [m.get("id", "") for m in self.call("GET", "/models").json().get("data", [])]
         self.model = pick_model(settings.llm_model, served, self.url)
         self.tokenizer, self.offset = self.find_tokenizer()
-        self.n_ctx = self.server_window() or settings.llm_n_ctx
+        props = self.server_props()
+        self.n_ctx = window_of(props) or settings.llm_n_ctx
+        self.slots = int(props.get("total_slots") or 1)  # llama-server --parallel N; 1 for a server that does not say
         self.count = lru_cache(maxsize=65536)(self._count)  # passages come back question after question
 
     @property
@@ -97,7 +100,7 @@ class RemoteGenerator:
     def describe(self) -> dict:
         """Model name, server and context size, for the UI and reports."""
         return {"name": self.model, "file": f"{self.model} at {self.url}", "quantization": "", "n_ctx": self.n_ctx,
-                "server": self.url, "tokenizer": self.tokenizer or f"estimate (o200k × {ESTIMATE_RATIO} + digits + 1)"}
+                "server": self.url, "slots": self.slots, "tokenizer": self.tokenizer or f"estimate (o200k × {ESTIMATE_RATIO} + digits + 1)"}
 
     def _count(self, text: str) -> int:
         """Tokens the server's model sees for text; a conservative estimate when it has no tokenizer endpoint."""
@@ -203,15 +206,14 @@ class RemoteGenerator:
                 continue
         return "", 0
 
-    def server_window(self) -> int:
-        """The context window the server reports (llama-server's /props), 0 when it does not say."""
+    def server_props(self) -> dict:
+        """llama-server's /props (its slots and their window); {} for a server without it."""
         try:
             response = self.http.get(server_root(self.url) + "/props")
             props = response.json() if response.status_code == 200 else {}
-            settings = props.get("default_generation_settings") or {}
-            return int(settings.get("n_ctx") or props.get("n_ctx") or 0)
+            return props if isinstance(props, dict) else {}
         except Exception:  # an OpenAI-style server has no /props
-            return 0
+            return {}
 
     def unreachable_error(self) -> ModelError:
         return ModelError(f"Cannot reach the model server at {self.url}; check that it is running and that "
@@ -224,6 +226,15 @@ class RemoteGenerator:
     def dropped_error(self) -> ModelError:
         return ModelError(f"The model server at {self.url} stopped in the middle of the answer; ask again, "
                           "and check the server if it happens again.")
+
+
+def window_of(props: dict) -> int:
+    """The context window of one slot in llama-server's /props; 0 when it does not say.
+
+    ``window_of({'default_generation_settings': {'n_ctx': 2048}, 'total_slots': 4}) -> 2048``; ``window_of({}) -> 0``
+    """
+    settings = props.get("default_generation_settings") or {}
+    return int(settings.get("n_ctx") or props.get("n_ctx") or 0)
 
 
 def sse_payloads(lines: Iterator[str]) -> Iterator[str]:

@@ -59,6 +59,7 @@ class Settings(BaseModel):
     context_mode: Literal["passages", "sentences"] = Field("sentences", description="What the model reads: only the best sentences of the passages, each run of them its own source (about a third of the tokens: faster on a CPU), or whole passages.")
     sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
+    rewrite: Literal["auto", "always"] = Field("auto", description="Follow-up questions: 'auto' rewrites with the conversation only a question that points back into it (he, it, that, there…, or under four words: text.stands_alone), and searches one that stands alone as it is; 'always' rewrites every question asked after another.")
     show_titles: bool = Field(True, description="Show the model each source's article title (once for consecutive sources of one article; not when the title is only the file name).")
     refuse_missing_numbers: bool = Field(True, description="Refuse without asking the model when a number of the question (a year, an edition) is in none of the sources.")
     min_confidence: float = Field(0.56, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")
@@ -79,6 +80,11 @@ class Settings(BaseModel):
     max_question_chars: int = Field(4000, ge=10, le=1_000_000, description="Longest question accepted.")
     max_upload_mb: float = Field(10.0, gt=0, le=2048, description="Largest file accepted by the chat's upload, in MB.")
     max_document_mb: float = Field(10.0, gt=0, le=2048, description="Largest file the ingest indexes, in MB (a 10 MB text is about 40,000 chunks).")
+    max_document_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages of one PDF; a longer one is refused before its text is read.")
+    max_document_chars: int = Field(2_000_000, ge=100, le=1_000_000_000, description="Most characters of text one document may hold (about 4,000 chunks); reading stops and refuses the file when it reaches more.")
+    max_document_chunks: int = Field(5000, ge=1, le=10_000_000, description="Most chunks one document may become; a document that would make more is refused before anything is written.")
+    parse_memory_mb: int = Field(1024, ge=16, le=1_048_576, description="Memory the worker process that reads one file may take on top of its own, in MB; a file that needs more is refused and the app's memory is untouched.")
+    parse_timeout_s: float = Field(120.0, gt=0, le=3600, description="Seconds the worker process may spend reading one file; a file that takes longer is refused.")
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

@@ -124,6 +124,24 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+# Words that point back into a conversation: a follow-up holding one needs rewriting before it can be searched.
+REFERRING = frozenset("""he him his himself she her hers herself it its itself they them their theirs themselves
+this that these those there then such same former latter other another else also too either neither""".split())
+OPENERS_BACK = ("and ", "but ", "so ", "what about", "how about", "why not", "what else")
+
+
+def stands_alone(question: str) -> bool:
+    """True when a question names what it asks about: at least four words, no word that points back into the
+    conversation (he, it, that, there, also…) and no opening like "and…" or "what about…".
+
+    ``stands_alone('What did OpenAI release in August?') -> True``; ``stands_alone('Why did he say that?') -> False``;
+    ``stands_alone('And Meta?') -> False``
+    """
+    found = words(question)
+    start = " ".join(found[:2]) + " "
+    return len(found) >= 4 and not REFERRING.intersection(found) and not start.startswith(OPENERS_BACK)
+
+
 def numbers(text: str) -> set[str]:
     """The numbers a text names, as written: ``numbers('The 2018 Tour, stage 3 of 21') -> {'2018', '3', '21'}``."""
     return {w for w in WORD.findall(text) if w.isdigit()}

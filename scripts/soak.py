@@ -5,8 +5,10 @@ chat sessions through the session-aware ``/chat`` endpoint (the browser's handle
 for a bounded time. Each conversation asks a question, then a follow-up carrying a token unique to it;
 after every answer the session's history must hold exactly its own questions (no cross-talk). It records
 per-request latency and queue wait (submit to first streamed update), errors, and the app's resident
-memory (VmRSS) every few seconds, prints a summary, and exits 1 on any error, cross-talk, overlapping
-answers (the model serves one request at a time) or memory growth beyond the bound after warm-up.
+memory (VmRSS) every few seconds, prints a summary, and exits 1 on any error, cross-talk, more answers at
+once than the model has slots (one in-process), or memory growth beyond the bound after warm-up.
+``--backends in-process,llama_cpp.server,llama-server:1,llama-server:4`` runs the same load against each
+model set-up in turn, in one run, and prints them side by side (answers per minute, latency, queue wait).
 ``tests/test_load.py`` is the short version that ``make test`` runs.
 """
 from __future__ import annotations
@@ -171,10 +173,17 @@ def run_load(url: str, sessions: int, seconds: float, options: ChatOptions, turn
     return results
 
 
-def overlapping(results: list[Result]) -> int:
-    """Pairs of requests whose answering overlapped in time (first update to end), beyond the tolerance."""
-    spans = sorted((r.first_update, r.finished) for r in results if r.first_update and r.finished)
-    return sum(1 for (_, end), (start, _) in zip(spans, spans[1:]) if start < end - OVERLAP_TOLERANCE_S)
+def at_once(results: list[Result]) -> int:
+    """The most requests being answered at one moment (first update to end, each end moved earlier by the
+    tolerance): ``at_once([Result(0, 'q', 0, 1, 5), Result(1, 'q', 0, 3, 9)]) -> 2``."""
+    events = sorted([(r.first_update, 1) for r in results if r.first_update and r.finished]
+                    + [(max(r.finished - OVERLAP_TOLERANCE_S, r.first_update), -1)
+                       for r in results if r.first_update and r.finished])
+    most = current = 0
+    for _, step in events:
+        current += step
+        most = max(most, current)
+    return most
 
 
 def rss_mb(pid: int) -> Optional[float]:
@@ -229,7 +238,7 @@ def warm_rss(samples: list, warm_after: int) -> Optional[float]:
 
 
 def summary(results: list[Result], samples: list, sessions: int, elapsed_s: float, max_growth_mb: float,
-            options: ChatOptions) -> tuple[str, list[str]]:
+            options: ChatOptions, slots: int = 1) -> tuple[str, list[str]]:
     """The printed summary and the list of failures (empty when the run passed)."""
     done = [r for r in results if r.finished and not r.error]
     errors = [r for r in results if r.error]
@@ -242,14 +251,14 @@ def summary(results: list[Result], samples: list, sessions: int, elapsed_s: floa
     latencies, waits = [r.latency_s for r in done], [r.wait_s for r in done]
     lines = [f"sessions {sessions}, duration {elapsed_s / 60:.1f} min, /chat with top_k={options.top_k} "
              f"max_tokens={options.max_tokens}",
-             f"requests {len(results)}: {len(done)} answered, {len(errors)} errors, {len(crosstalk)} cross-talk, "
-             f"{overlapping(results)} overlapping",
+             f"requests {len(results)}: {len(done)} answered ({len(done) / max(elapsed_s / 60, 1e-9):.1f}/min), "
+             f"{len(errors)} errors, {len(crosstalk)} cross-talk, at most {at_once(results)} at once ({slots} slots)",
              f"latency    p50 {fmt(latencies, 50)}  p95 {fmt(latencies, 95)}  max {fmt(latencies, 100)}",
              f"queue wait p50 {fmt(waits, 50)}  p95 {fmt(waits, 95)}  max {fmt(waits, 100)}"]
     failures = [f"session {r.session}: {r.question!r}: {r.error}" for r in errors]
     failures += [f"session {r.session}: cross-talk: {r.crosstalk}" for r in crosstalk]
-    if overlapping(results):
-        failures.append(f"{overlapping(results)} answers overlapped: the model served two requests at once")
+    if at_once(results) > slots:
+        failures.append(f"{at_once(results)} answers at once: more than the model's {slots} slots")
     if not done:
         failures.append("no request was answered")
     if samples:
@@ -292,11 +301,19 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--sample-every", type=float, default=3.0, help="Seconds between memory samples.")
     parser.add_argument("--llm-server", action="store_true", help="Start `python -m llama_cpp.server` with the bundled "
                         "model on a free loopback port and generate through it (the team set-up on one machine).")
+    parser.add_argument("--backends", help="Run the load once per model set-up, side by side: a comma-separated list "
+                        "of in-process, llama_cpp.server and llama-server:N (llama.cpp's server with N slots, from "
+                        "`make llama-server`).")
     parser.add_argument("--llm-url", help="Generate through this OpenAI-compatible model server (RAG_LLM_URL) instead of "
                         "in the app; RAG_LLM_MODEL and RAG_LLM_API_KEY from the environment apply.")
     args = parser.parse_args(argv)
     if not (0 < args.minutes <= 24 * 60 and 1 <= args.sessions <= 64 and 1 <= args.turns <= 20):
         parser.error("expected 0 < --minutes <= 1440, 1 <= --sessions <= 64 and 1 <= --turns <= 20")
+    import re
+
+    for backend in (args.backends or "").split(",") if args.backends else []:
+        if not re.fullmatch(r"in-process|llama_cpp\.server|llama-server:[1-9][0-9]?", backend):
+            parser.error(f"unknown backend {backend!r}: expected in-process, llama_cpp.server or llama-server:N (1-99)")
     return args
 
 
@@ -308,51 +325,78 @@ def remote_env(url: Optional[str]) -> dict[str, str]:
     return {"RAG_LLM_URL": url, **{k: os.environ[k] for k in ("RAG_LLM_MODEL", "RAG_LLM_API_KEY") if os.environ.get(k)}}
 
 
+def model_server(backend: str, model: Path, folder: Path, servers: ExitStack) -> tuple[Optional[str], int]:
+    """Start the model server a backend names; (its URL or None for in-process, the answers it serves at once)."""
+    from tests.server_fixtures import MODEL_ALIAS, llama_server, llm_server
+
+    if backend == "in-process":
+        return None, 1
+    os.environ["RAG_LLM_MODEL"] = MODEL_ALIAS
+    if backend == "llama_cpp.server":
+        os.environ.pop("RAG_LLM_API_KEY", None)  # this one is started without a key
+        return servers.enter_context(llm_server(model, folder)).url, 1
+    slots = int(backend.split(":", 1)[1]) if backend.startswith("llama-server:") else 0
+    if slots < 1:
+        raise ValueError(f"unknown backend {backend!r}: expected in-process, llama_cpp.server or llama-server:N")
+    server = servers.enter_context(llama_server(model, folder, parallel=slots))
+    os.environ["RAG_LLM_API_KEY"] = server.api_key
+    return server.url, slots
+
+
+def soak(args, model: Path, backend: str, llm_url: Optional[str]) -> tuple[str, list[str], str]:
+    """One load run against one model set-up: (summary, failures, the app log's end)."""
+    options = ChatOptions(args.top_k, 0.0, args.max_tokens, args.timeout)
+    seconds = args.minutes * 60
+    from tests.app_fixtures import running_app
+
+    with tempfile.TemporaryDirectory(prefix="rag-soak-") as folder, ExitStack() as servers:
+        slots = 1
+        if backend:
+            llm_url, slots = model_server(backend, model, Path(folder), servers)
+        with running_app(Path(folder), model, **remote_env(llm_url)) as app:
+            print(f"app up on {app.url} ({'model at ' + llm_url if llm_url else 'model in-process'}); "
+                  f"{args.sessions} sessions for {args.minutes:g} min", flush=True)
+            results: list[Result] = []
+            sampler = MemorySampler(app_pid(app.url), results, args.sample_every, seconds + args.turns * args.timeout + 60)
+            sampler.thread.start()
+            try:
+                started = time.monotonic()
+                run_load(app.url, args.sessions, seconds, options, args.turns, results)
+                elapsed = time.monotonic() - started  # from the first request to the last answer
+            finally:
+                sampler.stop.set()
+                sampler.thread.join(timeout=10)
+                sampler.sample()  # the memory at the end, after the load
+            log_tail = app.log_tail(2000)
+    text, failures = summary(results, sampler.samples, args.sessions, elapsed, args.max_growth_mb, options, slots)
+    return text, failures, log_tail
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     import pytest
 
     from rag.models import resolve_model
     from rag.settings import Settings
-    from tests.app_fixtures import running_app
 
     args = parse_args(argv)
-    options = ChatOptions(args.top_k, 0.0, args.max_tokens, args.timeout)
-    seconds = args.minutes * 60
     model = resolve_model(Settings(home=ROOT / ".rag"))  # the shared prepared model, as the tests use it
-    with tempfile.TemporaryDirectory(prefix="rag-soak-") as folder, ExitStack() as servers:
+    backends = args.backends.split(",") if args.backends else ["llama_cpp.server" if args.llm_server else ""]
+    failed = False
+    for backend in backends:
         try:
-            if args.llm_server:
-                from tests.server_fixtures import MODEL_ALIAS, llm_server
-
-                args.llm_url = servers.enter_context(llm_server(model, Path(folder))).url
-                os.environ["RAG_LLM_MODEL"] = MODEL_ALIAS
-            with running_app(Path(folder), model, **remote_env(args.llm_url)) as app:
-                print(f"app up on {app.url} ({'model at ' + args.llm_url if args.llm_url else 'model in-process'}); "
-                      f"{args.sessions} sessions for {args.minutes:g} min", flush=True)
-                results: list[Result] = []
-                sampler = MemorySampler(app_pid(app.url), results, args.sample_every,
-                                        seconds + args.turns * args.timeout + 60)
-                sampler.thread.start()
-                try:
-                    started = time.monotonic()
-                    run_load(app.url, args.sessions, seconds, options, args.turns, results)
-                    elapsed = time.monotonic() - started  # from the first request to the last answer
-                finally:
-                    sampler.stop.set()
-                    sampler.thread.join(timeout=10)
-                    sampler.sample()  # the memory at the end, after the load
-                log_tail = app.log_tail(2000)
-        except (pytest.fail.Exception, RuntimeError) as exc:  # running_app reports a failed start with pytest.fail
-            print(f"soak: the app did not start: {exc}", file=sys.stderr)
+            text, failures, log_tail = soak(args, model, backend, args.llm_url)
+        except (pytest.fail.Exception, RuntimeError, ValueError) as exc:  # running_app reports a failed start with pytest.fail
+            print(f"soak: {backend or 'the app'} did not start: {exc}", file=sys.stderr)
             return 1
-    text, failures = summary(results, sampler.samples, args.sessions, elapsed, args.max_growth_mb, options)
-    print(text)
-    for failure in failures:
-        print(f"FAIL {failure}")
-    if failures:
-        print(f"--- app log (end) ---\n{log_tail}", file=sys.stderr)
-    print("soak: FAILED" if failures else "soak: passed")
-    return 1 if failures else 0
+        print(f"== {backend or ('model at ' + args.llm_url if args.llm_url else 'in-process')} (load {os.getloadavg()[0]:.2f})")
+        print(text)
+        for failure in failures:
+            print(f"FAIL {failure}")
+        if failures:
+            print(f"--- app log (end) ---\n{log_tail}", file=sys.stderr)
+        failed = failed or bool(failures)
+    print("soak: FAILED" if failed else "soak: passed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

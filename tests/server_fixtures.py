@@ -1,4 +1,5 @@
-"""Real servers as subprocesses on free loopback ports: the model behind llama_cpp.server, the index behind `chroma run`.
+"""Real servers as subprocesses on free loopback ports: the model behind llama_cpp.server or llama.cpp's own
+llama-server (built by `make llama-server`, started as `make serve-llama` starts it), the index behind `chroma run`.
 
 Imported by the remote-backend and several-process tests: ``from tests.server_fixtures import llm_server``.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import pytest
 
 from tests.app_fixtures import ROOT, RunningApp, clean_env, free_port, stop, wait_until_up
 
@@ -52,6 +54,33 @@ def llm_server(model: Path, folder: Path, api_key: str = "", n_ctx: int = 4096) 
     try:
         url = f"http://127.0.0.1:{port}/v1"
         wait_for(url + "/models", process, log, {"Authorization": f"Bearer {api_key}"} if api_key else {})
+        yield LlmServer(url, process, log, api_key)
+    finally:
+        stop(process)
+
+
+LLAMA_SERVER = ROOT / "build" / "llama-server" / "bin" / "llama-server"
+
+
+@contextmanager
+def llama_server(model: Path, folder: Path, parallel: int = 1, api_key: str = "llama-test-key",
+                 slot_ctx: int = 4096) -> Iterator[LlmServer]:
+    """llama.cpp's llama-server through scripts/serve_llama.sh (the documented command), serving model as MODEL_ALIAS.
+
+    The binary must have been built (``make test`` builds it first): a missing one fails the test, never skips it.
+    """
+    if not LLAMA_SERVER.is_file():
+        pytest.fail(f"{LLAMA_SERVER.relative_to(ROOT)} is missing: build it with `make llama-server` (make test does).")
+    port = free_port()
+    log = folder / f"llama-server-{port}.log"
+    env = {**os.environ, "PARALLEL": str(parallel), "SLOT_CTX": str(slot_ctx), "LLM_PORT": str(port),
+           "LLM_HOST": "127.0.0.1", "LLM_API_KEY": api_key, "LLM_MODEL_FILE": str(model), "LLM_ALIAS": MODEL_ALIAS}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(["sh", str(ROOT / "scripts" / "serve_llama.sh")], stdout=out,
+                                   stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        wait_for(f"http://127.0.0.1:{port}/health", process, log, {})
         yield LlmServer(url, process, log, api_key)
     finally:
         stop(process)

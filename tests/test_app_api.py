@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -81,6 +82,38 @@ def test_upload_ask_and_delete_a_new_article(client, app_server, article_files):
     assert [d["source"] for d in client.predict(api_name="/documents")] == ["altman-china-ai-open-weights.md"]
     with pytest.raises(AppError, match="not in the index"):
         client.predict(doc_id, api_name="/delete")
+
+
+def test_an_upload_the_pdf_reader_gives_up_on_gets_its_sentence_in_the_api(client, app_server, tmp_path):
+    from gradio_client import handle_file
+
+    from test_documents import LIMIT_SENTENCE, limit_bomb_pdf
+
+    bomb = tmp_path / "bomb.pdf"
+    bomb.write_bytes(limit_bomb_pdf())
+    refused = client.predict(handle_file(str(bomb)), api_name="/upload")
+    assert refused == {"saved": [], "replaced": [], "failed": [["bomb.pdf", LIMIT_SENTENCE]], "summary": ""}
+    assert not (app_server.corpus / "bomb.pdf").exists()
+
+
+def test_a_question_is_answered_while_a_long_upload_is_still_being_indexed(client, app_server, tmp_path):
+    """The upload takes its turns on the model a batch at a time: the question waits for one batch, not the upload."""
+    from gradio_client import handle_file
+
+    long = tmp_path / "long-report.txt"
+    long.write_text("\n\n".join(f"Paragraph {i} of the long report on Rottnest Island quokkas, their burrows, "
+                                 "ferries and visitors. " * 6 for i in range(700)), encoding="utf-8")
+    upload = client.submit(handle_file(str(long)), api_name="/upload")
+    deadline = time.monotonic() + 300
+    while not any(d["source"] == long.name for d in client.predict(api_name="/documents")):  # its first batch is in
+        assert time.monotonic() < deadline and not upload.done(), "the upload never started writing"
+        time.sleep(0.2)
+    answer = client.predict(SEED_QUESTION, max_tokens=48, api_name="/ask")
+    assert answer["answer"] and not upload.done(), "the question waited for the whole upload"
+    assert upload.result(timeout=900)["saved"] == [long.name]
+    doc = next(d for d in client.predict(api_name="/documents") if d["source"] == long.name)
+    assert doc["complete"] and doc["chunks"] > 5 * 64
+    client.predict(doc["doc_id"], api_name="/delete")
 
 
 def test_evaluate_runs_the_bundled_test_set_on_the_index(client, app_server):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from rag.retrieval import Retriever
 
-from test_documents import make_pdf
+from test_documents import limit_bomb_pdf, make_pdf
 
 GOOD = "Quokkas live on Rottnest Island near Perth. They are small marsupials."
 
@@ -18,6 +18,7 @@ def messy_folder(corpus: Path) -> dict[str, str]:
         "huge.txt": (b"word " * (11 * 2**20 // 5), "over the 10 MB limit"),
         "locked.pdf": (make_pdf("secret", password="pw"), "encrypted"),
         "broken.pdf": (b"%PDF-1.7\n1 0 obj <<>> endobj trailer <<>>", "cannot be read"),
+        "bomb.pdf": (limit_bomb_pdf(), "past the PDF reader's safety limits"),
         "scripts.html": (b"<html><head><title>Scripted</title><script>steal()</script></head><body>"
                          b"<p>Koalas sleep twenty hours a day.</p><script>more()</script></body></html>", "ok"),
         "copy one.md": (GOOD.encode(), "ok"),

@@ -10,6 +10,7 @@ from rag.bench.stages import RGB, synthetic_chunks
 from rag.bench.run import bench_combos
 from rag.cli import main
 from rag.errors import RagError
+from rag.text import words
 
 
 def test_synthetic_chunks_are_deterministic_unit_vectors():
@@ -35,7 +36,7 @@ def test_compare_specs_are_crossed_and_checked_like_eval():
 @pytest.fixture(scope="module")
 def bench_result(tmp_path_factory, model_path):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    code = main(["bench", "--quick", "--limit", "2", "--pairs", "1", "--sizes", "150,300", "--queries", "3",
+    code = main(["bench", "--quick", "--limit", "2", "--pairs", "1", "--conversations", "1", "--sizes", "150,300", "--queries", "3",
                  "--docs", "20", "--max-tokens", "24", "--context-mode", "sentences", "--model", str(model_path),
                  "--json", str(out)])
     return code, json.loads(out.read_text())
@@ -62,6 +63,10 @@ def test_generation_overhead_and_questions_are_sane(bench_result):
     assert questions["cold_ttft_ms"] is None or questions["cold_ttft_ms"] > 0
     assert all(r["prompt_tokens"] > 0 and r["total_ms"] >= (r["ttft_ms"] or 0) for r in questions["rows"] if not r["refused"])
     assert gen["settings"]["context_mode"] == "sentences" and gen["assistant_init_s"] > 0
+    followups = gen["followups"]  # "What does he think about export controls?" after "Who is Sam Altman?"
+    assert followups["n"] == 1 and followups["rewritten"] == 1 and "he" not in words(followups["rows"][0]["standalone"])
+    assert followups["first_ttft_ms_p50"] > 0 and followups["follow_up_ttft_ms_p50"] > 0
+    assert followups["gap_ms"] == pytest.approx(followups["follow_up_ttft_ms_p50"] - followups["first_ttft_ms_p50"], abs=0.2)
 
 
 def test_ingest_retrieval_and_startup_are_sane(bench_result):
@@ -80,3 +85,4 @@ def test_ingest_retrieval_and_startup_are_sane(bench_result):
     assert "error" not in startup, startup.get("error")
     assert 0 < startup["app_ready_s"] < startup["ready_to_first_answer_s"]
     assert "Generation" in render_table(bench_result[1]) and "chunks:" in render_table(bench_result[1])
+    assert "TTFT p50 first question / follow-up (ms)" in render_table(bench_result[1])

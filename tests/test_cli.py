@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SEED_QUESTION, SEED_REASON
+from test_documents import operations_bomb_pdf
 
 
 def run(*args, env=None, timeout=600):
@@ -65,3 +66,15 @@ def test_the_terminal_answer_marks_a_citation_its_passage_does_not_back(capsys):
     print_answer(answer)
     out = capsys.readouterr().out
     assert "Backed [1]. Not backed [2?]." in out and "(not supported by this passage)" in out
+
+
+def test_ingest_reports_a_pdf_the_reader_gives_up_on_exits_cleanly_and_indexes_the_rest(corpus):
+    bomb = corpus / "a-bomb.pdf"  # first in order: the files after it must still be indexed
+    bomb.write_bytes(operations_bomb_pdf())
+    assert bomb.stat().st_size < 20_000
+    (corpus / "zebras.txt").write_text("Zebras in the Serengeti migrate north in July.", encoding="utf-8")
+    result = run("ingest")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert ("skipped: a-bomb.pdf: the PDF is built to expand past the PDF reader's safety limits, so it is not read."
+            in result.stderr.splitlines())
+    assert "2 added, 0 updated, 0 unchanged, 0 removed, 1 failed" in result.stdout

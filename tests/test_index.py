@@ -76,15 +76,17 @@ def test_changed_chunk_settings_rechunk_every_document_and_leave_no_orphan(index
 
 
 def test_index_version_and_completeness():
-    meta = {"content_hash": "ab12", "chunk_tokens": 160, "chunk_overlap": 32, "embedder": "minilm", "chunker": "s-2"}
+    meta = {"content_hash": "ab12", "chunk_tokens": 160, "chunk_overlap": 32, "embedder": "minilm", "chunker": "s-2",
+            "file_hash": "f00d", "reader": "r-1"}
     version = index_version(meta)
-    assert version == ("ab12", 160, 32, "minilm", "s-2")
-    assert index_version({"content_hash": "ab12"}) == ("ab12", None, None, None, None)  # written before versions were kept
+    assert version == ("ab12", 160, 32, "minilm", "s-2", "f00d", "r-1")
+    assert index_version({"content_hash": "ab12"}) == ("ab12",) + (None,) * 6  # written before versions were kept
     entry = {"versions": {version: 3}, "expected": {version: 3}}
     assert is_complete(entry, version) and is_complete(entry)
-    assert not is_complete(entry, ("ab12", 160, 0, "minilm", "s-2"))  # other chunk settings: re-chunk
-    assert not is_complete(entry, ("ab12", 160, 32, "other-embedder", "s-2"))  # another embedder: re-embed
-    assert not is_complete(entry, ("ab12", 160, 32, "minilm", "s-3"))  # a new sentence rule: re-chunk
+    assert not is_complete(entry, ("ab12", 160, 0, "minilm", "s-2", "f00d", "r-1"))  # other chunk settings: re-chunk
+    assert not is_complete(entry, ("ab12", 160, 32, "other-embedder", "s-2", "f00d", "r-1"))  # another embedder: re-embed
+    assert not is_complete(entry, ("ab12", 160, 32, "minilm", "s-3", "f00d", "r-1"))  # a new sentence rule: re-chunk
+    assert not is_complete(entry, ("ab12", 160, 32, "minilm", "s-2", "f00d", "r-2"))  # a new reader: read again
     assert not is_complete({"versions": {version: 2}, "expected": {version: 3}}, version)  # half-written
 
 
@@ -176,3 +178,81 @@ def test_chroma_server_mode_uses_the_same_code(chroma_server, corpus, embedder):
     (corpus / "new.txt").write_text("Quokkas were seen on Rottnest Island.")
     assert index.ingest().added == ["new.txt"]
     assert Index(settings, embedder).count() == index.count()
+
+
+def test_unchanged_files_are_known_by_their_bytes_before_they_are_read(index, corpus, monkeypatch):
+    index.ingest()
+    read, real = [], index.reader.read
+    monkeypatch.setattr(index.reader, "read", lambda path, *args: read.append(Path(path).name) or real(path, *args))
+    article = next(corpus.glob("*.md"))
+    os.utime(article, (time.time() + 60, time.time() + 60))  # touched: a new time, the same bytes
+    again = index.ingest()
+    assert (again.unchanged, again.chunks_written, read) == ([article.name], 0, [])
+    article.write_text(article.read_text() + "\nA closing line.\n")
+    assert index.ingest().updated == [article.name] and read == [article.name]
+    assert index.ingest().unchanged == [article.name] and read == [article.name]
+
+
+def test_a_document_over_the_chunk_limit_is_refused_before_anything_is_written(corpus, embedder):
+    index = Index(Settings.load(max_document_chunks=3), embedder)
+    report = index.ingest()
+    assert report.added == [] and index.count() == 0
+    (path, reason), = report.failed
+    assert reason.startswith(f"{Path(path).name}: it makes ") and "over the 3-chunk limit (RAG_MAX_DOCUMENT_CHUNKS)" in reason
+
+
+def test_a_long_ingest_lets_a_waiting_question_in_after_at_most_one_batch(index, corpus):
+    """The Assistant shares the model's lock as the ingest's turn; whoever waits for it gets it at the next batch."""
+    import threading
+
+    from rag.generation import FairLock
+    from rag.index import WRITE_BATCH
+
+    for article in corpus.iterdir():
+        article.unlink()  # only the long document: the first chunks seen are its first batch
+    (corpus / "long.txt").write_text("\n\n".join(f"Paragraph {i} of the long report on Rottnest Island quokkas, "
+                                                  "their burrows, ferries and visitors. " * 6 for i in range(300)))
+    index.turn = FairLock()
+    ingest = threading.Thread(target=index.ingest)
+    ingest.start()
+    deadline = time.monotonic() + 300
+    while index.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen = index.count()
+    with index.turn:  # as a question would take the model
+        got_in = index.count()
+        time.sleep(1.5)
+        held = index.count()
+    ingest.join(timeout=600)
+    total = index.count()
+    assert 0 < seen <= got_in <= seen + WRITE_BATCH, "the question waited for more than one batch"
+    assert held == got_in < total, "the ingest went on writing while the question held the model"
+    assert total > 3 * WRITE_BATCH and all(d.complete for d in index.documents())
+
+
+def test_the_fair_lock_goes_to_the_longest_waiter_not_back_to_who_released_it():
+    import threading
+
+    from rag.generation import FairLock
+
+    lock, order = FairLock(), []
+    lock.acquire()
+
+    def take(name):
+        with lock:
+            order.append(name)
+
+    for number, name in enumerate("ab", 1):
+        threading.Thread(target=take, args=(name,), daemon=True).start()
+        while len(lock._waiters) < number:
+            time.sleep(0.001)
+    lock.release()
+    assert not lock.acquire(blocking=False), "handed to 'a' on release, even before 'a' runs"
+    assert lock.acquire(timeout=5)
+    assert order == ["a", "b"]
+    assert not FairLock().locked() and lock.locked()
+    released = threading.Event()
+    threading.Thread(target=lambda: (lock.acquire(timeout=0.05) and lock.release(), released.set()), daemon=True).start()
+    assert released.wait(5) and not lock._waiters, "a waiter that timed out leaves the queue"
+    lock.release()
+    assert not lock.locked()

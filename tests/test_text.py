@@ -2,7 +2,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rag.text import (content_words, numbers, parse_markers, sentence_spans, sentences, strip_markers, words)
+from rag.text import (content_words, numbers, parse_markers, sentence_spans, sentences, stands_alone, strip_markers,
+                      words)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -69,3 +70,17 @@ def test_words_numbers_and_markers():
     assert content_words("The chips are banned") == {"chip", "bann"}
     assert numbers("The 2018 Tour, stage 3 of 21, gpt-oss-120b") == {"2018", "3", "21"}
     assert strip_markers("Prices rose [1]. Yes [2, 3] .") == "Prices rose. Yes."
+
+
+@pytest.mark.parametrize("question, alone", [
+    ("What did OpenAI release in August?", True),
+    ("What does Altman think about export controls?", True),
+    ("Why did he say that?", False),          # points back twice
+    ("What does it cost?", False),
+    ("And Meta?", False),                      # too short, and opens with "and"
+    ("What about the chips from Nvidia?", False),
+    ("Who founded the Zorblax river festival?", True),
+    ("Is it true that they left?", False),
+])
+def test_stands_alone(question, alone):
+    assert stands_alone(question) is alone

@@ -100,7 +100,7 @@ def test_bad_upload_leaves_corpus_and_index_alone(library, settings, tmp_path):
 
 def test_file_the_index_cannot_read_is_removed_again(library, settings, tmp_path, monkeypatch):
     upload = tmp_path / "fine.md"
-    monkeypatch.setattr("rag.web.uploads.trial_read", lambda path, name: None)  # let it reach the ingest
+    monkeypatch.setattr("rag.web.uploads.trial_read", lambda path, name, reader: None)  # let it reach the ingest
     upload.write_text("   \n\n  ", encoding="utf-8")  # holds no readable text: the ingest reports it failed
     result = add_uploads(library, [("fine.md", upload)])
     assert result.saved == [] and "no readable text" in result.failed[0][1]
@@ -221,3 +221,38 @@ def test_numbered_names_stay_safe(name, n):
     numbered = numbered_name(safe_file_name(name), n)
     assert safe_file_name(numbered) == numbered  # invariant: still a safe name, unchanged by sanitising
     assert n == 1 or numbered != safe_file_name(name)  # invariant: a copy never takes the original's name
+
+
+def test_deleting_a_linked_article_removes_the_link_never_its_target(library, settings, tmp_path):
+    corpus = settings.corpus
+    (corpus / "sub").mkdir()
+    real = corpus / "sub" / "real.md"
+    real.write_text("---\ntitle: Heron inside\n---\nThe winning crew gets a carved wooden heron.\n", encoding="utf-8")
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\ntitle: Kept elsewhere\n---\nThis file lives outside the corpus.\n", encoding="utf-8")
+    (corpus / "link.md").symlink_to(real)
+    (corpus / "away.md").symlink_to(outside)
+    library.ingest()
+    sources = lambda: sorted(d.source for d in library.index.documents())  # noqa: E731
+    assert sources() == [ARTICLE, "link.md", "sub/real.md"], "a link leading outside the corpus is not followed"
+    link = next(d for d in library.index.documents() if d.source == "link.md")
+    assert "its file was removed from the corpus folder" in delete_document(library, link.doc_id)
+    assert not (corpus / "link.md").is_symlink() and not (corpus / "link.md").exists()
+    assert real.read_text(encoding="utf-8").endswith("heron.\n") and outside.is_file()
+    library.ingest()
+    assert sources() == [ARTICLE, "sub/real.md"], "deleted for good: the next ingest does not bring it back"
+
+
+def test_an_upload_the_pdf_reader_gives_up_on_gets_its_sentence_on_the_page(library, settings, tmp_path):
+    from rag.web import presentation as view
+    from rag.web.library import Library
+
+    from test_documents import LIMIT_SENTENCE, limit_bomb_pdf
+
+    library.ingest()
+    before = snapshot(library, settings)
+    bomb = tmp_path / "bomb.pdf"
+    bomb.write_bytes(limit_bomb_pdf())
+    message, *_ = Library(library).upload_files([str(bomb)], progress=lambda *args, **kwargs: None)
+    assert message == f"⚠️ Not added: {view.escape(LIMIT_SENTENCE)}"
+    assert snapshot(library, settings) == before

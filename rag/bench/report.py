@@ -58,6 +58,12 @@ def render_generation(name: str, g: dict) -> list[str]:
         add("prompt tokens p50 / answer total p50 (ms)", f"{amount(q['prompt_tokens_p50'])} / {amount(q['total_ms_p50'])}")
         add("decode tokens/s p50 / refused", f"{amount(q['tokens_per_s_p50'])} / {q['refused']}")
         add("Assistant() load (s) / peak RSS (MB)", f"{amount(g['assistant_init_s'])} / {amount(g.get('peak_rss_mb'))}")
+    f = g.get("followups") or {}
+    if f:
+        lines.append(f"Follow-ups ({f['n']} two-turn conversations, {f['rewritten']} rewritten; goal: gap ≤ 1000 ms)")
+        add("TTFT p50 first question / follow-up (ms)", f"{amount(f['first_ttft_ms_p50'])} / {amount(f['follow_up_ttft_ms_p50'])}",
+            f"load {' '.join(r['load'] for r in f['rows'])}")
+        add("follow-up gap p50 (ms)", amount(f["gap_ms"]))
     return lines
 
 

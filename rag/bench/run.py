@@ -49,7 +49,8 @@ def run_bench(options: dict, progress=None) -> dict:
                 settings = {**options["settings"], **combo}
                 stages[name] = run_stage("generation", {**common, "settings": settings, "home": f"{gen_home}-{len(stages)}",
                                                         "testset": options["testset"], "limit": options["limit"],
-                                                        "pairs": options["pairs"]}, progress)
+                                                        "pairs": options["pairs"],
+                                                        "conversations": options.get("conversations", 8)}, progress)
             gen_home = f"{gen_home}-{len(stages) - 1}"  # start-up reuses the last run's index and saved prompt state
         if "startup" in options["stages"]:
             stages["startup"] = run_stage("startup", {**common, "home": gen_home,

@@ -31,8 +31,8 @@ RGB = PROJECT_DIR.parent / "shared" / "bench" / "rgb"  # ../shared/bench/rgb bes
 
 SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "flash_attn", "top_k", "max_tokens", "retrieval",
                  "context_tokens", "context_mode", "sentence_tokens", "warm_start")
-QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20}
-FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30}
+QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20, "conversations": 4}
+FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30, "conversations": 8}
 OVERHEAD_TOKENS = 32
 
 
@@ -128,6 +128,7 @@ def stage_generation(p: dict) -> dict:
     from ..evaluation.testset import load_testset
     from ..generation import build_messages
     from ..pipeline import Assistant
+    from .followups import time_followups
 
     started = time.perf_counter()
     settings = Settings.load(**p["settings"], home=p["home"], corpus=p["corpus"])
@@ -141,9 +142,9 @@ def stage_generation(p: dict) -> dict:
     if asked and p["pairs"] and not settings.llm_url:  # bare llama.cpp against the pipeline: in-process only
         gen = compare_generation(assistant, build_messages(assistant.prompts, asked.passages, asked.standalone_question),
                                  p["pairs"])
-    warm = [r for r in rows[1:] if r["ttft_ms"]]
+    warm, followups = [r for r in rows[1:] if r["ttft_ms"]], time_followups(assistant, p.get("conversations", 8))
     return {"assistant_init_s": round(init_s, 2), "index_chunks": assistant.index.count(),
-            "ingest_s": round(ingest.seconds, 2), "generation": gen,
+            "ingest_s": round(ingest.seconds, 2), "generation": gen, "followups": followups,
             "questions": {"n": len(rows), "cold_ttft_ms": rows[0]["ttft_ms"] if rows else None,
                           "warm_ttft_ms_p50": pct([r["ttft_ms"] for r in warm], 50),
                           "warm_ttft_ms_p95": pct([r["ttft_ms"] for r in warm], 95),

@@ -1,7 +1,7 @@
 """The Chat tab's handlers: one streamed conversation per browser tab, and the /ask and /chat API.
 
 Each conversation is the caller's own ``turns`` list (Gradio session state), so tabs never share
-history; the Assistant is shared and serialised on one queue (layout.ASSISTANT_QUEUE).
+history; the Assistant is shared, up to its slots at once (layout.ASSISTANT_QUEUE, Assistant.slots).
 """
 from __future__ import annotations
 

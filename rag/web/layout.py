@@ -22,7 +22,10 @@ from .sidebar import STORAGE_KEY, Sidebar
 
 EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
             "Which open-weight models did OpenAI release?"]
-ASSISTANT_QUEUE = "assistant"  # one llama.cpp model and one index writer: these events run one at a time
+ASSISTANT_QUEUE = "assistant"  # answers: as many at once as the model has slots (Assistant.slots; 1 in-process)
+INDEX_QUEUE = "index"  # uploads and deletes, one at a time, beside the answers: an ingest takes its turns on
+# the model's lock a batch of chunks at a time (generation.FairLock), so a question waits for one batch at most
+EVALUATION_QUEUE = "evaluation"  # one run at a time; its questions take answer slots one by one, like any chat
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -34,12 +37,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.HTML(view.header_html(model), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat_tab(demo, chat, sidebar, assistant.settings, model)
+                chat_tab(demo, chat, sidebar, assistant.settings, model, assistant.slots.n)
             with gr.Tab("Documents", id="documents") as tab:
                 documents_tab(demo, library, assistant.settings, tab)
             with gr.Tab("Evaluation", id="evaluation"):
                 evaluation_tab(scoring)
-        api_endpoints(chat, library)
+        api_endpoints(chat, library, assistant.slots.n)
         add_tools(Tools(assistant))
     return demo
 
@@ -62,7 +65,7 @@ def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]
                 app_kwargs=extra)
 
 
-def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict) -> None:
+def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict, slots: int = 1) -> None:
     """Kept conversations on the left; conversation, question box, stop/retry/new, examples and answer settings;
     sources on the right."""
     turns, conversation = gr.State([]), gr.State("")
@@ -104,7 +107,7 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
 
     pending = gr.State("")
     ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens], [chatbot, sources, turns]
-    generating = dict(concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE, api_visibility="private",
+    generating = dict(concurrency_limit=slots, concurrency_id=ASSISTANT_QUEUE, api_visibility="private",
                       show_progress="minimal")
     asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
             .then(chat.respond, [pending, *ask_inputs], ask_outputs, **generating)
@@ -155,9 +158,9 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
     listing = [table, chosen]
     gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
     uploader.upload(library.upload_files, [uploader, replace], [status, *listing, uploader], concurrency_limit=1,
-                    concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+                    concurrency_id=INDEX_QUEUE, api_visibility="private")
     remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
-                 concurrency_id=ASSISTANT_QUEUE, api_visibility="private")
+                 concurrency_id=INDEX_QUEUE, api_visibility="private")
 
 
 def evaluation_tab(scoring: Scoring) -> None:
@@ -172,19 +175,19 @@ def evaluation_tab(scoring: Scoring) -> None:
     report = gr.Markdown(elem_id="eval-report", latex_delimiters=[])
     chart = gr.Image(label="Scores and latency", type="pil", format="png", interactive=False, elem_id="eval-chart")
     run.click(scoring.evaluate, [testset, limit], [report, chart], api_name="evaluate", concurrency_limit=1,
-              concurrency_id=ASSISTANT_QUEUE)
+              concurrency_id=EVALUATION_QUEUE)
 
 
-def api_endpoints(chat: Chat, library: Library) -> None:
+def api_endpoints(chat: Chat, library: Library, slots: int = 1) -> None:
     """Named endpoints for gradio_client: /ask, /documents, /upload, /replace, /delete (the tabs add /chat and /evaluate)."""
-    gr.api(chat.api_ask, api_name="ask", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+    gr.api(chat.api_ask, api_name="ask", concurrency_limit=slots, concurrency_id=ASSISTANT_QUEUE)
     gr.api(library.api_documents, api_name="documents", concurrency_limit=None)
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
         api_file, api_result, api_trigger, api_swap = gr.File(), gr.JSON(), gr.Button(), gr.Button()
     api_swap.click(library.api_replace, [api_file], [api_result], api_name="replace", concurrency_limit=1,
-                   concurrency_id=ASSISTANT_QUEUE)
+                   concurrency_id=INDEX_QUEUE)
     api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
-                      concurrency_id=ASSISTANT_QUEUE)
-    gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=ASSISTANT_QUEUE)
+                      concurrency_id=INDEX_QUEUE)
+    gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=INDEX_QUEUE)
 
 

@@ -3,7 +3,7 @@
 The last user message is the question, earlier user/assistant turns the history for the follow-up
 rewrite; the reply carries the answer with its ``[n]`` markers plus, beside it as other RAG APIs do, the
 checked ``citations`` (the objects of ``rag ask --json``), ``refused`` and ``usage``. Generation goes through
-the Assistant's Generator, whose lock the chat holds too: one answer at a time, tokens never interleaved.
+the Assistant, which answers as many questions at once as it has slots (the chat's too): one in-process.
 Request parsing and response building are pure functions; ``OpenAIFace`` holds the two route handlers.
 """
 from __future__ import annotations

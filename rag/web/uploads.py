@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..documents import SUPPORTED_SUFFIXES, doc_id_for, load_document, looks_binary, source_name
+from ..documents import SUPPORTED_SUFFIXES, doc_id_for, entry_path, looks_binary, source_name
 from ..errors import DocumentError, RagError
 from ..index import IngestReport, ProgressFn
 
@@ -105,7 +105,7 @@ def add_uploads(assistant, files: Sequence[tuple[str, Path]], progress: Optional
     for name, path in files:
         try:
             safe = check_upload(name, path.stat().st_size, read_head(path), settings.max_upload_mb)
-            trial_read(path, safe)
+            trial_read(path, safe, assistant.index.reader)
             placed.append(place(name, path, safe, settings.corpus, replace, claimed))
         except DocumentError as exc:
             result.failed.append((name, str(exc)))
@@ -241,16 +241,19 @@ def read_head(path: Path, size: int = 8192) -> bytes:
         return handle.read(size)
 
 
-def trial_read(path: Path, safe_name: str) -> None:
-    """Parse the upload under its corpus name before it is saved; raises DocumentError like the ingest would."""
+def trial_read(path: Path, safe_name: str, reader) -> None:
+    """Read the upload under its corpus name, in the reader's worker and within its limits, before it is saved;
+    raises DocumentError like the ingest would."""
     with tempfile.TemporaryDirectory() as folder:
         trial = Path(folder) / safe_name
         shutil.copyfile(path, trial)
-        load_document(trial, Path(folder))
+        reader.read(trial, Path(folder))
 
 
 def delete_document(assistant, doc_id: str) -> str:
     """Remove a document from the index and its file from the corpus folder; returns what was done.
+
+    A link in the corpus folder is removed as a link: its target, wherever it is, is untouched.
 
     Raises:
         DocumentError: no such document in the index.
@@ -258,7 +261,7 @@ def delete_document(assistant, doc_id: str) -> str:
     info = next((d for d in assistant.index.documents() if d.doc_id == doc_id), None)
     if info is None:
         raise DocumentError("That document is not in the index (it may have been deleted already).")
-    path = assistant.index.source_path(info.source).resolve()
+    path = entry_path(assistant.index.source_path(info.source))  # a link is the entry: never its target
     inside = path.is_relative_to(assistant.settings.corpus.resolve())
     if inside:
         path.unlink(missing_ok=True)
