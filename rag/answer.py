@@ -46,6 +46,14 @@ class Timings:
 
 
 @dataclass
+class Retrieved:
+    """The passages the model is about to read, yielded by ``Assistant.stream(..., sources_first=True)``."""
+    passages: list[Passage]
+    standalone_question: str
+    retrieve_ms: float
+
+
+@dataclass
 class Answer:
     question: str
     answer: str

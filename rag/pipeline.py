@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from . import grounding
-from .answer import Answer, Citation, Timings, make_citation  # noqa: F401  (the faces import them from here)
+from .answer import Answer, Citation, Retrieved, Timings, make_citation  # noqa: F401  (the faces import them from here)
 from .answerability import (Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
                             load_weights, refusal_before_asking, source_text)
 from .citations import check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, split_claims
@@ -84,17 +84,21 @@ class Assistant:
                 return event
         raise RagError("The answer stream ended without an answer.")
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), sources_first: bool = False,
+               **overrides) -> Iterator:
         """Yield text pieces as the model writes them, then the checked Answer; up to ``slots.n`` at once, in the
         order asked (a question waits for a slot, retrieval included, so the shared parts see at most n callers).
+
+        With sources_first, a Retrieved comes first, as soon as retrieval ends (before the model reads).
 
         Raises:
             QuestionError, IndexEmptyError, RagError: shown to the user as they are.
         """
         with self.slots:
-            yield from self.answer_stream(question, history, **overrides)
+            yield from self.answer_stream(question, history, sources_first, **overrides)
 
-    def answer_stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides) -> Iterator:
+    def answer_stream(self, question: str, history: Sequence[tuple[str, str]] = (), sources_first: bool = False,
+                      **overrides) -> Iterator:
         """The answer path of stream(), without waiting for a slot."""
         settings = self.with_overrides(overrides)
         started = time.perf_counter()
@@ -111,6 +115,8 @@ class Assistant:
             shown = ranked if reason == "relevance" else passages
             yield self.refuse(question, standalone, shown, timings, reason, why=why)
             return
+        if sources_first:
+            yield Retrieved(passages, standalone, timings.retrieve_ms)
         messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []

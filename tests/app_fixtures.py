@@ -60,6 +60,7 @@ class RunningApp:
     corpus: Path
     home: Path
     log: Path
+    process: Optional[subprocess.Popen] = None
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -107,21 +108,25 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_app(folder: Path, model: Path, args: tuple[str, ...] = ("--host", "127.0.0.1"),
+def running_app(folder: Path, model: Path, args: tuple[str, ...] = ("--host", "127.0.0.1"), port: Optional[int] = None,
                 **env: str) -> Iterator[RunningApp]:
-    """Start ``python app.py --port P *args`` on a free port over a copy of the corpus; stop it afterwards."""
+    """Start ``python app.py --port P *args`` on a free port over a copy of the corpus; stop it afterwards.
+
+    Started again on the same folder, it finds the corpus, the index and the data folder as the last run left them.
+    """
     corpus, home, log = folder / "corpus", folder / "home", folder / "app.log"
-    shutil.copytree(ROOT / "corpus", corpus)
-    port = free_port()
+    if not corpus.exists():
+        shutil.copytree(ROOT / "corpus", corpus)
+    port = port or free_port()  # a restart on the same port is the same origin: the browser's storage is kept
     env = clean_env(RAG_HOME=str(home), RAG_CORPUS=str(corpus), RAG_MODEL=str(model),
                     GRADIO_TEMP_DIR=str(folder / "gradio-uploads"), PYTHONUNBUFFERED="1", **env)
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_until_up(url, process, log, START_TIMEOUT_S)  # with a password, / is the login page
-            yield RunningApp(url, corpus, home, log)
+            yield RunningApp(url, corpus, home, log, process)
         finally:
             stop(process)
 

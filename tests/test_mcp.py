@@ -93,6 +93,16 @@ def test_the_page_endpoints_are_not_tools(app_server, tool):
     assert error and "Unknown tool" in text
 
 
+@pytest.mark.parametrize("suffix", ["/", ""], ids=["trailing-slash", "no-trailing-slash"])
+def test_both_url_forms_serve_the_tools(app_server, suffix):
+    """The README gives both forms: some clients (MCP Inspector 0.15) fail on one of them."""
+    async def work(session):
+        return sorted(tool.name for tool in (await session.list_tools()).tools)
+
+    url = app_server.url.rstrip("/") + MCP_PATH.rstrip("/") + suffix
+    assert asyncio.run(mcp_session(url, work)) == sorted(TOOL_NAMES)
+
+
 def test_search_and_list_give_each_articles_publication_date(app_server, article_files):
     """Last in this module: it adds a dated article to the app's corpus."""
     assert upload(app_server, article_files["good"])["saved"] == ["zorblax-festival.md"]

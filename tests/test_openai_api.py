@@ -266,6 +266,43 @@ def test_two_concurrent_streams_are_answered_one_after_the_other(client):
     assert all(chunks[-1].choices[0].finish_reason for chunks in (chunks_a, chunks_b))
 
 
+# -- chat front ends' background tasks and unknown routes -----------------------------------------
+
+@pytest.mark.parametrize("task", ["title_generation", "tags_generation", "follow_up_generation"])
+def test_open_webui_task_requests_are_answered_at_once_without_the_model(client, task):
+    """Open WebUI's title/tags/follow-ups requests (tests/data/openwebui_tasks.json): the JSON asked for, no model call."""
+    from tests.test_tasks import RECORDED
+
+    body = RECORDED["requests"][task]
+    started = time.monotonic()
+    if body["stream"]:
+        chunks = list(client.chat.completions.create(model=MODEL_ID, messages=body["messages"], stream=True))
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        extra = chunks[-1].model_extra
+    else:
+        completion = client.chat.completions.create(model=MODEL_ID, messages=body["messages"])
+        content, extra = completion.choices[0].message.content, completion.model_extra
+        assert completion.usage.completion_tokens == 0
+    assert time.monotonic() - started < 2, "a task request should not wait for the model"
+    assert json.loads(content) == RECORDED["expected"][task]
+    assert extra["citations"] == [] and extra["refused"] is False
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "v1/embeddings", 404), ("POST", "v1/completions", 404),
+                                                  ("GET", "v1/chat/completions", 405), ("DELETE", "v1/models", 405),
+                                                  ("GET", "v1/", 404)])
+def test_unknown_v1_routes_answer_openai_error_json(app_server, method, path, status):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(app_server.url + path, method=method, data=b"{}" if method == "POST" else None)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == status and caught.value.headers["content-type"].startswith("application/json")
+    error = json.loads(caught.value.read())["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+
+
 # -- malformed requests on the real server, sent raw (issue 16: each was a 500) ---------------------
 
 @pytest.mark.parametrize("raw, param", [

@@ -141,3 +141,13 @@ def test_a_long_question_and_a_large_context_never_overflow_the_window(assistant
 def test_a_question_that_leaves_no_room_for_sources_is_refused_with_a_reason(assistant):
     with pytest.raises(QuestionError, match="too long for the model's 512-token window"):
         assistant.ask(LONG_QUESTION * 2, n_ctx=512, max_tokens=16, max_question_chars=100000)
+
+
+def test_sources_first_yields_the_passages_before_the_first_token(assistant):
+    from rag.pipeline import Retrieved
+
+    events = list(assistant.stream(SEED_QUESTION, sources_first=True, max_tokens=24))
+    found, pieces, answer = events[0], events[1:-1], events[-1]
+    assert isinstance(found, Retrieved) and pieces and all(isinstance(p, str) for p in pieces)
+    assert found.passages == answer.passages and found.retrieve_ms == answer.timings.retrieve_ms
+    assert not any(isinstance(e, Retrieved) for e in assistant.stream(SEED_QUESTION, max_tokens=16)), "opt-in only"

@@ -12,8 +12,9 @@ from typing import Optional
 import gradio as gr
 
 from ..errors import RagError
-from ..pipeline import Answer, Assistant
+from ..pipeline import Answer, Assistant, Retrieved
 from . import presentation as view
+from .conversations import answer_record
 
 log = logging.getLogger("rag.web")
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log. Please try again."
@@ -37,15 +38,18 @@ class Chat:
         overrides = dict(top_k=int(top_k), temperature=float(temperature), max_tokens=int(max_tokens))
         try:
             pieces = []
-            with closing(self.assistant.stream(question, history, **overrides)) as events:
+            with closing(self.assistant.stream(question, history, sources_first=True, **overrides)) as events:
                 for event in events:
                     if isinstance(event, Answer):
                         self.finish(turn, event, len(turns))
                         yield view.chat_messages(turns), view.sources_panel(turns), turns
+                    elif isinstance(event, Retrieved):  # shown while the model reads them: the first useful pixel
+                        turn["sources"] = view.reading_html(event.passages, len(turns))
+                        yield gr.skip(), view.sources_panel(turns), turns
                     else:
                         pieces.append(event)
                         turn["markdown"] = view.streaming_markdown("".join(pieces))
-                        yield view.chat_messages(turns), gr.skip(), turns  # sources change only at the end
+                        yield view.chat_messages(turns), gr.skip(), turns  # sources change only when found and at the end
             return
         except RagError as exc:
             turn.update(status="error", markdown=view.error_markdown(str(exc)))
@@ -57,7 +61,7 @@ class Chat:
     @staticmethod
     def finish(turn: dict, answer: Answer, number: int) -> None:
         turn.update(status="answer", answer=answer.marked, markdown=view.answer_markdown(answer, number),
-                    sources=view.sources_html(answer, number))
+                    sources=view.sources_html(answer, number), record=answer_record(answer))
 
     def retry(self, turns: list, top_k, temperature, max_tokens):
         """Ask the last question again, replacing its answer."""

@@ -18,6 +18,7 @@ from .library import Library
 from .mcp_tools import Tools, add_tools, only_these_tools
 from .openai_api import OpenAIFace
 from .scoring import Scoring
+from .sidebar import STORAGE_KEY, Sidebar
 
 EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
             "Which open-weight models did OpenAI release?"]
@@ -30,12 +31,13 @@ EVALUATION_QUEUE = "evaluation"  # one run at a time; its questions take answer 
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API and MCP tools."""
     chat, library, scoring = Chat(assistant), Library(assistant), Scoring(assistant)
+    sidebar = Sidebar(assistant.settings.home)
     model = assistant.generator.describe()
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
         gr.HTML(view.header_html(model), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat_tab(chat, assistant.settings, model, assistant.slots.n)
+                chat_tab(demo, chat, sidebar, assistant.settings, model, assistant.slots.n)
             with gr.Tab("Documents", id="documents") as tab:
                 documents_tab(demo, library, assistant.settings, tab)
             with gr.Tab("Evaluation", id="evaluation"):
@@ -63,10 +65,23 @@ def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]
                 app_kwargs=extra)
 
 
-def chat_tab(chat: Chat, settings: Settings, model: dict, slots: int = 1) -> None:
-    """Conversation, question box, stop/retry/clear, examples and answer settings; sources on the right."""
-    turns = gr.State([])
+def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict, slots: int = 1) -> None:
+    """Kept conversations on the left; conversation, question box, stop/retry/new, examples and answer settings;
+    sources on the right."""
+    turns, conversation = gr.State([]), gr.State("")
+    browser = gr.BrowserState({"id": "", "open": ""}, storage_key=STORAGE_KEY, secret=sidebar.browser_secret())
     with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=220, elem_id="conversations"):
+            gr.Markdown("### Conversations")
+            listed = gr.Radio([], show_label=False, elem_id="conversation-list", container=False)
+            title = gr.Textbox(label="Title", elem_id="conversation-title", max_lines=1, max_length=200)
+            with gr.Row():
+                rename = gr.Button("Rename", size="sm", elem_id="conversation-rename")
+                delete = gr.Button("Delete", size="sm", variant="stop", elem_id="conversation-delete")
+            export = gr.Button("Export as Markdown", size="sm", elem_id="conversation-export")
+            exported = gr.File(label="Exported conversation", visible=True, interactive=False,
+                               elem_id="conversation-file")
+            notice = gr.Markdown(elem_id="conversation-notice")
         with gr.Column(scale=3, min_width=380):
             chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", height=520, buttons=["copy"],
                                  feedback_options=None, latex_delimiters=[], placeholder=view.CHAT_PLACEHOLDER)
@@ -77,7 +92,7 @@ def chat_tab(chat: Chat, settings: Settings, model: dict, slots: int = 1) -> Non
                 stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80)
             with gr.Row():
                 retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
-                clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
+                clear = gr.Button("New conversation", size="sm", elem_id="clear")
             gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
             with gr.Accordion("Answer settings", open=False, elem_id="settings"):
                 top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
@@ -98,13 +113,28 @@ def chat_tab(chat: Chat, settings: Settings, model: dict, slots: int = 1) -> Non
             .then(chat.respond, [pending, *ask_inputs], ask_outputs, **generating)
             for trigger in (send.click, question.submit)]
     asks.append(retry.click(chat.retry, ask_inputs, ask_outputs, **generating))
+    private = dict(queue=False, api_visibility="private")
+    keep = dict(fn=sidebar.save, inputs=[conversation, browser, turns], outputs=[conversation, browser, listed, title,
+                                                                                  notice], **private)
+    for ask in asks:  # each answer is stored as it ends (a stopped one by stop, below)
+        ask.then(**keep)
     # Cancel first, then show the result: a streamed update already on its way when the stream is cancelled
     # would otherwise land after "(stopped)" or after clearing, and bring the cursor or the old answer back.
-    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, queue=False,
-                                                      api_visibility="private")
-    for trigger in (clear.click, chatbot.clear):  # the chat's own trash button must forget the history too
-        trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], queue=False,
-                                                      api_visibility="private")
+    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, **private).then(**keep)
+    for trigger in (clear.click, chatbot.clear):  # a new conversation; the previous one stays in the list
+        (trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], **private)
+         .then(sidebar.new, [browser], [conversation, browser, listed, title], **private))
+    shown = [chatbot, sources, turns, conversation, browser, title, notice]
+    demo.load(sidebar.start, [browser], [browser, listed, chatbot, sources, turns, conversation, title, notice],
+              **private)
+    listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
+    rename.click(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
+    title.submit(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
+    confirmed = gr.Checkbox(False, visible=False)  # the page's confirm() answer (a State's value comes from the server)
+    delete.click(sidebar.delete, [confirmed, conversation, browser], [*shown[:5], listed, title, notice], **private,
+                 api_name="conversation_delete",  # its own name: "delete" is the documents' /delete endpoint
+                 js="(yes, id, browser) => [confirm('Delete this conversation? This cannot be undone.'), id, browser]")
+    export.click(sidebar.export, [conversation, browser, turns], [exported], **private)
     with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
         api_question, api_send = gr.Textbox(), gr.Button()
     api_send.click(chat.respond, [api_question, *ask_inputs], ask_outputs, api_name="chat",

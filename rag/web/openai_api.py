@@ -21,6 +21,10 @@ from ..text import inert, inert_piece
 from .chat import GENERIC_ERROR, log
 from .openai_requests import (MAX_BODY_BYTES, MODEL_ID, ApiError, ChatRequest, error_body, parse_request,  # noqa: F401
                               read_json, too_large)
+from .tasks import task_reply
+
+KNOWN_ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
+ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # HEAD comes with GET
 
 def usage(timings: dict) -> dict:
     """``usage({'prompt_tokens': 400, 'completion_tokens': 30}) -> {'prompt_tokens': 400, 'completion_tokens': 30, 'total_tokens': 430}``"""
@@ -172,7 +176,20 @@ class OpenAIFace:
         from starlette.routing import Route
 
         return [Route("/v1/models", self.models, methods=["GET"]),
-                Route("/v1/chat/completions", self.chat_completions, methods=["POST"])]
+                Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+                Route("/v1/{rest:path}", self.unknown, methods=list(ANY_METHOD))]
+
+    async def unknown(self, request):
+        """Any other /v1 route, or a known one with the wrong method: OpenAI-style error JSON, never HTML."""
+        from starlette.responses import JSONResponse
+
+        path = request.url.path.rstrip("/")
+        if path in KNOWN_ROUTES:
+            allowed = KNOWN_ROUTES[path]
+            return JSONResponse(error_body(f"{path} answers {allowed} only, not {request.method}.",
+                                           code="method_not_allowed"), 405, headers={"Allow": allowed})
+        return JSONResponse(error_body(f"Unknown route {request.method} {request.url.path}: this server answers "
+                                       "GET /v1/models and POST /v1/chat/completions.", code="unknown_url"), 404)
 
     async def models(self, request):
         from starlette.responses import JSONResponse
@@ -189,6 +206,8 @@ class OpenAIFace:
         except ApiError as exc:
             return JSONResponse(exc.body(), exc.status)
         request_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if (reply := task_reply(asked.question)) is not None and not asked.history:
+            return self.task_response(asked, reply, request_id, created)
         if asked.stream:
             return event_stream(while_connected(request, self.events(asked, request_id, created)),
                                media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -202,6 +221,19 @@ class OpenAIFace:
             log.exception("/v1 answer to %r failed", asked.question)
             return JSONResponse(error_body(GENERIC_ERROR, "server_error"), 500)
         return JSONResponse(completion_body(answer.to_json(), request_id, created, self.max_tokens(asked)))
+
+    def task_response(self, asked: ChatRequest, reply: str, request_id: str, created: int):
+        """A front end's background task (tasks.py), answered at once: no retrieval, no model, no citations."""
+        from starlette.responses import JSONResponse, StreamingResponse
+
+        answer = {"answer": reply, "refused": False, "citations": [], "standalone_question": asked.question,
+                  "timings": {"prompt_tokens": 0, "completion_tokens": 0}}
+        if not asked.stream:
+            return JSONResponse(completion_body(answer, request_id, created, self.max_tokens(asked)))
+        events = [sse(chunk_body(request_id, created, {"role": "assistant", "content": ""})),
+                  sse(chunk_body(request_id, created, {"content": reply})),
+                  sse(last_chunk(answer, request_id, created, self.max_tokens(asked))), sse("[DONE]")]
+        return StreamingResponse(iter(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     def max_tokens(self, asked: ChatRequest) -> int:
         return asked.max_tokens or self.assistant.settings.max_tokens

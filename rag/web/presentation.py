@@ -197,6 +197,13 @@ def sources_html(answer, turn: int) -> str:
     return f'<p class="sources-refused">{escape(lead)}</p>' + "".join(found)
 
 
+def reading_html(passages: Sequence, turn: int) -> str:
+    """The passages found, shown while the model reads them (before its first token); the answer's own
+    citations replace them when it ends."""
+    lead = f"Found {len(passages)} passage{'s' * (len(passages) != 1)}; the answer is being written from them…"
+    return f'<p class="sources-reading">{escape(lead)}</p>' + "".join(passage_cards(passages, turn))
+
+
 def sources_panel(turns: Sequence[dict]) -> str:
     """Every answered turn's sources, newest first and open, older ones folded.
 

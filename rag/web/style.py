@@ -22,8 +22,10 @@ CSS = """
 #chatbot .answer-meta { font-size: 0.78rem; opacity: 0.65; margin-top: 0.3rem; }
 #chatbot details.searched { font-size: 0.85rem; margin-top: 0.4rem; }
 #chatbot details.searched summary { cursor: pointer; opacity: 0.75; }
+#conversation-list .wrap { flex-direction: column; gap: 2px; }
+#conversation-list label { width: 100%; font-size: 0.88rem; overflow: hidden; text-overflow: ellipsis; }
 #sources { max-height: 640px; overflow-y: auto; padding-right: 4px; }
-.sources-empty, .sources-refused { opacity: 0.8; font-size: 0.92rem; padding: 0.5rem 0; }
+.sources-empty, .sources-refused, .sources-reading { opacity: 0.8; font-size: 0.92rem; padding: 0.5rem 0; }
 details.sources-turn { margin-bottom: 0.75rem; }
 details.sources-turn > summary { cursor: pointer; font-weight: 600; font-size: 0.9rem; margin-bottom: 0.5rem; }
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.7rem 0.85rem;
