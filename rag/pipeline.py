@@ -55,7 +55,8 @@ class Assistant:
         if self.settings.llm_url and llm is None:  # the server's window, not the in-process model's, bounds the prompt
             self.settings = self.settings.model_copy(update={"n_ctx": self.generator.n_ctx})
         self.index = Index(self.settings, embedder)
-        self.index.turn = self.generator.lock  # a long ingest lets a question in between two batches
+        if isinstance(self.generator, Generator):  # a long ingest lets a question in between two batches
+            self.index.turn = self.generator.lock  # (a model server schedules its own; nothing to share)
         self.retriever = Retriever(self.index)
         self.slots = Slots(self.generator.slots)  # answers at once: the server's slots, or one in-process
         if self.settings.warm_start:

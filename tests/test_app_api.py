@@ -17,7 +17,7 @@ from tests.app_fixtures import (NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, ROOT, SE
                                 clean_env, free_port, model_file)
 
 ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings", "model", "standalone_question", "withheld",
-               "confidence", "stated", "refused_by", "sources"}
+               "confidence", "stated", "refused_by", "reason", "grounded", "signals", "marked", "sentences", "sources"}
 
 
 @pytest.fixture(scope="module")

@@ -358,7 +358,10 @@ def test_an_uploaded_test_set_with_images_in_it_makes_the_evaluation_tab_fetch_n
     page.set_input_files("#eval-testset input[type=file]", str(testset))
     set_number(page, "#eval-limit input", "1")
     page.click("#eval-run")
-    page.wait_for_selector("#eval-report table", timeout=2 * ANSWER_TIMEOUT_S * 1000)  # the report, not a progress line
+    page.wait_for_function(  # this run's report (a table naming its id), not a progress line or an earlier run's report
+        """() => { const r = document.querySelector('#eval-report');
+                   return r && r.querySelector('table') && r.innerText.includes('elsewhere.example/id.png'); }""",
+        timeout=2 * ANSWER_TIMEOUT_S * 1000)
     page.wait_for_timeout(1000)  # an image the report holds would be requested by now
     report = page.locator("#eval-report")
     assert report.locator("img").count() == 0 and report.locator("a[href*='elsewhere'], a[href^='javascript']").count() == 0

@@ -4,9 +4,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.documents import load_document
 from rag.grounding import constraints, event_phrase, missing, norm, reason, tokens, years_about
-from rag.text import sentences
+from tests.test_safety import article_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 RGB_CORPUS = ROOT.parent / "shared" / "bench" / "rgb" / "corpus"
@@ -81,20 +80,15 @@ def test_nothing_is_missing_from_the_text_it_came_from(text):
     assert missing(constraints(text), [text]) == []
 
 
-def corpus_sentences(paths) -> list[str]:
-    texts = [load_document(path).text for path in paths]
-    return [text[a:b] for text in texts for a, b in sentences(text)]
-
-
 def test_nothing_of_the_seed_article_is_missing_from_itself():
-    found = corpus_sentences(sorted((ROOT / "corpus").glob("*.md")))
+    found = article_sentences(sorted((ROOT / "corpus").glob("*.md")))
     assert len(found) > 40
     assert [s for s in found if missing(constraints(s), [s])] == []
 
 
 @pytest.mark.skipif(not RGB_CORPUS.is_dir(), reason="../shared/bench/rgb is not beside this checkout")
 def test_nothing_of_the_rgb_corpus_is_missing_from_itself():
-    found = corpus_sentences(sorted(RGB_CORPUS.glob("*.txt")))
+    found = article_sentences(sorted(RGB_CORPUS.glob("*.txt")))
     assert len(found) > 1500
     assert [s for s in found if missing(constraints(s), [s])] == []
 

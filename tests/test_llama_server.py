@@ -22,7 +22,7 @@ from tests.test_remote import is_one_sentence
 
 KEY = "llama-server-test-key"
 SLOTS = 2
-OTHER_QUESTION = "Which open-weight models did OpenAI release?"
+OTHER_QUESTION = "What did Altman say about export controls?"  # its answer has words the seed answer lacks
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_two_questions_are_answered_at_once_without_cross_talk(server, embedder)
     assert max(seed[0][0], other[0][0]) < min(seed[-1][0], other[-1][0]), "the second answer waited for the first"
     assert not seed[-1][1].refused and SEED_REASON.search(seed[-1][1].answer), seed[-1][1].answer
     streamed = {q: "".join(e for _, e in events[q][:-1]) for q in events}  # each stream's pieces are its own answer's
-    assert SEED_REASON.search(streamed[SEED_QUESTION]) and "gpt-oss" in streamed[OTHER_QUESTION].lower(), streamed
+    assert SEED_REASON.search(streamed[SEED_QUESTION]) and "export control" in streamed[OTHER_QUESTION].lower(), streamed
     assert not SEED_REASON.search(streamed[OTHER_QUESTION]), streamed
 
 

@@ -39,7 +39,9 @@ def test_question_outside_the_corpus_is_refused_without_citations(assistant):
 def test_follow_up_is_rewritten_into_a_standalone_question(assistant):
     history = [("What does Sam Altman think about China's AI progress?",
                 "He thinks it is multi-layered and that America may underestimate it [1].")]
-    answer = assistant.ask("And what does he think about export controls?", history)
+    # What is tested is the rewrite and the retrieval it drives; the confidence floor, measured on whole test sets
+    # (README), is off here: this one answer's confidence sits near it and moves with any change to the prompt.
+    answer = assistant.ask("And what does he think about export controls?", history, min_confidence=0.0)
     assert "altman" in answer.standalone_question.lower(), answer.standalone_question
     assert "export" in answer.standalone_question.lower()
     # Retrieval used the rewritten question: passages on export controls are among the sources.
