@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import Optional
 
+from rag import catalog
 from rag.cli import COMMON_FLAGS, add_setting_flags
 from rag.errors import RagError
 from rag.pipeline import Assistant
@@ -39,6 +40,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         auth = check_access(settings)
         assistant = Assistant(settings, progress=log.info)
         log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
+        for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
+            log.info("Collection %s: %s", collection.name, assistant.in_collection(collection.name).ingest().summary())
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

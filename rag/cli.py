@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 from .bench.command import add_bench_parser
-from .cli_common import COMMON_FLAGS, add_setting_flags, settings_from, status  # noqa: F401  (tests take them from here)
+from .cli_common import (COMMON_FLAGS, add_collection_flag, add_setting_flags, in_collection, settings_from,  # noqa: F401
+                         status)  # (tests take COMMON_FLAGS and settings_from from here)
 from .dates import spoken_date
 from .errors import RagError
 from .evaluation.command import add_eval_parser
@@ -23,14 +24,21 @@ from .text import inert, inert_piece, rewrite_markers
 
 
 def cmd_ingest(args) -> int:
+    from .errors import IndexCorruptError
     from .index import Index, remove_index
 
-    settings = settings_from(args)
-    if args.rebuild and not settings.chroma_host:
-        remove_index(settings)  # before opening: a corrupt index cannot be opened to be emptied
-    index = Index(settings)
-    if args.rebuild and settings.chroma_host:
-        index.reset()
+    settings = in_collection(settings_from(args), args.collection, create=True)
+    try:
+        index = Index(settings)
+    except IndexCorruptError:
+        if not args.rebuild or settings.chroma_host:
+            raise
+        remove_index(settings)  # a corrupt index cannot be opened to be emptied: the whole folder goes
+        status("The index folder could not be opened, so it was made anew: every collection is indexed again at its "
+               "next ingest (`rag ingest --collection NAME`).")
+        index = Index(settings)
+    if args.rebuild:
+        index.reset()  # this collection only; the others keep their index
     links = [p for p in args.paths if "://" in p]
     if links or args.feed:
         from types import SimpleNamespace
@@ -53,7 +61,8 @@ def cmd_ask(args) -> int:
 
     settings = settings_from(args)
     question = check_question(" ".join(args.question), settings.max_question_chars)  # before the slow loads
-    assistant = Assistant(settings, progress=status)
+    in_collection(settings, args.collection)  # an unknown collection fails before the slow loads too
+    assistant = Assistant(settings, progress=status).in_collection(args.collection)
     if assistant.index.count() == 0:
         status("The index is empty; indexing the corpus first…")
         status(assistant.ingest().summary())
@@ -121,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(run=cmd_prepare_model)
     for command in (ingest, ask, prepare):
         add_setting_flags(command)
+    add_collection_flag(ingest, creates=True)
+    add_collection_flag(ask)
+    add_collections_parser(sub)
     shown = sub.add_parser("settings", help="Print every setting: value now, default, bounds, environment variable.")
     shown.add_argument("--json", action="store_true", help="Print them as JSON.")
     shown.add_argument("--markdown", action="store_true", help="Print the defaults as the README's Markdown table.")
@@ -128,6 +140,39 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(sub)
     add_bench_parser(sub)
     return parser
+
+
+def add_collections_parser(sub) -> None:
+    parser = sub.add_parser("collections", help="List the collections; create, rename or delete one.")
+    parser.add_argument("action", nargs="?", default="list", choices=["list", "create", "rename", "delete"])
+    parser.add_argument("names", nargs="*", metavar="NAME", help="create NAME | rename NAME NEW | delete NAME")
+    parser.add_argument("--yes", action="store_true", help="Confirm a delete (its index goes; its articles are kept "
+                        "in <home>/deleted/).")
+    add_setting_flags(parser, ["home", "corpus", "chroma_host", "chroma_port", "collections_dir"])
+    parser.set_defaults(run=cmd_collections)
+
+
+def cmd_collections(args) -> int:
+    """``rag collections [create NAME | rename NAME NEW | delete NAME --yes]``; lists them after any change."""
+    from . import catalog
+    from .index import make_client
+
+    settings = Settings.load(**{k: getattr(args, k) for k in ("home", "corpus", "chroma_host", "chroma_port", "collections_dir")})
+    wanted = {"list": 0, "create": 1, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != wanted:
+        raise RagError(f"`rag collections {args.action}` takes {wanted} name(s); got {len(args.names)}.")
+    if args.action == "create":
+        status(f"Made '{catalog.create(settings, args.names[0]).name}'.")
+    elif args.action == "rename":
+        status(f"Renamed to '{catalog.rename(settings, *args.names).name}'.")
+    elif args.action == "delete":
+        if not args.yes:
+            raise RagError(f"Deleting '{args.names[0]}' drops its index; add --yes to confirm.")
+        status(f"Deleted '{args.names[0]}'; its articles are kept in {catalog.delete(settings, args.names[0], make_client(settings))}")
+    for c in catalog.list_collections(settings):
+        files = sum(1 for p in c.corpus.rglob("*") if p.is_file()) if c.corpus.is_dir() else 0
+        print(f"{c.name}{'  (default)' if c.default else ''}\t{files} files\t{c.corpus}")
+    return 0
 
 
 def cmd_settings(args) -> int:

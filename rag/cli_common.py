@@ -11,7 +11,8 @@ import sys
 from .settings import Settings
 
 COMMON_FLAGS = ("home", "corpus", "model", "n_ctx", "n_threads", "n_gpu_layers", "top_k", "temperature",
-                "max_tokens", "retrieval", "embedder", "context_tokens", "chroma_host", "chroma_port", "collection")
+                "max_tokens", "retrieval", "embedder", "context_tokens", "chroma_host", "chroma_port",
+                "collections_dir")
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, names=COMMON_FLAGS) -> None:
@@ -25,6 +26,27 @@ def add_setting_flags(parser: argparse.ArgumentParser, names=COMMON_FLAGS) -> No
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.load(**{name: getattr(args, name, None) for name in COMMON_FLAGS})
+
+
+def add_collection_flag(parser: argparse.ArgumentParser, creates: bool = False) -> None:
+    parser.add_argument("--collection", metavar="NAME", help="The collection to use (default: the default one, named by "
+                        "RAG_COLLECTION); `rag collections` lists them." + (" A new name makes a new collection." if creates else ""))
+
+
+def in_collection(settings: Settings, name, create: bool = False) -> Settings:
+    """settings pointed at the named collection's corpus and index (rag/catalog.py); with create, a new name makes one."""
+    from . import catalog
+
+    if not name:
+        return settings
+    try:
+        found = catalog.find(settings, name)
+    except catalog.CollectionError:
+        if not create:
+            raise
+        found = catalog.create(settings, name)
+        status(f"Made the collection '{found.name}'; its articles folder is {found.corpus}")
+    return found.settings(settings)
 
 
 COMPARE_HELP = ("Run once per value; repeated flags form a grid (every combination is run: "

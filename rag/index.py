@@ -312,6 +312,9 @@ def disk_hint(folder: Path, low_mb: int = 64) -> str:
 
 
 def remove_index(settings: Settings) -> None:
-    """Delete the embedded index folder (the corpus is untouched), for a rebuild."""
+    """Delete the embedded index folder (the corpus is untouched), for a rebuild; Chroma forgets what it had open."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
     if settings.index_dir.exists():
         shutil.rmtree(settings.index_dir)
+    SharedSystemClient.clear_system_cache()

@@ -5,12 +5,15 @@ check citations → Answer.
 """
 from __future__ import annotations
 
+import copy
+import logging
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from . import grounding
+from . import catalog, grounding
 from .answer import Answer, Citation, Retrieved, Timings, make_citation  # noqa: F401  (the faces import them from here)
 from .answerability import (Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
                             load_weights, refusal_before_asking, source_text)
@@ -61,6 +64,56 @@ class Assistant:
         self.slots = Slots(self.generator.slots)  # answers at once: the server's slots, or one in-process
         if self.settings.warm_start:
             self.generator.warm(self.prompts.system, self.settings.home / "cache")
+        self.root, self.views, self.views_lock = self, {}, threading.Lock()  # the other collections (in_collection)
+        self.sweep()
+
+    def in_collection(self, name: Optional[str] = None, create: bool = False) -> "Assistant":
+        """This assistant over the named collection (rag/catalog.py): the same model, embedder, prompts and slots,
+        that collection's corpus and index. No name (or the default's) is the assistant it was made as.
+
+        With create, a name no collection has yet makes a new, empty one. Raises catalog.CollectionError.
+        ``assistant.in_collection('Tour de France').ask('Who won in 2019?')`` cites only that collection.
+        """
+        root = self.root
+        try:
+            found = catalog.find(root.settings, name)
+        except catalog.CollectionError:
+            if not create:
+                raise
+            found = catalog.create(root.settings, name)
+        if found.default:
+            return root
+        with root.views_lock:
+            view = root.views.get(found.index)
+            if view is None:
+                view = copy.copy(root)
+                view.settings = found.settings(root.settings)
+                view.index = Index(view.settings, root.index.embedder)
+                view.index.turn = root.index.turn
+                view.retriever = Retriever(view.index)
+                root.views[found.index] = view
+        return view
+
+    def delete_collection(self, name: str) -> Path:
+        """Delete a collection (never the default): its index is dropped, its folder kept in RAG_HOME/deleted/."""
+        root = self.root
+        found = catalog.find(root.settings, name)
+        with root.views_lock:
+            root.views.pop(found.index, None)
+        return catalog.delete(root.settings, found.name, root.index.client)
+
+    def sweep(self) -> None:
+        """Drop what a killed collection delete left behind: the index of a collection no longer listed (embedded
+        index only: on a Chroma server another team's process may keep collections this one does not list)."""
+        if self.settings.chroma_host:
+            return
+        try:
+            dropped = catalog.sweep(self.settings, self.index.client)
+        except Exception as exc:  # a server index that refuses: the collections still work
+            logging.getLogger("rag").warning("Could not check the index for deleted collections (%s).", exc)
+            return
+        if dropped:
+            logging.getLogger("rag").info("Dropped the index of deleted collections: %s", ", ".join(dropped))
 
     def ingest(self, paths: Optional[Sequence[Path]] = None, progress=None, rebuild: bool = False) -> IngestReport:
         """Index the corpus (or the given paths); rebuild starts from an empty index."""

@@ -75,9 +75,10 @@ class Settings(BaseModel):
     min_grounded: float = Field(0.2793, ge=0.0, le=1.0, description="Withhold an answer whose combined grounding probability (rag/refusal_weights.json, fitted by scripts/fit_refusal.py; this default is its threshold) is below this (0 turns the combiner off).")
 
     # Vector store
-    collection: str = Field("articles", min_length=3, max_length=60, description="Chroma collection name.")
+    collection: str = Field("articles", min_length=3, max_length=60, description="The default collection: its name and its Chroma collection (the others: `rag collections`).")
     chroma_host: Optional[str] = Field(None, description="Chroma server host; empty means the embedded store under home.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    collections_dir: Optional[Path] = Field(None, description="Folder of the collections besides the default one (each one's name and articles); empty means <home>/collections. App processes that share a Chroma server share this folder too.")
 
     # Chat server and input limits
     host: str = Field("127.0.0.1", description="Address the chat binds to.")

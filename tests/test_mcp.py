@@ -50,8 +50,8 @@ def test_exactly_the_three_read_only_tools_with_descriptions(app_server):
     assert set(tools) == set(TOOL_NAMES)  # not the page's /ask, /chat, /upload, /delete, /evaluate, /documents
     assert "citing" in tools["ask_articles"].description and "without writing an answer" in tools["search_articles"].description
     assert tools["ask_articles"].inputSchema["required"] == ["question"]
-    assert set(tools["search_articles"].inputSchema["properties"]) == {"query", "k"}
-    assert tools["list_articles"].inputSchema["properties"] == {}
+    assert set(tools["search_articles"].inputSchema["properties"]) == {"query", "k", "collection"}
+    assert set(tools["list_articles"].inputSchema["properties"]) == {"collection"}  # optional: the default one
 
 
 def test_list_articles(app_server):

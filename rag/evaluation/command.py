@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli_common import COMMON_FLAGS, COMPARE_HELP, add_setting_flags, status, tqdm_progress
+from ..cli_common import COMMON_FLAGS, COMPARE_HELP, add_collection_flag, add_setting_flags, status, tqdm_progress
 from ..errors import RagError
 from ..settings import Settings, expand_grid, parse_grid
 
@@ -35,6 +35,7 @@ def add_eval_parser(subparsers) -> None:
     parser.add_argument("--retrieval-only", action="store_true", help="Score only what reaches the model (hit@k, MRR, "
                         "keyword coverage), on all questions and on two folds, without generating: seconds, not minutes.")
     add_setting_flags(parser, [name for name in COMMON_FLAGS if name not in ("home", "corpus")])
+    add_collection_flag(parser)  # its articles are the corpus (indexed into the evaluation's own data folder)
     parser.set_defaults(run=cmd_eval)
 
 
@@ -54,6 +55,10 @@ def cmd_eval(args) -> int:
     from ..pipeline import Assistant
 
     count = len(load_testset(args.testset, args.limit))  # a bad test set fails before the model loads
+    if args.collection and not args.corpus:
+        from ..catalog import find
+
+        args.corpus = find(Settings.load(), args.collection).corpus
     grid = parse_grid(args.compare, PER_QUESTION)
     flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
     settings = eval_settings(args.corpus, args.home, status, **flags)

@@ -11,6 +11,7 @@ from typing import Optional
 
 import gradio as gr
 
+from .. import catalog
 from ..errors import RagError
 from ..pipeline import Answer, Assistant, Retrieved
 from . import presentation as view
@@ -27,8 +28,8 @@ class Chat:
         self.assistant = assistant
 
     # -- chat ---------------------------------------------------------------------------------
-    def respond(self, question: str, turns: list, top_k, temperature, max_tokens):
-        """Stream one answer into the chat; yields (chat messages, sources panel, turns)."""
+    def respond(self, question: str, turns: list, top_k, temperature, max_tokens, collection: Optional[str] = None):
+        """Stream one answer from the collection's articles into the chat; yields (chat messages, sources panel, turns)."""
         turns = view.mark_stopped(turns or [])
         history = [(t["question"], t["answer"]) for t in turns if t["status"] == "answer"]
         turn = {"question": question or "", "answer": "", "markdown": view.streaming_markdown(""),
@@ -38,10 +39,12 @@ class Chat:
         overrides = dict(top_k=int(top_k), temperature=float(temperature), max_tokens=int(max_tokens))
         try:
             pieces = []
-            with closing(self.assistant.stream(question, history, sources_first=True, **overrides)) as events:
+            shelf = self.assistant.in_collection(collection or None)
+            with closing(shelf.stream(question, history, sources_first=True, **overrides)) as events:
                 for event in events:
                     if isinstance(event, Answer):
                         self.finish(turn, event, len(turns))
+                        turn["record"]["collection"] = shelf.settings.collection  # its index: a rename keeps it
                         yield view.chat_messages(turns), view.sources_panel(turns), turns
                     elif isinstance(event, Retrieved):  # shown while the model reads them: the first useful pixel
                         turn["sources"] = view.reading_html(event.passages, len(turns))
@@ -63,12 +66,12 @@ class Chat:
         turn.update(status="answer", answer=answer.marked, markdown=view.answer_markdown(answer, number),
                     sources=view.sources_html(answer, number), record=answer_record(answer))
 
-    def retry(self, turns: list, top_k, temperature, max_tokens):
+    def retry(self, turns: list, top_k, temperature, max_tokens, collection: Optional[str] = None):
         """Ask the last question again, replacing its answer."""
         if not turns:
             yield [], view.sources_panel([]), []
             return
-        yield from self.respond(turns[-1]["question"], turns[:-1], top_k, temperature, max_tokens)
+        yield from self.respond(turns[-1]["question"], turns[:-1], top_k, temperature, max_tokens, collection)
 
     @staticmethod
     def stop(turns: list):
@@ -76,18 +79,27 @@ class Chat:
         turns = view.mark_stopped(turns or [])
         return view.chat_messages(turns), view.sources_panel(turns), turns
 
+    def collection_of(self, turns: list):
+        """The collection a reopened conversation was asked in (its last answer's), by its name now, for the chat's
+        dropdown; unchanged when that collection is gone or the conversation predates collections."""
+        asked = [t["record"]["collection"] for t in turns or [] if (t.get("record") or {}).get("collection")]
+        names = {c.index: c.name for c in catalog.list_collections(self.assistant.settings)}
+        return gr.update(value=names[asked[-1]]) if asked and asked[-1] in names else gr.skip()
+
     @staticmethod
     def clear():
         return [], view.sources_panel([]), [], ""
 
     # -- API (gradio_client) ------------------------------------------------------------------
     def api_ask(self, question: str, history: Optional[list] = None, top_k: Optional[int] = None,
-                temperature: Optional[float] = None, max_tokens: Optional[int] = None) -> dict:
-        """Answer a question; returns the answer JSON (as `rag ask --json`). history: [[question, answer], …]."""
+                temperature: Optional[float] = None, max_tokens: Optional[int] = None,
+                collection: Optional[str] = None) -> dict:
+        """Answer a question from a collection (none: the default one); returns the answer JSON (as `rag ask --json`).
+        history: [[question, answer], …]."""
         try:
             pairs = [(str(q), str(a)) for q, a in (history or [])]
-            return self.assistant.ask(question, pairs, top_k=top_k, temperature=temperature,
-                                      max_tokens=max_tokens).to_json()
+            return self.assistant.in_collection(collection or None).ask(
+                question, pairs, top_k=top_k, temperature=temperature, max_tokens=max_tokens).to_json()
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:

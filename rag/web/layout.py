@@ -14,7 +14,7 @@ from . import presentation as view
 from .access import BearerGate, api_key
 from .style import CLICK_TO_SOURCE, CSS
 from .chat import Chat
-from .library import Library
+from .library import Library, collection_choices
 from .mcp_tools import Tools, add_tools, only_these_tools
 from .openai_api import OpenAIFace
 from .scoring import Scoring
@@ -37,9 +37,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.HTML(view.header_html(model), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat_tab(demo, chat, sidebar, assistant.settings, model, assistant.slots.n)
+                asked_in = chat_tab(demo, chat, sidebar, assistant.settings, model, assistant.slots.n)
             with gr.Tab("Documents", id="documents") as tab:
-                documents_tab(demo, library, assistant.settings, tab)
+                documents_tab(demo, library, assistant.settings, tab, asked_in)
             with gr.Tab("Evaluation", id="evaluation"):
                 evaluation_tab(scoring)
         api_endpoints(chat, library, assistant.slots.n)
@@ -65,9 +65,9 @@ def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]
                 app_kwargs=extra)
 
 
-def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict, slots: int = 1) -> None:
+def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict, slots: int = 1) -> gr.Dropdown:
     """Kept conversations on the left; conversation, question box, stop/retry/new, examples and answer settings;
-    sources on the right."""
+    sources on the right. Returns the dropdown of the collection asked (the Documents tab refreshes its choices)."""
     turns, conversation = gr.State([]), gr.State("")
     browser = gr.BrowserState({"id": "", "open": ""}, storage_key=STORAGE_KEY, secret=sidebar.browser_secret())
     with gr.Row(equal_height=False):
@@ -93,6 +93,9 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
             with gr.Row():
                 retry = gr.Button("↻ Retry", size="sm", elem_id="retry")
                 clear = gr.Button("New conversation", size="sm", elem_id="clear")
+                collection = gr.Dropdown(collection_choices(settings), value=settings.collection, show_label=False,
+                                         elem_id="chat-collection", container=False, min_width=160,
+                                         info="The collection of articles this conversation asks")
             gr.Examples(EXAMPLES, inputs=[question], label="Try asking", elem_id="examples")
             with gr.Accordion("Answer settings", open=False, elem_id="settings"):
                 top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
@@ -106,7 +109,7 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
             sources = gr.HTML(view.sources_panel([]), elem_id="sources")
 
     pending = gr.State("")
-    ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens], [chatbot, sources, turns]
+    ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens, collection], [chatbot, sources, turns]
     generating = dict(concurrency_limit=slots, concurrency_id=ASSISTANT_QUEUE, api_visibility="private",
                       show_progress="minimal")
     asks = [trigger(lambda q: ("", q), [question], [question, pending], queue=False, api_visibility="private")
@@ -127,7 +130,8 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
     shown = [chatbot, sources, turns, conversation, browser, title, notice]
     demo.load(sidebar.start, [browser], [browser, listed, chatbot, sources, turns, conversation, title, notice],
               **private)
-    listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
+    (listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
+     .then(chat.collection_of, [turns], [collection], **private))
     rename.click(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
     title.submit(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
     confirmed = gr.Checkbox(False, visible=False)  # the page's confirm() answer (a State's value comes from the server)
@@ -139,12 +143,24 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
         api_question, api_send = gr.Textbox(), gr.Button()
     api_send.click(chat.respond, [api_question, *ask_inputs], ask_outputs, api_name="chat",
                    **dict(generating, api_visibility="public"))
+    return collection
 
 
-def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr.Tab) -> None:
-    """The corpus documents, upload with progress, and delete."""
-    gr.Markdown(f"Articles in the corpus folder. Add {', '.join(SUPPORTED_SUFFIXES)} files, or a web page or feed by its link "
-                f"(up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
+def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr.Tab, asked_in: gr.Dropdown) -> None:
+    """The collections (choose, create, rename, delete); the chosen one's documents, upload with progress, and delete.
+
+    asked_in is the chat's collection dropdown: its choices follow every change made here.
+    """
+    gr.Markdown(f"Articles of the chosen collection. Add {', '.join(SUPPORTED_SUFFIXES)} files, or a web page or feed by "
+                f"its link (up to {settings.max_upload_mb:g} MB each); you can ask about them right away.")
+    with gr.Row(equal_height=True):
+        collection = gr.Dropdown(collection_choices(settings), value=settings.collection, label="Collection",
+                                 elem_id="collection", scale=2)
+        name = gr.Textbox(label="Name", placeholder="a new collection's name, or the chosen one's new name",
+                          elem_id="collection-name", scale=2, max_lines=1, max_length=60)
+        create = gr.Button("Create collection", elem_id="collection-create", scale=1)
+        rename = gr.Button("Rename", elem_id="collection-rename", scale=1)
+        drop = gr.Button("Delete collection", variant="stop", elem_id="collection-delete", scale=1)
     table = gr.HTML(elem_id="documents-table")
     with gr.Row():
         uploader = gr.File(label="Add articles", file_count="multiple", elem_id="upload",
@@ -161,13 +177,19 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
         fetch = gr.Button("Add link", elem_id="link-add", scale=1)
     status = gr.Markdown(elem_id="documents-status")
     listing = [table, chosen]
-    gr.on([demo.load, tab.select], library.show_documents, None, listing, api_visibility="private")
-    uploader.upload(library.upload_files, [uploader, replace], [status, *listing, uploader], concurrency_limit=1,
-                    concurrency_id=INDEX_QUEUE, api_visibility="private")
-    gr.on([fetch.click, link.submit], library.add_link, [link, is_feed], [status, *listing, link], concurrency_limit=1,
-          concurrency_id=INDEX_QUEUE, api_visibility="private")
-    remove.click(library.delete_chosen, [chosen], [status, *listing], concurrency_limit=1,
-                 concurrency_id=INDEX_QUEUE, api_visibility="private")
+    shelves = [collection, asked_in, *listing]
+    indexing = dict(concurrency_limit=1, concurrency_id=INDEX_QUEUE, api_visibility="private")
+    gr.on([demo.load, tab.select], library.refresh, [collection], shelves, api_visibility="private")
+    collection.input(library.show_documents, [collection], listing, api_visibility="private")
+    gr.on([create.click, name.submit], library.create_collection, [name], [status, *shelves], **indexing)
+    rename.click(library.rename_collection, [collection, name], [status, *shelves], **indexing)
+    confirmed = gr.Checkbox(False, visible=False)  # the page's confirm() answer
+    drop.click(library.delete_collection, [confirmed, collection], [status, *shelves], **indexing,
+               js="(yes, name) => [confirm(`Delete the collection “${name}” and its index? Its articles are moved "
+                  "aside, not erased.`), name]")
+    uploader.upload(library.upload_files, [uploader, replace, collection], [status, *listing, uploader], **indexing)
+    gr.on([fetch.click, link.submit], library.add_link, [link, is_feed, collection], [status, *listing, link], **indexing)
+    remove.click(library.delete_chosen, [chosen, collection], [status, *listing], **indexing)
 
 
 def evaluation_tab(scoring: Scoring) -> None:

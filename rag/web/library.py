@@ -7,6 +7,7 @@ from typing import Optional
 
 import gradio as gr
 
+from .. import catalog
 from ..errors import RagError
 from ..pipeline import Assistant
 from . import presentation as view
@@ -15,23 +16,74 @@ from .links import add_feed, add_links
 from .uploads import add_uploads, delete_document
 
 
+def collection_choices(settings) -> list[tuple[str, str]]:
+    """(label, name) of each collection for a dropdown, the default one first and marked so."""
+    return [(f"{c.name} (default)" if c.default else c.name, c.name) for c in catalog.list_collections(settings)]
+
+
 class Library:
-    """Handlers of the Documents tab and the /documents, /upload and /delete endpoints."""
+    """Handlers of the Documents tab (its collection's documents, and the collections) and the /documents, /upload
+    and /delete endpoints (the default collection's, or the one named)."""
 
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
 
-    def show_documents(self):
-        """(table HTML, dropdown update) of the indexed documents."""
-        docs = self.assistant.index.documents()
+    def shelf(self, collection: Optional[str]) -> Assistant:
+        """The assistant over that collection; one deleted meanwhile (another tab) is the default one's error."""
+        return self.assistant.in_collection(collection or None)
+
+    def show_documents(self, collection: Optional[str] = None):
+        """(table HTML, dropdown update) of the collection's indexed documents."""
+        try:
+            docs = self.shelf(collection).index.documents()
+        except RagError as exc:
+            return view.error_markdown(str(exc)), gr.update(choices=[], value=None)
         choices = view.document_choices(docs)
         return view.documents_html(docs), gr.update(choices=choices, value=None)
 
-    def upload_files(self, files, replace: bool = False, progress=gr.Progress()):
-        """Save, check and index uploaded files (replacing same-named articles only when asked); reports each."""
+    def collections(self, collection: Optional[str] = None):
+        """Both collection dropdowns (this tab's and the chat's) listing every collection, this tab's showing collection."""
+        choices = collection_choices(self.assistant.settings)
+        shown = collection if any(name == collection for _, name in choices) else choices[0][1]
+        return gr.update(choices=choices, value=shown), gr.update(choices=choices)
+
+    def refresh(self, collection: Optional[str] = None):
+        """On load or when the tab opens: (collections dropdown, chat's dropdown, table, document dropdown)."""
+        return (*self.collections(collection), *self.show_documents(collection))
+
+    def create_collection(self, name: str):
+        """Make a new, empty collection and show it. Returns (status, dropdown, chat's dropdown, table, documents)."""
+        try:
+            made = catalog.create(self.assistant.settings, name)
+        except RagError as exc:
+            return (view.error_markdown(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (f"Made the collection “{view.escape(made.name)}”: add articles to it below.", *self.refresh(made.name))
+
+    def rename_collection(self, collection: str, name: str):
+        """Rename the shown collection. Returns (status, dropdown, chat's dropdown, table, documents)."""
+        try:
+            renamed = catalog.rename(self.assistant.settings, collection, name)
+        except RagError as exc:
+            return (view.error_markdown(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (f"Renamed to “{view.escape(renamed.name)}”.", *self.refresh(renamed.name))
+
+    def delete_collection(self, confirmed: bool, collection: str):
+        """Delete the shown collection once the page's confirmation was accepted (its articles kept aside)."""
+        if not confirmed:
+            return (gr.skip(),) * 5
+        try:
+            kept = self.assistant.delete_collection(collection)
+        except RagError as exc:
+            return (view.error_markdown(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (f"Deleted the collection “{view.escape(collection)}” and its index; its articles are kept in "
+                f"`{view.escape(str(kept))}`.", *self.refresh(None))
+
+    def upload_files(self, files, replace: bool = False, collection: Optional[str] = None, progress=gr.Progress()):
+        """Save, check and index uploaded files (replacing same-named articles only when asked) into the shown
+        collection; reports each."""
         files = [Path(f) for f in (files or [])]
         try:
-            result = add_uploads(self.assistant, [(f.name, f) for f in files],
+            result = add_uploads(self.shelf(collection), [(f.name, f) for f in files],
                                  lambda fraction, message: progress(fraction, desc=message), replace=bool(replace))
             message = view.upload_message(result.saved, result.failed, result.summary, result.replaced)
         except RagError as exc:
@@ -39,13 +91,14 @@ class Library:
         except Exception:
             log.exception("Upload failed")
             message = view.error_markdown(GENERIC_ERROR)
-        return (message, *self.show_documents(), None)
+        return (message, *self.show_documents(collection), None)
 
-    def add_link(self, url: str, is_feed: bool = False, progress=gr.Progress()):
-        """Fetch a page (or a feed's new entries) into the corpus and index it; the link box is emptied when it worked."""
+    def add_link(self, url: str, is_feed: bool = False, collection: Optional[str] = None, progress=gr.Progress()):
+        """Fetch a page (or a feed's new entries) into the collection and index it; the link box is emptied when it worked."""
         step = lambda fraction, message: progress(fraction, desc=message)  # noqa: E731
         try:
-            result, already = add_feed(self.assistant, url, step) if is_feed else (add_links(self.assistant, [url], step), 0)
+            shelf = self.shelf(collection)
+            result, already = add_feed(shelf, url, step) if is_feed else (add_links(shelf, [url], step), 0)
             message = view.upload_message(result.saved, result.failed, result.summary)
             if is_feed and not result.saved and not result.failed:
                 message = f"No new entries: the feed's {already} articles are all in the corpus already."
@@ -54,22 +107,26 @@ class Library:
         except Exception:
             log.exception("Adding a link failed")
             result, message = None, view.error_markdown(GENERIC_ERROR)
-        return (message, *self.show_documents(), "" if result and not result.failed else url)
+        return (message, *self.show_documents(collection), "" if result and not result.failed else url)
 
-    def delete_chosen(self, doc_id: Optional[str]):
-        """Delete the chosen document from the index and the corpus folder."""
+    def delete_chosen(self, doc_id: Optional[str], collection: Optional[str] = None):
+        """Delete the chosen document from the collection's index and corpus folder."""
         if not doc_id:
-            return ("Choose a document to delete.", *self.show_documents())
+            return ("Choose a document to delete.", *self.show_documents(collection))
         try:
-            message = view.escape(delete_document(self.assistant, doc_id))
+            message = view.escape(delete_document(self.shelf(collection), doc_id))
         except RagError as exc:
             message = view.error_markdown(str(exc))
-        return (message, *self.show_documents())
+        return (message, *self.show_documents(collection))
 
     # -- API (gradio_client) ------------------------------------------------------------------
-    def api_documents(self) -> list:
-        """The indexed documents: doc_id, title, source, chunks, indexed_at, complete, date."""
-        return [asdict(d) for d in self.assistant.index.documents()]
+    def api_documents(self, collection: str = "") -> list:
+        """The indexed documents of a collection (empty: the default one): doc_id, title, source, chunks, indexed_at,
+        complete, date."""
+        try:
+            return [asdict(d) for d in self.shelf(collection).index.documents()]
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
     def api_replace(self, file: Optional[str]) -> dict:
         """Add one article, replacing the corpus file of the same name if there is one: {saved, replaced, failed, summary}."""

@@ -44,7 +44,14 @@ class Tools:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
 
-    def ask_articles(self, question: str) -> str:
+    def pick(self, collection: str = "") -> Assistant:
+        """The assistant over that collection (the default one for ""); an unknown name is the tool's error."""
+        try:
+            return self.assistant.in_collection(collection or None)
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def ask_articles(self, question: str, collection: str = "") -> str:
         """Answer a question from the indexed news articles with a local model, citing the passages it used.
 
         Each sentence of the answer ends with [n] markers; every cited source has been checked against the
@@ -53,6 +60,8 @@ class Tools:
 
         Args:
             question: The question in plain words; it must stand alone (this tool keeps no conversation).
+            collection: The collection of articles to answer from, by name (list_articles with "*" shows them); empty
+                for the default collection.
 
         Returns:
             JSON: answer, marked (the answer with each sentence the checks do not back marked "(not found in the
@@ -60,15 +69,16 @@ class Tools:
             [{text, cited, supported, check}], citations [{n, doc_id, title, source, date, chunk_id, text, start, end,
             supported}], sources, timings, model.
         """
+        assistant = self.pick(collection)
         try:
-            return as_json(self.assistant.ask(question).to_json())
+            return as_json(assistant.ask(question).to_json())
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("MCP ask_articles %r failed", question)
             raise gr.Error(GENERIC_ERROR, print_exception=False) from None
 
-    def search_articles(self, query: str, k: int = 4) -> str:
+    def search_articles(self, query: str, k: int = 4, collection: str = "") -> str:
         """Find the passages of the indexed news articles that best match a query, without writing an answer.
 
         Fast (no language model): read the passages and cite them yourself by title and source. Hybrid search
@@ -77,28 +87,42 @@ class Tools:
         Args:
             query: What to look for, in plain words.
             k: How many passages to return, 1 to 20.
+            collection: The collection to search, by name; empty for the default collection.
 
         Returns:
             JSON list, best first: [{n, title, source, date, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text.
         """
         low, high = bounds("top_k")
         try:
-            query = check_question(query, self.assistant.settings.max_question_chars)
+            assistant = self.pick(collection)
+            query = check_question(query, assistant.settings.max_question_chars)
             if not low <= int(k) <= high:
                 raise gr.Error(f"k must be between {low:g} and {high:g}; got {k}.", print_exception=False)
-            s = self.assistant.settings
-            found = self.assistant.retriever.search(query, int(k), s.candidates, s.retrieval, s.prefer_numbers)
+            s = assistant.settings
+            found = assistant.retriever.search(query, int(k), s.candidates, s.retrieval, s.prefer_numbers)
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         return as_json([passage_json(n, p) for n, p in enumerate(without_instructions(found), 1)])
 
-    def list_articles(self) -> str:
-        """List the news articles in the index: title, source file name, doc_id and number of chunks.
+    def list_articles(self, collection: str = "") -> str:
+        """List the news articles in a collection's index: title, source file name, doc_id, number of chunks, and
+        which collection each is in.
+
+        Args:
+            collection: The collection, by name; empty for the default collection; "*" lists every collection's.
 
         Returns:
-            JSON list sorted by title: [{doc_id, title, source, chunks, indexed_at, complete, date}].
+            JSON list sorted by title: [{doc_id, title, source, chunks, indexed_at, complete, date, collection}].
         """
-        return as_json([asdict(d) for d in self.assistant.index.documents()])
+        from .. import catalog
+
+        names = [c.name for c in catalog.list_collections(self.assistant.settings)] if collection == "*" else [collection]
+        listed = []
+        for name in names:
+            assistant = self.pick(name)
+            shown = catalog.find(self.assistant.settings, name or None).name
+            listed += [{**asdict(d), "collection": shown} for d in assistant.index.documents()]
+        return as_json(listed)
 
 
 def add_tools(tools: Tools) -> None:

@@ -13,14 +13,14 @@ import json
 import time
 import uuid
 from contextlib import closing
-from typing import Any, AsyncIterator, Iterator, Optional
+from typing import Any, AsyncIterator, Iterator, Optional, Sequence
 
 from ..errors import IndexEmptyError, QuestionError, RagError, SettingsError
 from ..pipeline import Answer, Assistant
 from ..text import inert, inert_piece
 from .chat import GENERIC_ERROR, log
-from .openai_requests import (MAX_BODY_BYTES, MODEL_ID, ApiError, ChatRequest, error_body, parse_request,  # noqa: F401
-                              read_json, too_large)
+from .openai_requests import (MAX_BODY_BYTES, MODEL_ID, ApiError, ChatRequest, error_body, model_id,  # noqa: F401
+                              parse_request, read_json, too_large)
 from .tasks import task_reply
 
 KNOWN_ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
@@ -37,12 +37,12 @@ def finish_reason(answer: dict, max_tokens: int) -> str:
     return "length" if answer["timings"].get("completion_tokens", 0) >= max_tokens else "stop"
 
 
-def completion_body(answer: dict, request_id: str, created: int, max_tokens: int) -> dict:
+def completion_body(answer: dict, request_id: str, created: int, max_tokens: int, model: str = MODEL_ID) -> dict:
     """One ``chat.completion`` from an answer JSON (``Answer.to_json()``), with citations, refused and usage.
 
     ``standalone_question`` is the question retrieval used (a follow-up rewritten with the history).
     """
-    return {"id": request_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+    return {"id": request_id, "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": shown_content(answer)},
                          "logprobs": None, "finish_reason": finish_reason(answer, max_tokens)}],
             "usage": usage(answer["timings"]), **verdict_fields(answer)}
@@ -80,23 +80,24 @@ def stream_epilogue(answer: dict, streamed: str = "") -> str:
     return "\n\n(Not found in the sources: " + " ".join(f"“{t}”" for t in doubtful) + ")" if doubtful else ""
 
 
-def chunk_body(request_id: str, created: int, delta: dict, finish: Optional[str] = None, **extra) -> dict:
+def chunk_body(request_id: str, created: int, delta: dict, finish: Optional[str] = None, model: str = MODEL_ID,
+               **extra) -> dict:
     """One ``chat.completion.chunk``; extra keys sit beside ``choices`` (the last chunk's citations).
 
     ``chunk_body('c1', 0, {'content': 'Hi'})['choices'] -> [{'index': 0, 'delta': {'content': 'Hi'}, 'logprobs': None,
     'finish_reason': None}]``
     """
-    return {"id": request_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+    return {"id": request_id, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
 
 
-def last_chunk(answer: dict, request_id: str, created: int, max_tokens: int) -> dict:
+def last_chunk(answer: dict, request_id: str, created: int, max_tokens: int, model: str = MODEL_ID) -> dict:
     """The chunk before ``[DONE]``: finish reason, citations, refused, usage, and the checked answer text.
 
     The deltas are the model's words as written; ``answer`` is the text after checking (markers pointing at no
     source removed, or the refusal sentence), the same as a non-streamed ``message.content``.
     """
-    return chunk_body(request_id, created, {}, finish_reason(answer, max_tokens), usage=usage(answer["timings"]),
+    return chunk_body(request_id, created, {}, finish_reason(answer, max_tokens), model, usage=usage(answer["timings"]),
                       answer=shown_content(answer), **verdict_fields(answer))
 
 
@@ -105,10 +106,11 @@ def sse(payload: Any) -> str:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-def models_body(model: dict, created: int) -> dict:
-    """``GET /v1/models``: the one model id, with the GGUF behind it in ``metadata``."""
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": created, "owned_by": "local",
-                                        "metadata": model}]}
+def models_body(model: dict, created: int, ids: Sequence[str] = (MODEL_ID,)) -> dict:
+    """``GET /v1/models``: one model id per collection ('rag', 'rag/NAME'…), each with the GGUF behind it in ``metadata``
+    (Open WebUI shows each collection as a model)."""
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": created, "owned_by": "local",
+                                        "metadata": model} for i in ids]}
 
 
 def status_of(exc: RagError) -> tuple[int, str]:
@@ -194,7 +196,10 @@ class OpenAIFace:
     async def models(self, request):
         from starlette.responses import JSONResponse
 
-        return JSONResponse(models_body(self.assistant.generator.describe(), self.created))
+        from .. import catalog
+
+        ids = [model_id(c) for c in catalog.list_collections(self.assistant.settings)]
+        return JSONResponse(models_body(self.assistant.generator.describe(), self.created, ids))
 
     async def chat_completions(self, request):
         from starlette.concurrency import run_in_threadpool
@@ -208,11 +213,15 @@ class OpenAIFace:
         request_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if (reply := task_reply(asked.question)) is not None and not asked.history:
             return self.task_response(asked, reply, request_id, created)
+        try:
+            assistant = self.assistant.in_collection(asked.collection)
+        except RagError as exc:  # a collection no longer there (or a store that cannot be read)
+            return JSONResponse(error_body(str(exc), param="model", code="model_not_found"), 404)
         if asked.stream:
-            return event_stream(while_connected(request, self.events(asked, request_id, created)),
+            return event_stream(while_connected(request, self.events(assistant, asked, request_id, created)),
                                media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            answer = await run_in_threadpool(self.assistant.ask, asked.question, asked.history,
+            answer = await run_in_threadpool(assistant.ask, asked.question, asked.history,
                                              temperature=asked.temperature, max_tokens=asked.max_tokens)
         except RagError as exc:
             status, kind = status_of(exc)
@@ -220,7 +229,7 @@ class OpenAIFace:
         except Exception:
             log.exception("/v1 answer to %r failed", asked.question)
             return JSONResponse(error_body(GENERIC_ERROR, "server_error"), 500)
-        return JSONResponse(completion_body(answer.to_json(), request_id, created, self.max_tokens(asked)))
+        return JSONResponse(completion_body(answer.to_json(), request_id, created, self.max_tokens(asked), asked.model))
 
     def task_response(self, asked: ChatRequest, reply: str, request_id: str, created: int):
         """A front end's background task (tasks.py), answered at once: no retrieval, no model, no citations."""
@@ -229,32 +238,33 @@ class OpenAIFace:
         answer = {"answer": reply, "refused": False, "citations": [], "standalone_question": asked.question,
                   "timings": {"prompt_tokens": 0, "completion_tokens": 0}}
         if not asked.stream:
-            return JSONResponse(completion_body(answer, request_id, created, self.max_tokens(asked)))
-        events = [sse(chunk_body(request_id, created, {"role": "assistant", "content": ""})),
-                  sse(chunk_body(request_id, created, {"content": reply})),
-                  sse(last_chunk(answer, request_id, created, self.max_tokens(asked))), sse("[DONE]")]
+            return JSONResponse(completion_body(answer, request_id, created, self.max_tokens(asked), asked.model))
+        events = [sse(chunk_body(request_id, created, {"role": "assistant", "content": ""}, model=asked.model)),
+                  sse(chunk_body(request_id, created, {"content": reply}, model=asked.model)),
+                  sse(last_chunk(answer, request_id, created, self.max_tokens(asked), asked.model)), sse("[DONE]")]
         return StreamingResponse(iter(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     def max_tokens(self, asked: ChatRequest) -> int:
         return asked.max_tokens or self.assistant.settings.max_tokens
 
-    def events(self, asked: ChatRequest, request_id: str, created: int) -> Iterator[str]:
+    def events(self, assistant: Assistant, asked: ChatRequest, request_id: str, created: int) -> Iterator[str]:
         """The SSE stream: a role chunk, one chunk per text piece, the last chunk with citations, ``[DONE]``."""
-        yield sse(chunk_body(request_id, created, {"role": "assistant", "content": ""}))
+        chunk = lambda delta: sse(chunk_body(request_id, created, delta, model=asked.model))  # noqa: E731
+        yield chunk({"role": "assistant", "content": ""})
         streamed = ""  # the model's words so far; each piece goes out inert (text.inert), as the final answer does
         try:
-            with closing(self.assistant.stream(asked.question, asked.history, temperature=asked.temperature,
+            with closing(assistant.stream(asked.question, asked.history, temperature=asked.temperature,
                                                max_tokens=asked.max_tokens)) as events:
                 for event in events:
                     if isinstance(event, Answer):
                         answer = event.to_json()
                         if not streamed:  # refused before the model was asked: the refusal is the content
-                            yield sse(chunk_body(request_id, created, {"content": shown_content(answer)}))
+                            yield chunk({"content": shown_content(answer)})
                         elif epilogue := stream_epilogue(answer, streamed):  # the verdict, after the words
-                            yield sse(chunk_body(request_id, created, {"content": inert(epilogue)}))
-                        yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked)))
+                            yield chunk({"content": inert(epilogue)})
+                        yield sse(last_chunk(answer, request_id, created, self.max_tokens(asked), asked.model))
                     else:
-                        yield sse(chunk_body(request_id, created, {"content": inert_piece(streamed, event)}))
+                        yield chunk({"content": inert_piece(streamed, event)})
                         streamed += event
         except RagError as exc:
             yield sse(error_body(str(exc), status_of(exc)[1]))

@@ -29,6 +29,22 @@ class ChatRequest:
     stream: bool = False
     temperature: Optional[float] = None
     max_tokens: Optional[int] = None
+    model: str = MODEL_ID  # 'rag' (the default collection) or 'rag/NAME' (collection NAME), echoed in the reply
+
+    @property
+    def collection(self) -> Optional[str]:
+        """The collection the model id names: ``ChatRequest('Q', (), model='rag/Tour').collection -> 'Tour'``; 'rag': None."""
+        return collection_of(self.model)
+
+
+def collection_of(model: str) -> Optional[str]:
+    """``collection_of('rag') -> None``; ``collection_of('rag/Tour de France') -> 'Tour de France'``."""
+    return model[len(MODEL_ID) + 1:] if model.startswith(MODEL_ID + "/") else None
+
+
+def model_id(collection) -> str:
+    """The /v1 model id of a collection (catalog.Collection): 'rag' for the default one, else 'rag/NAME'."""
+    return MODEL_ID if collection.default else f"{MODEL_ID}/{collection.name}"
 
 
 class ApiError(Exception):
@@ -173,9 +189,10 @@ def parse_request(body: Any, max_question_chars: int) -> ChatRequest:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     model = body.get("model", MODEL_ID)
-    if model != MODEL_ID:
-        raise ApiError(400, f"The model '{model}' does not exist; this server has one model: '{MODEL_ID}'.", "model",
-                       "model_not_found")
+    if not isinstance(model, str) or not (model == MODEL_ID or collection_of(model)):
+        raise ApiError(400, f"The model '{str(model)[:80]}' does not exist; this server's models are '{MODEL_ID}' (the "
+                       f"default collection) and '{MODEL_ID}/NAME' for each other collection (GET /v1/models lists them).",
+                       "model", "model_not_found")
     if body.get("n") not in (None, 1):
         raise ApiError(400, "Only one choice per request is supported ('n' must be 1).", "n")
     if not isinstance(body.get("stream", False), (bool, type(None))):
@@ -187,4 +204,4 @@ def parse_request(body: Any, max_question_chars: int) -> ChatRequest:
         raise ApiError(400, str(exc), "messages") from None
     limit = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
     return ChatRequest(question, history, bool(body.get("stream")), number(body, "temperature", float, "temperature"),
-                       number(body, limit, int, "max_tokens"))
+                       number(body, limit, int, "max_tokens"), model)
