@@ -124,3 +124,19 @@ def running_apps(folder: Path, count: int, **env: str) -> Iterator[list[RunningA
         for app, (process, log) in zip(apps, processes):
             wait_until_up(app.url, process, log, START_TIMEOUT_S)
         yield apps
+
+
+def killed_mid_answer(server: LlmServer, generator, **stream_options) -> tuple[str, Exception]:
+    """Start a long answer on server through generator, kill the server after the first piece and read on:
+    (the first piece, the one error the rest of the stream raised)."""
+    from rag.errors import ModelError
+
+    pieces = generator.stream([{"role": "user", "content": "Write a long story about a lighthouse keeper."}], 400, 0.0,
+                              **stream_options)
+    first = next(pieces)
+    server.process.kill()
+    server.process.wait()
+    with pytest.raises(ModelError) as caught:
+        for _ in pieces:
+            pass
+    return first, caught.value

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.app_fixtures import ROOT, SEED_QUESTION, free_port, model_file, running_app  # noqa: F401
-from tests.test_app_browser import (ANSWER_TIMEOUT_S, BOT, CHROMIUM, CHROMIUM_ARGS, IN_CI, assert_all_local,
+from tests.test_app_browser import (ANSWER_TIMEOUT_S, BOT, CHROMIUM, IN_CI, assert_all_local, browser,  # noqa: F401
                                     shoot, wait_for_bot_messages)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -51,16 +51,6 @@ def kept(tmp_path_factory, model_file):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("chromium is not on PATH: CI must run the browser tests (make chromium installs it)")
-    with playwright_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from rag.remote import RemoteGenerator, window_of
 from rag.settings import Settings
 from tests.app_fixtures import model_file  # noqa: F401  (fixture)
 from tests.conftest import SEED_QUESTION, SEED_REASON
-from tests.server_fixtures import MODEL_ALIAS, llama_server
+from tests.server_fixtures import MODEL_ALIAS, killed_mid_answer, llama_server
 from tests.test_remote import is_one_sentence
 
 KEY = "llama-server-test-key"
@@ -97,13 +97,6 @@ def test_a_server_killed_mid_answer_is_one_sentence(tmp_path, model_file):  # no
     with llama_server(model_file, tmp_path, api_key=KEY) as doomed:
         generator = RemoteGenerator(Settings.load(llm_url=doomed.url, llm_api_key=KEY))
         tokens: list = []
-        pieces = generator.stream([{"role": "user", "content": "Write a long story about a lighthouse keeper."}], 400, 0.0,
-                                  logprobs=tokens)
-        first = next(pieces)
-        doomed.process.kill()
-        doomed.process.wait()
-        with pytest.raises(ModelError) as caught:
-            for _ in pieces:
-                pass
+        first, error = killed_mid_answer(doomed, generator, logprobs=tokens)
     assert first and tokens and all(lp <= 0 for _, lp in tokens)  # token log-probabilities streamed in OpenAI's format
-    assert "stopped in the middle of the answer" in str(caught.value) and is_one_sentence(str(caught.value))
+    assert "stopped in the middle of the answer" in str(error) and is_one_sentence(str(error))

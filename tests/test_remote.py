@@ -18,7 +18,7 @@ from rag.remote import RemoteGenerator, estimate_tokens, pick_model, server_root
 from rag.settings import Settings
 from tests.app_fixtures import clean_env, free_port, model_file  # noqa: F401  (fixture)
 from tests.conftest import ROOT, SEED_QUESTION, SEED_REASON
-from tests.server_fixtures import MODEL_ALIAS, llm_server
+from tests.server_fixtures import MODEL_ALIAS, killed_mid_answer, llm_server
 
 KEY = "remote-test-key"
 YES_NO = [{"role": "system", "content": "Answer with yes or no."},
@@ -149,14 +149,8 @@ def test_a_server_that_never_answers_times_out():
 def test_a_server_killed_mid_answer_is_one_sentence(tmp_path, model_file):  # noqa: F811
     with llm_server(model_file, tmp_path) as doomed:
         generator = RemoteGenerator(Settings.load(llm_url=doomed.url))
-        pieces = generator.stream([{"role": "user", "content": "Write a long story about a lighthouse keeper."}], 400, 0.0)
-        first = next(pieces)
-        doomed.process.kill()
-        doomed.process.wait()
-        with pytest.raises(ModelError) as caught:
-            for _ in pieces:
-                pass
-    assert first and "stopped in the middle of the answer" in str(caught.value) and is_one_sentence(str(caught.value))
+        first, error = killed_mid_answer(doomed, generator)
+    assert first and "stopped in the middle of the answer" in str(error) and is_one_sentence(str(error))
 
 
 def test_streamed_token_logprobs_are_read_in_openai_format_and_absent_ones_skipped():
