@@ -110,7 +110,7 @@ def test_sweep_drops_the_index_a_killed_delete_left_and_nothing_else(isolated_en
     assert catalog.sweep(settings, client) == []
 
 
-def test_the_command_line_makes_lists_and_deletes_collections(isolated_env, tmp_path):
+def test_the_command_line_makes_lists_and_deletes_collections(isolated_env, tmp_path, model_path):
     article = tmp_path / "cycling.md"
     article.write_text(CYCLING_ARTICLE, encoding="utf-8")
     made = cli("ingest", "--collection", "Cycling", str(article))
@@ -125,6 +125,15 @@ def test_the_command_line_makes_lists_and_deletes_collections(isolated_env, tmp_
     assert Index(settings).count() == 0  # the default collection was not touched
     rebuilt = cli("ingest", "--rebuild")  # the default one, from empty: the other collection keeps its index
     assert rebuilt.returncode == 0 and Index(settings).count() > 0 and index.count() > 0, rebuilt.stderr
+    testset = tmp_path / "cycling.jsonl"
+    testset.write_text(json.dumps({"id": "c1", "question": CYCLING_QUESTION, "answer": "Wout van Aert.",
+                                   "answerable": True, "evidence": ["Wout van Aert of Jumbo-Visma sprinted to victory"],
+                                   "keywords": [["van Aert"]]}) + "\n", encoding="utf-8")
+    (catalog.find(settings, "Cycling").corpus / "cycling.md").write_text(CYCLING_ARTICLE, encoding="utf-8")
+    scored = cli("eval", "--collection", "cycling", "--retrieval-only", "--testset", str(testset),
+                 "--json", str(tmp_path / "scores.json"), RAG_MODEL=str(model_path))  # its articles are the corpus evaluated
+    assert scored.returncode == 0 and "1 added" in scored.stderr, scored.stderr
+    assert '"hit' in (tmp_path / "scores.json").read_text(encoding="utf-8")
     unsure = cli("collections", "delete", "Cycling")
     assert unsure.returncode == 1 and "--yes" in unsure.stderr
     unknown = cli("ask", "--collection", "Giro", "Who won?")

@@ -94,6 +94,11 @@ def run_retrieval(assistant, items: Sequence[dict], overrides: Optional[dict] = 
     return summarize_retrieval(records), records
 
 
+def figure(value, spec: str = ".3f") -> str:
+    """A table cell: ``figure(0.5) -> '0.500'``; ``figure(None) -> '–'`` (a fold with no answerable question)."""
+    return "–" if value is None else format(value, spec)
+
+
 def retrieval_grid(assistant, items: Sequence[dict], combos: Sequence[dict]) -> tuple[str, list[dict]]:
     """``rag eval --retrieval-only``: per combination of settings, hit@k, MRR, keyword coverage and retrieval time on
     all questions and on each fold; the Markdown table and the results."""
@@ -104,7 +109,8 @@ def retrieval_grid(assistant, items: Sequence[dict], combos: Sequence[dict]) -> 
     for combo in combos:
         got = {name: run_retrieval(assistant, part, combo)[0] for name, part in parts.items()}
         results.append({"settings": combo, **got})
-        trio = lambda key: " / ".join(f"{got[name][key]:.3f}" for name in parts)  # noqa: E731
+        trio = lambda key: " / ".join(figure(got[name][key]) for name in parts)  # noqa: E731
         lines.append(f"| {', '.join(f'{k}={v}' for k, v in combo.items()) or 'defaults'} | {trio('hit_at_k')} | "
-                     f"{trio('mrr')} | {got['all']['keyword_coverage']:.3f} | {got['all']['retrieve_ms_p50']:.0f} |")
+                     f"{trio('mrr')} | {figure(got['all']['keyword_coverage'])} | "
+                     f"{figure(got['all']['retrieve_ms_p50'], '.0f')} |")
     return "\n".join(lines), results
