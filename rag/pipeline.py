@@ -95,7 +95,7 @@ class Assistant:
         return view
 
     def delete_collection(self, name: str) -> Path:
-        """Delete a collection (never the default): its index is dropped, its folder kept in RAG_HOME/deleted/."""
+        """Delete a collection (never the default): its index is dropped, its folder kept in collections/.deleted/."""
         root = self.root
         found = catalog.find(root.settings, name)
         with root.views_lock:

@@ -128,8 +128,9 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
         (trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], **private)
          .then(sidebar.new, [browser], [conversation, browser, listed, title], **private))
     shown = [chatbot, sources, turns, conversation, browser, title, notice]
-    demo.load(sidebar.start, [browser], [browser, listed, chatbot, sources, turns, conversation, title, notice],
-              **private)
+    (demo.load(sidebar.start, [browser], [browser, listed, chatbot, sources, turns, conversation, title, notice],
+               **private)
+     .then(chat.collection_of, [turns], [collection], **private))  # a reload reopens it in its collection
     (listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
      .then(chat.collection_of, [turns], [collection], **private))
     rename.click(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
