@@ -69,9 +69,12 @@ def test_check_upload_accepts_articles(name, head):
 
 @pytest.fixture
 def library(index, settings):
-    """The parts of an Assistant uploads use: settings, a real index (real Chroma and embedder), ingest."""
-    return SimpleNamespace(settings=settings, index=index,
-                           ingest=lambda paths=None, progress=None: index.ingest(paths, progress))
+    """The parts of an Assistant uploads use: settings, a real index (real Chroma and embedder), ingest, and (for the
+    Documents tab's handlers) in_collection, which is itself here: the default collection."""
+    parts = SimpleNamespace(settings=settings, index=index,
+                            ingest=lambda paths=None, progress=None: index.ingest(paths, progress))
+    parts.in_collection = lambda name=None: parts
+    return parts
 
 
 def test_upload_saves_indexes_and_delete_removes_both(library, settings, tmp_path):
