@@ -106,6 +106,16 @@ def find(settings: Settings, name: Optional[str]) -> Collection:
                           f"{', '.join(c.name for c in known)}.")
 
 
+def find_or_create(settings: Settings, name: Optional[str], make: bool = False) -> tuple[Collection, bool]:
+    """(the collection of that name, whether it was made now); with make, a name no collection has makes one."""
+    try:
+        return find(settings, name), False
+    except CollectionError:
+        if not make:
+            raise
+        return create(settings, name), True
+
+
 def write_record(folder: Path, name: str) -> None:
     """collection.json with the name, replaced in one step (a crash leaves the old file or the new one)."""
     part = folder / (RECORD + ".part")

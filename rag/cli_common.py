@@ -39,12 +39,8 @@ def in_collection(settings: Settings, name, create: bool = False) -> Settings:
 
     if not name:
         return settings
-    try:
-        found = catalog.find(settings, name)
-    except catalog.CollectionError:
-        if not create:
-            raise
-        found = catalog.create(settings, name)
+    found, made = catalog.find_or_create(settings, name, create)
+    if made:
         status(f"Made the collection '{found.name}'; its articles folder is {found.corpus}")
     return found.settings(settings)
 

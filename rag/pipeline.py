@@ -75,12 +75,7 @@ class Assistant:
         ``assistant.in_collection('Tour de France').ask('Who won in 2019?')`` cites only that collection.
         """
         root = self.root
-        try:
-            found = catalog.find(root.settings, name)
-        except catalog.CollectionError:
-            if not create:
-                raise
-            found = catalog.create(root.settings, name)
+        found, _ = catalog.find_or_create(root.settings, name, create)
         if found.default:
             return root
         with root.views_lock:
