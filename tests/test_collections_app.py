@@ -159,8 +159,9 @@ def test_a_chat_in_one_collection_shows_and_cites_only_its_articles(page):
     choose(page, "#chat-collection", "articles (default)")
     page.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1")
     page.locator("#conversation-list label").first.click()  # reopened: its collection is chosen again
-    page.wait_for_function("() => document.querySelector('#chat-collection input').value == 'Cycling'")
+    page.wait_for_function("() => document.querySelector('#chat-collection input')?.value == 'Cycling'")
     assert CYCLING_TITLE in page.inner_text("#sources")
-    page.reload()  # the open conversation comes back, in its collection
-    page.wait_for_function("() => document.querySelector('#chat-collection input').value == 'Cycling'")
+    page.reload()  # the open conversation comes back, in its collection (the page is built by script after load)
+    page.wait_for_selector(f"{BOT} .answer-meta")
+    page.wait_for_function("() => document.querySelector('#chat-collection input')?.value == 'Cycling'")
     assert CYCLING_TITLE in page.inner_text("#sources") and "van aert" in page.locator(BOT).last.inner_text().lower()
