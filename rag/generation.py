@@ -22,10 +22,10 @@ from .safety import neutralise_markers
 from .settings import Settings
 from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
                       restore_prompt_state, save_prompt_state, yes_probability)
-from .text import strip_markers
+from .text import points_back_to, strip_markers
 
 log = logging.getLogger("rag.generation")
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "check", "claim", "dated")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Prompts:
     source: str
     refusal: str
     rewrite: str
+    followup: str  # a follow-up as the model reads it with rewrite='context': the question, then what it follows
     check: str
     claim: str
     dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
@@ -115,6 +116,18 @@ def claim_messages(prompts: Prompts, messages: list[dict], claim: str, n: int) -
     """The answer's messages with the answer instruction replaced by "does source [n] state this sentence?":
     the model reads only this last part past its cached sources."""
     return with_last_line(messages, prompts.claim.format(claim=strip_markers(claim), n=n))
+
+
+def as_asked(prompts: Prompts, question: str, history: Sequence[tuple[str, str]], standalone: str, rewrite: str) -> str:
+    """The question as the model reads it: a follow-up searched with its conversation (rewrite='context') is shown
+    with the earlier questions it leans on after it; any other, as it was searched.
+
+    ``as_asked(prompts, 'Which company does he lead?', [('Who is Sam Altman?', '…')], 'Who is Sam Altman? Which company
+    does he lead?', 'context') -> 'Which company does he lead? (This follows the earlier question: Who is Sam Altman?)'``
+    """
+    if rewrite != "context" or standalone == question:
+        return standalone
+    return prompts.followup.format(question=question, earlier=" ".join(points_back_to([asked for asked, _ in history])))
 
 
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:

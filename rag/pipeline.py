@@ -21,14 +21,14 @@ from .citations import check_claims, clean_markers, ground_claims, highlight_spa
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import (Generator, Slots, build_messages, check_messages, claim_messages, load_prompts, pack_context,
-                         rewrite_messages)
+from .generation import (Generator, Slots, as_asked, build_messages, check_messages, claim_messages, load_prompts,
+                         pack_context, rewrite_messages)
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
-from .text import stands_alone
+from .text import points_back_to, stands_alone
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -166,7 +166,8 @@ class Assistant:
             return
         if sources_first:
             yield Retrieved(passages, standalone, timings.retrieve_ms)
-        messages = build_messages(self.prompts, passages, standalone, settings.show_titles)
+        asked = as_asked(self.prompts, question, history, standalone, settings.rewrite)
+        messages = build_messages(self.prompts, passages, asked, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
         with closing(self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens)) as stream:
@@ -198,11 +199,15 @@ class Assistant:
                                         min(settings.sentence_tokens, budget)) or passages
         return ranked, passages
 
-    def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "auto") -> str:
-        """A follow-up rewritten with the conversation into a question that stands alone (with rewrite='auto',
-        only one that points back into the conversation: a model call costs about 2 s here)."""
-        if not history or (rewrite == "auto" and stands_alone(question)):
+    def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "context") -> str:
+        """What retrieval searches for a follow-up. One that stands alone is searched as it is (unless
+        rewrite='always'); one that points back is searched together with the earlier questions it leans on
+        (rewrite='context': no model call), or rewritten by the model into a standalone question ('auto',
+        'always': a model call, about 2 s here)."""
+        if not history or (rewrite != "always" and stands_alone(question)):
             return question
+        if rewrite == "context":
+            return " ".join([*points_back_to([asked for asked, _ in history]), question])
         rewritten = self.generator.complete(rewrite_messages(self.prompts, history, question), 64)
         rewritten = normalize_text(rewritten.splitlines()[0] if rewritten else "")
         return rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question

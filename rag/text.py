@@ -12,7 +12,7 @@ the fewest errors (README, "Dependencies").
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 OPENERS = "“‘\"'([«"  # an opening quote or bracket at a sentence's end belongs to the next one
 LEADING_MARKERS = re.compile(r"(?:\[\s*(?:sources?\s*)?\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+", re.IGNORECASE)
@@ -140,6 +140,22 @@ def stands_alone(question: str) -> bool:
     found = words(question)
     start = " ".join(found[:2]) + " "
     return len(found) >= 4 and not REFERRING.intersection(found) and not start.startswith(OPENERS_BACK)
+
+
+def points_back_to(earlier: Sequence[str], most: int = 3) -> list[str]:
+    """The earlier questions a follow-up leans on: from the last one back to the latest that stands alone
+    (at most ``most``), oldest first.
+
+    ``points_back_to(['Who is Sam Altman?', 'What does he think about export controls?'])
+    -> ['Who is Sam Altman?', 'What does he think about export controls?']``;
+    ``points_back_to(['Who is Sam Altman?', 'What did OpenAI release in August?']) -> ['What did OpenAI release in August?']``
+    """
+    chain = []
+    for asked in reversed(earlier[-most:]):
+        chain.insert(0, asked)
+        if stands_alone(asked):
+            break
+    return chain
 
 
 def numbers(text: str) -> set[str]:

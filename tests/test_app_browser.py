@@ -189,7 +189,7 @@ def test_upload_adds_an_article_and_refuses_a_bad_file(page, app_server, article
 
 
 def test_two_tabs_are_queued_and_keep_their_own_conversations(page, browser, app_server, requests_seen):
-    """Tab A asks a follow-up (rewritten with its history) while tab B asks about the new article."""
+    """Tab A asks a follow-up (searched with its conversation) while tab B asks about the new article."""
     other = open_tab(browser, app_server, requests_seen)
     try:
         ask(page, FOLLOW_UP)
@@ -200,7 +200,7 @@ def test_two_tabs_are_queued_and_keep_their_own_conversations(page, browser, app
 
         follow_up = last_bot(page)
         follow_up.locator("details.searched summary").click()
-        rewritten = follow_up.locator("details.searched").inner_text().replace("Searched as a standalone question", "")
+        rewritten = follow_up.locator("details.searched").inner_text().replace("Searched for", "")
         assert rewritten.strip() and rewritten.strip() != FOLLOW_UP
         assert "export control" in rewritten.lower()
         assert follow_up.locator("a.cite").count() >= 1

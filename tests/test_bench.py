@@ -64,7 +64,8 @@ def test_generation_overhead_and_questions_are_sane(bench_result):
     assert all(r["prompt_tokens"] > 0 and r["total_ms"] >= (r["ttft_ms"] or 0) for r in questions["rows"] if not r["refused"])
     assert gen["settings"]["context_mode"] == "sentences" and gen["assistant_init_s"] > 0
     followups = gen["followups"]  # "What does he think about export controls?" after "Who is Sam Altman?"
-    assert followups["n"] == 1 and followups["rewritten"] == 1 and "he" not in words(followups["rows"][0]["standalone"])
+    searched = words(followups["rows"][0]["standalone"])  # searched with what "he" points back to (rewrite=context)
+    assert followups["n"] == 1 and followups["rewritten"] == 1 and {"altman", "export"} <= set(searched), searched
     assert followups["first_ttft_ms_p50"] > 0 and followups["follow_up_ttft_ms_p50"] > 0
     assert followups["gap_ms"] == pytest.approx(followups["follow_up_ttft_ms_p50"] - followups["first_ttft_ms_p50"], abs=0.2)
 

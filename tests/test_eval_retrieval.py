@@ -67,3 +67,21 @@ def test_rag_eval_retrieval_only_prints_both_folds_and_writes_json(tmp_path):
     assert [r["settings"] for r in results] == [{"candidates": "5"}, {"candidates": "20"}]
     assert results[1]["all"]["questions"] == results[1]["fold0"]["questions"] + results[1]["fold1"]["questions"] > 0
     assert 0.0 <= results[1]["all"]["hit_at_k"] <= 1.0
+
+
+def test_follow_ups_searched_with_their_conversation_reach_more_evidence_than_alone(settings, corpus):
+    """tests/followups.jsonl (its labels are the test set's) with the default rewrite=context, no model call,
+    against the same follow-ups searched without their conversation; a model rewrite is refused here, by name."""
+    from conftest import ROOT
+    from rag.errors import RagError
+    from rag.evaluation.testset import load_testset
+
+    follow_ups = load_testset(ROOT / "tests" / "followups.jsonl")
+    assistant = retrieval_assistant(settings)
+    assistant.ingest()
+    with_context, _ = run_retrieval(assistant, follow_ups)
+    alone, _ = run_retrieval(assistant, [{**item, "history": []} for item in follow_ups])
+    assert with_context["questions"] == alone["questions"] == 21
+    assert with_context["hit_at_k"] >= 0.85 and with_context["hit_at_k"] > alone["hit_at_k"], (with_context, alone)
+    with pytest.raises(RagError, match="rewrite=auto need the model"):
+        run_retrieval(assistant, follow_ups, {"rewrite": "auto"})

@@ -2,6 +2,7 @@
 import pytest
 
 from rag.errors import IndexEmptyError, QuestionError
+from rag.generation import as_asked
 from rag.answerability import relevant_enough
 from rag.pipeline import Answer, check_question, context_budget
 from rag.retrieval import Passage
@@ -36,12 +37,35 @@ def test_question_outside_the_corpus_is_refused_without_citations(assistant):
     assert answer.passages, "the closest passages are still offered"
 
 
+FOLLOW_UP_HISTORY = [("What does Sam Altman think about China's AI progress?",
+                      "He thinks it is multi-layered and that America may underestimate it [1].")]
+
+
+def test_a_follow_up_is_searched_with_the_conversation_and_answered_without_a_rewrite(assistant):
+    calls = []
+    complete = assistant.generator.complete
+    assistant.generator.complete = lambda *a, **k: calls.append(a) or complete(*a, **k)  # counts model rewrites
+    try:
+        answer = assistant.ask("And what does he think about export controls?", FOLLOW_UP_HISTORY)
+    finally:
+        assistant.generator.complete = complete
+    assert calls == [], "rewrite=context makes no model call"
+    assert answer.standalone_question == ("What does Sam Altman think about China's AI progress? "
+                                          "And what does he think about export controls?")
+    assert any("export controls" in p.text for p in answer.passages)
+    assert not answer.refused and "export" in answer.answer.lower(), answer.answer
+    # The model reads the follow-up as asked, with the question it follows after it.
+    assert as_asked(assistant.prompts, "And what does he think about export controls?", FOLLOW_UP_HISTORY,
+                    answer.standalone_question, "context") == (
+        "And what does he think about export controls? (This follows the earlier question: "
+        "What does Sam Altman think about China's AI progress?)")
+
+
 def test_follow_up_is_rewritten_into_a_standalone_question(assistant):
-    history = [("What does Sam Altman think about China's AI progress?",
-                "He thinks it is multi-layered and that America may underestimate it [1].")]
     # What is tested is the rewrite and the retrieval it drives; the confidence floor, measured on whole test sets
     # (README), is off here: this one answer's confidence sits near it and moves with any change to the prompt.
-    answer = assistant.ask("And what does he think about export controls?", history, min_confidence=0.0)
+    answer = assistant.ask("And what does he think about export controls?", FOLLOW_UP_HISTORY, min_confidence=0.0,
+                           rewrite="auto")
     assert "altman" in answer.standalone_question.lower(), answer.standalone_question
     assert "export" in answer.standalone_question.lower()
     # Retrieval used the rewritten question: passages on export controls are among the sources.

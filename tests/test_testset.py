@@ -91,3 +91,31 @@ def test_rgb_slice_format_and_evidence():
         assert bool(item["evidence"]) == item["answerable"], item["id"]
         for quote in item["evidence"]:
             assert any(fold(quote) in text for text in corpus), f"{item['id']}: evidence not in the corpus"
+
+
+FOLLOW_UPS = ROOT / "tests" / "followups.jsonl"
+
+
+def test_the_follow_up_set_points_back_and_is_true_to_the_article(items, article_text):
+    """tests/followups.jsonl: a conversation's earlier questions and a follow-up that cannot be searched alone; its
+    evidence and keywords are those of the test-set question it stands for, so they were written before the rule."""
+    from rag.text import stands_alone
+
+    follow_ups = load_testset(FOLLOW_UPS)
+    assert len(follow_ups) == 21 and {i["fold"] for i in follow_ups} == {"bench", "confirm"}
+    labelled = {(tuple(i["evidence"]), tuple(map(tuple, i["keywords"]))) for i in items}
+    for item in follow_ups:
+        assert item["history"] and not stands_alone(item["question"]), item["id"]
+        assert (tuple(item["evidence"]), tuple(map(tuple, item["keywords"]))) in labelled, item["id"]
+        assert all(norm(quote) in article_text for quote in item["evidence"])
+
+
+@pytest.mark.parametrize("history", ["Who is Sam Altman?", [""], [3]])
+def test_a_history_that_is_not_a_list_of_questions_is_refused_with_its_line(tmp_path, history):
+    from rag.errors import RagError
+
+    bad = tmp_path / "t.jsonl"
+    bad.write_text(json.dumps({"id": "a", "question": "Why?", "answer": "x", "answerable": True, "evidence": ["x"],
+                               "history": history}) + "\n")
+    with pytest.raises(RagError, match="line 1: 'history' must be a list"):
+        load_testset(bad)

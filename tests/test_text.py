@@ -3,8 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rag.text import (content_words, inert, inert_piece, numbers, parse_markers, sentence_spans, sentences,
-                      stands_alone, strip_markers,
-                      words)
+                      points_back_to, stands_alone, strip_markers, words)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -155,3 +154,15 @@ def test_a_stream_made_inert_piece_by_piece_equals_the_whole_made_inert(text, cu
 ])
 def test_stands_alone(question, alone):
     assert stands_alone(question) is alone
+
+
+@pytest.mark.parametrize("earlier, expected", [
+    (["Who is Sam Altman?"], ["Who is Sam Altman?"]),
+    (["Who is Sam Altman?", "What does he think about export controls?"],
+     ["Who is Sam Altman?", "What does he think about export controls?"]),  # the chain back to a question that stands alone
+    (["Who is Sam Altman?", "What did OpenAI release in August?"], ["What did OpenAI release in August?"]),
+    (["And he?", "Why?", "What then?", "And now?"], ["Why?", "What then?", "And now?"]),  # at most three
+    ([], []),
+])
+def test_a_follow_up_points_back_to_the_earlier_questions_it_leans_on(earlier, expected):
+    assert points_back_to(earlier) == expected

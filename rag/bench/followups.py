@@ -2,9 +2,9 @@
 
 Each conversation is a test-set question, answered, then a follow-up asked with that turn as its history,
 in the same process and model as the generation stage's questions. Six of the eight follow-ups point back
-("he", "it", "they"), so they go through the standalone rewrite; two stand alone (a user who names the
-subject again), which ``rewrite=auto`` searches as they are. A follow-up's first-token time includes
-its rewrite.
+("he", "it", "they"): ``rewrite=context`` (the default) searches them together with the earlier question, with no
+model call, and ``auto`` or ``always`` rewrite them with the model first; two stand alone (a user who names the
+subject again), which only ``always`` rewrites. A follow-up's first-token time includes its rewrite, if any.
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..errors import RagError
 from .metrics import evidence_rank, keyword_recall, mean, percentile, reciprocal_rank, share
+from .testset import earlier_turns
 
 
 @dataclass
@@ -77,16 +79,22 @@ def retrieval_assistant(settings):
 
     settings = settings.model_copy(update={"warm_start": False, "llm_url": None})
     path = resolve_model(settings)
-    return Assistant(settings, llm=Llama(model_path=str(path), vocab_only=True, verbose=False))
+    assistant = Assistant(settings, llm=Llama(model_path=str(path), vocab_only=True, verbose=False))
+    assistant.retrieval_only = True  # no model call: follow-ups only with rewrite='context'
+    return assistant
 
 
 def run_retrieval(assistant, items: Sequence[dict], overrides: Optional[dict] = None) -> tuple[dict, list[RetrievalRecord]]:
     """Every question's sources scored against its evidence, with per-question settings (e.g. ``{'top_k': 6}``)."""
     settings = assistant.with_overrides(dict(overrides or {}))
+    if settings.rewrite != "context" and getattr(assistant, "retrieval_only", False) and any(i.get("history") for i in items):
+        raise RagError(f"Follow-ups with rewrite={settings.rewrite} need the model to rewrite them: "
+                       "run `rag eval` without --retrieval-only, or use rewrite=context.")
     records = []
     for item in items:
         started = time.perf_counter()
-        ranked, sources = assistant.retrieve(item["question"], settings)
+        searched = assistant.standalone(item["question"], earlier_turns(item), settings.rewrite)
+        ranked, sources = assistant.retrieve(searched, settings)
         ms = (time.perf_counter() - started) * 1000
         record = score_retrieval(item, [p.text for p in ranked], [p.text for p in sources], ms)
         if record is not None:

@@ -18,7 +18,7 @@ from ..index import ProgressFn
 from ..settings import PROJECT_DIR, Settings, expand_grid
 from .records import Record, error_record, score_answer, summarize
 from .report import CompareReport, EvalReport, combo_label, compare_markdown, render_markdown, write_outputs
-from .testset import load_testset
+from .testset import earlier_turns, load_testset
 
 # Settings that take effect per question (assistant.ask overrides); chunking or the model would need a rebuild.
 PER_QUESTION = ("top_k", "candidates", "retrieval", "prefer_numbers", "context_tokens", "context_mode", "sentence_tokens",
@@ -66,7 +66,7 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
 def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
     """Ask one question (and judge it); a per-question failure is recorded, an empty index or a broken model is raised."""
     try:
-        answer = assistant.ask(item["question"], **overrides)
+        answer = assistant.ask(item["question"], earlier_turns(item), **overrides)
     except (IndexEmptyError, ModelError):
         raise
     except RagError as exc:

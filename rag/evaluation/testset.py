@@ -1,6 +1,7 @@
 """Test sets: JSON Lines of questions with their reference answer, evidence quotes and keyword groups.
 
-One item a line: ``{"id", "question", "answer", "answerable", "evidence": [quote, …], "keywords": [[alt, …], …]}``.
+One item a line: ``{"id", "question", "answer", "answerable", "evidence": [quote, …], "keywords": [[alt, …], …]}``,
+and for a follow-up ``"history": [earlier question, …]`` (``tests/followups.jsonl``).
 A keyword alternative ending in ``*`` matches as a prefix (metrics.keyword_recall).
 """
 from __future__ import annotations
@@ -48,8 +49,16 @@ def parse_item(line: str, where: str) -> dict:
         if not isinstance(item.get(key), kind):
             raise RagError(f"{where}: '{key}' is missing or not a {kind.__name__}.")
     item.setdefault("keywords", [])
+    if not isinstance(item.setdefault("history", []), list) or not all(isinstance(q, str) and q.strip() for q in item["history"]):
+        raise RagError(f"{where}: 'history' must be a list of the earlier questions.")
     groups_ok = isinstance(item["keywords"], list) and all(
         isinstance(g, list) and g and all(isinstance(k, str) and k.strip() for k in g) for g in item["keywords"])
     if not groups_ok or not all(isinstance(e, str) and e.strip() for e in item["evidence"]):
         raise RagError(f"{where}: 'evidence' must be a list of quotes and 'keywords' a list of lists of strings.")
     return item
+
+
+def earlier_turns(item: dict) -> list[tuple[str, str]]:
+    """A follow-up's conversation as the answer path takes it: the test set gives the earlier questions, not their
+    answers. ``earlier_turns({'history': ['Who is Sam Altman?']}) -> [('Who is Sam Altman?', '')]``"""
+    return [(asked, "") for asked in item.get("history", [])]

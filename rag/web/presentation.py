@@ -94,7 +94,7 @@ def answer_markdown(answer, turn: int) -> str:
     meta = f'<div class="answer-meta">{escape(timings_text(answer.timings))}</div>'
     searched = answer.standalone_question or answer.question
     if searched != answer.question:
-        meta = (f'<details class="searched"><summary>Searched as a standalone question</summary>'
+        meta = (f'<details class="searched"><summary>Searched for</summary>'
                 f'{escape(searched)}</details>\n\n' + meta)
     return f"{body}\n\n{meta}"
 
