@@ -79,6 +79,27 @@ def test_mcp_tools_take_a_collection(two_collections):
     assert error and "no collection named 'Giro'" in text
 
 
+def test_gradio_client_uploads_lists_and_deletes_in_a_chosen_collection(two_collections, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(two_collections.url, verbose=False, download_files=False)
+    giro = tmp_path / "giro.md"
+    giro.write_text(GIRO_ARTICLE, encoding="utf-8")
+    added = client.predict(handle_file(str(giro)), "Cycling", api_name="/upload")
+    assert added["saved"] == ["giro.md"] and added["failed"] == []
+    listed = client.predict("Cycling", api_name="/documents")
+    assert sorted(d["source"] for d in listed) == ["cycling.md", "giro.md"]
+    assert "giro.md" not in {d["source"] for d in client.predict(api_name="/documents")}  # the default one: untouched
+    doc_id = next(d["doc_id"] for d in listed if d["source"] == "giro.md")
+    with pytest.raises(AppError, match="not in the index"):
+        client.predict(doc_id, api_name="/delete")  # not in the default collection
+    assert "removed from the corpus folder" in client.predict(doc_id, "Cycling", api_name="/delete")
+    assert [d["source"] for d in client.predict("Cycling", api_name="/documents")] == ["cycling.md"]
+    with pytest.raises(AppError, match="no collection named 'Giro'"):
+        client.predict(handle_file(str(giro)), "Giro", api_name="/upload")
+
+
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 

@@ -214,10 +214,11 @@ def api_endpoints(chat: Chat, library: Library, slots: int = 1) -> None:
     gr.api(library.api_documents, api_name="documents", concurrency_limit=None)
     with gr.Column(visible=False):  # a real File input, so Gradio checks the uploaded path is its own
         api_file, api_result, api_trigger, api_swap = gr.File(), gr.JSON(), gr.Button(), gr.Button()
-    api_swap.click(library.api_replace, [api_file], [api_result], api_name="replace", concurrency_limit=1,
-                   concurrency_id=INDEX_QUEUE)
-    api_trigger.click(library.api_upload, [api_file], [api_result], api_name="upload", concurrency_limit=1,
-                      concurrency_id=INDEX_QUEUE)
+        api_collection = gr.Textbox("")  # optional: the collection's name; empty is the default one
+    api_swap.click(library.api_replace, [api_file, api_collection], [api_result], api_name="replace",
+                   concurrency_limit=1, concurrency_id=INDEX_QUEUE)
+    api_trigger.click(library.api_upload, [api_file, api_collection], [api_result], api_name="upload",
+                      concurrency_limit=1, concurrency_id=INDEX_QUEUE)
     gr.api(library.api_delete, api_name="delete", concurrency_limit=1, concurrency_id=INDEX_QUEUE)
 
 

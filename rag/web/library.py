@@ -128,28 +128,27 @@ class Library:
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def api_replace(self, file: Optional[str]) -> dict:
+    def api_replace(self, file: Optional[str], collection: str = "") -> dict:
         """Add one article, replacing the corpus file of the same name if there is one: {saved, replaced, failed, summary}."""
-        return self.api_upload(file, replace=True)
+        return self.api_upload(file, collection, replace=True)
 
-    def api_upload(self, file: Optional[str], replace: bool = False) -> dict:
-        """Add one article to the corpus and index it: {saved, replaced, failed, summary}.
-
-        A name already taken gets a numbered name (``name (2).md``); /replace replaces it instead.
+    def api_upload(self, file: Optional[str], collection: str = "", replace: bool = False) -> dict:
+        """Add one article to a collection's corpus (empty: the default one) and index it: {saved, replaced, failed,
+        summary}. A name already taken gets a numbered name (``name (2).md``); /replace replaces it instead.
         """
         if not file:
             raise gr.Error("Send a file to upload.", print_exception=False)
         path = Path(file)
         try:
-            result = add_uploads(self.assistant, [(path.name, path)], replace=bool(replace))
+            result = add_uploads(self.shelf(collection), [(path.name, path)], replace=bool(replace))
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         return {"saved": result.saved, "replaced": result.replaced, "failed": [list(pair) for pair in result.failed],
                 "summary": result.summary}
 
-    def api_delete(self, doc_id: str) -> str:
-        """Delete a document (index and corpus file) by doc_id; returns what was done."""
+    def api_delete(self, doc_id: str, collection: str = "") -> str:
+        """Delete a document (index and corpus file) by doc_id from a collection (empty: the default one)."""
         try:
-            return delete_document(self.assistant, doc_id)
+            return delete_document(self.shelf(collection), doc_id)
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
