@@ -308,7 +308,7 @@ class StandIn:
         from rag.settings import Settings
         return Settings(**overrides)
 
-    def ask(self, question, **overrides):
+    def ask(self, question, history=(), **overrides):
         self.asked.append(overrides)
         claims = [Claim("Biden then Trump.", [1], [1])]
         return answer("Biden then Trump [1].", claims, [passage(FACT)])
