@@ -110,7 +110,7 @@ def markdown(results: list[dict]) -> str:
             "ingest texts/s (RGB)", *[f"hybrid p50/p95 ms at {n:,}" for n in sizes], "dense p50 ms (last)", "load s", "peak MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        b, g = r["bundled"]["defaults"], r["rgb"]["defaults"]
+        b, g = (next(iter(r[name].values())) for name in ("bundled", "rgb"))  # the first combination of --grid
         hm = lambda m: f"{m['hit_at_k']:.3f} / {m['mrr']:.3f}"  # noqa: E731
         lat = r.get("latency", [])
         cells = [r["embedder"], hm(b["all"]), hm(g["all"]), hm(g["fold0"]), hm(g["fold1"]), f"{g['all']['keyword_coverage']:.3f}",
@@ -149,10 +149,10 @@ def main() -> int:
                 return 1
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(f"{key}: done, load {loadavg()}", file=sys.stderr, flush=True)
+    if args.json:  # first: the table below must not lose the run
+        args.json.write_text(json.dumps(results, indent=1))
     table = markdown(results)
     print(table)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
     if args.markdown:
         args.markdown.write_text(table + "\n")
     return 0
