@@ -8,7 +8,6 @@ small context holds as many distinct facts as possible.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -16,7 +15,6 @@ from .index import Index
 from .text import numbers, words
 
 RRF_K = 60
-LEXICAL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25-query")  # hybrid: BM25 beside dense
 # Up to this many chunks BM25 is rebuilt on the question's own path: reading and indexing them takes well under a
 # second (the bench: 15.6 s for 100,000, so about 0.8 s for 5,000). Beyond it, in the background.
 SYNC_REBUILD_CHUNKS = 5000
@@ -182,15 +180,12 @@ class Retriever:
         """The top_k best distinct passages for a question (those naming its numbers first, unless prefer_numbers is off)."""
         pool: dict[str, Passage] = {}
         rankings = []
-        # In hybrid mode BM25 scores on a second thread while the question is embedded and searched: both mostly
-        # run in numpy, torch and Chroma's native code, which let go of the GIL, so a spare core takes one of them.
-        lexical_later = LEXICAL_THREADS.submit(self.lexical, question, candidates) if mode == "hybrid" else None
         if mode in ("hybrid", "dense"):
             dense = self.dense(question, candidates)
             rankings.append([p.chunk_id for p in dense])
             pool.update({p.chunk_id: p for p in dense})
         if mode in ("hybrid", "bm25"):
-            lexical = lexical_later.result() if lexical_later else self.lexical(question, candidates)
+            lexical = self.lexical(question, candidates)
             rankings.append([p.chunk_id for p in lexical])
             for p in lexical:
                 pool.setdefault(p.chunk_id, p)

@@ -172,27 +172,3 @@ def test_number_preference_is_a_setting_that_can_be_turned_off(index, corpus):
     assert "2018" in retriever.search(question, 2, 20, "hybrid")[0].text
     assert "2019" in retriever.search(question, 2, 20, "hybrid", prefer_numbers=False)[0].text
 
-
-def test_hybrid_scores_bm25_on_another_thread_and_finds_what_one_thread_finds(index, corpus, monkeypatch):
-    import threading
-    from concurrent.futures import Future
-
-    from rag import retrieval
-
-    index.ingest()
-    retriever = Retriever(index)
-    seen = []
-    lexical = retriever.lexical
-    monkeypatch.setattr(retriever, "lexical", lambda *a: seen.append(threading.current_thread().name) or lexical(*a))
-    questions = ["Why did OpenAI release gpt-oss?", "What does Altman think about export controls?", "Nvidia AMD"]
-    threaded = [retriever.search(q, 4, 20, "hybrid") for q in questions]
-    assert seen and all(name.startswith("bm25-query") for name in seen), seen
-
-    class AtOnce:  # the path before: BM25 after dense search, on the question's own thread
-        def submit(self, fn, *args):
-            done = Future()
-            done.set_result(fn(*args))
-            return done
-
-    monkeypatch.setattr(retrieval, "LEXICAL_THREADS", AtOnce())
-    assert [retriever.search(q, 4, 20, "hybrid") for q in questions] == threaded
