@@ -140,7 +140,7 @@ def upload_raw(app: RunningApp, name: str, content: bytes) -> str:
 def call_upload(app: RunningApp, server_path: str, orig_name: str) -> dict:
     """The /upload endpoint through Gradio's plain HTTP API (no gradio_client cleaning the name first)."""
     file_data = {"path": server_path, "orig_name": orig_name, "meta": {"_type": "gradio.FileData"}}
-    status, body = post_json(app, "/gradio_api/call/upload", {"data": [file_data]})
+    status, body = post_json(app, "/gradio_api/call/upload", {"data": [file_data, ""]})  # "": the default collection
     assert status == 200, body[:300]
     event = json.loads(body)["event_id"]
     status, stream = get(app, f"/gradio_api/call/upload/{event}")
