@@ -22,7 +22,7 @@ from .safety import neutralise_markers
 from .settings import Settings
 from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
                       restore_prompt_state, save_prompt_state, yes_probability)
-from .text import points_back_to, strip_markers
+from .text import strip_markers
 
 log = logging.getLogger("rag.generation")
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated")
@@ -118,16 +118,17 @@ def claim_messages(prompts: Prompts, messages: list[dict], claim: str, n: int) -
     return with_last_line(messages, prompts.claim.format(claim=strip_markers(claim), n=n))
 
 
-def as_asked(prompts: Prompts, question: str, history: Sequence[tuple[str, str]], standalone: str, rewrite: str) -> str:
-    """The question as the model reads it: a follow-up searched with its conversation (rewrite='context') is shown
-    with the earlier questions it leans on after it; any other, as it was searched.
+def as_asked(prompts: Prompts, question: str, standalone: str, rewrite: str) -> str:
+    """The question as the model reads it: a follow-up searched with its conversation (rewrite='context': the
+    earlier questions it leans on, then itself, as Assistant.standalone joins them) is shown with those earlier
+    questions after it; any other, as it was searched.
 
-    ``as_asked(prompts, 'Which company does he lead?', [('Who is Sam Altman?', '…')], 'Who is Sam Altman? Which company
-    does he lead?', 'context') -> 'Which company does he lead? (This follows the earlier question: Who is Sam Altman?)'``
+    ``as_asked(prompts, 'Which company does he lead?', 'Who is Sam Altman? Which company does he lead?', 'context')
+    -> 'Which company does he lead? (This follows the earlier question: Who is Sam Altman?)'``
     """
     if rewrite != "context" or standalone == question:
         return standalone
-    return prompts.followup.format(question=question, earlier=" ".join(points_back_to([asked for asked, _ in history])))
+    return prompts.followup.format(question=question, earlier=standalone.removesuffix(question).strip())
 
 
 def rewrite_messages(prompts: Prompts, history: Sequence[tuple[str, str]], question: str) -> list[dict]:

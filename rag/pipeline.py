@@ -166,7 +166,7 @@ class Assistant:
             return
         if sources_first:
             yield Retrieved(passages, standalone, timings.retrieve_ms)
-        asked = as_asked(self.prompts, question, history, standalone, settings.rewrite)
+        asked = as_asked(self.prompts, question, standalone, settings.rewrite)
         messages = build_messages(self.prompts, passages, asked, settings.show_titles)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []

@@ -55,7 +55,7 @@ def test_a_follow_up_is_searched_with_the_conversation_and_answered_without_a_re
     assert any("export controls" in p.text for p in answer.passages)
     assert not answer.refused and "export" in answer.answer.lower(), answer.answer
     # The model reads the follow-up as asked, with the question it follows after it.
-    assert as_asked(assistant.prompts, "And what does he think about export controls?", FOLLOW_UP_HISTORY,
+    assert as_asked(assistant.prompts, "And what does he think about export controls?",
                     answer.standalone_question, "context") == (
         "And what does he think about export controls? (This follows the earlier question: "
         "What does Sam Altman think about China's AI progress?)")
