@@ -120,11 +120,10 @@ def bm25_tokens(texts: list[str]) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class Lexical:
-    """A built BM25 model and the chunks it covers, as of the index's change key; replaced whole, never edited."""
+    """A built BM25 model and the ids of the chunks it covers, as of the index's change key; replaced whole, never
+    edited. The texts are read from the store per question, so memory holds only the model and the ids."""
     model: object
     ids: list
-    texts: list
-    metas: list
     key: tuple
 
 
@@ -156,7 +155,7 @@ def build_lexical(index: Index, key: tuple) -> Lexical:
     if ids:
         model = bm25s.BM25()
         model.index(bm25_tokens([f"{m['title']}\n{t}" for t, m in zip(texts, metas)]), show_progress=False)
-    return Lexical(model, ids, texts, metas, key)
+    return Lexical(model, ids, key)
 
 
 class Retriever:
@@ -164,7 +163,8 @@ class Retriever:
 
     BM25 is built on the first question; after any change to the index (by this process or another, seen
     by Index.change_key), it is rebuilt before the answer when the index is small (SYNC_REBUILD_CHUNKS),
-    else in a background thread while questions go on with the previous model, whose hits are re-read from the store so a deleted or changed chunk is never returned. The new
+    else in a background thread while questions go on with the previous model. Its hits are always read from the
+    store, so a deleted or changed chunk is never returned as it was. The new
     model is swapped in whole when it is ready: a question never sees a half-built one. Dense search
     always sees the current index, so a new document is found from the first question.
     """
@@ -195,46 +195,44 @@ class Retriever:
 
     def dense(self, question: str, n: int) -> list[Passage]:
         """Nearest chunks by cosine similarity of the embedder's vectors (the question embedded as a query)."""
-        count = self.index.count()
-        if count == 0:
-            return []
         embedder = self.index.embedder
         vector = (getattr(embedder, "embed_query", None) or embedder)([question])
-        got = self.index.guard(self.index.collection.query, query_embeddings=vector, n_results=min(n, count),
+        got = self.index.guard(self.index.collection.query, query_embeddings=vector, n_results=n,  # fewer when fewer
                                include=["documents", "metadatas", "distances"])
         return [to_passage(cid, text, meta, similarity=1.0 - dist)
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
     def lexical(self, question: str, n: int) -> list[Passage]:
-        """Best chunks by BM25 over title and text; from a model being replaced, re-read from the store."""
-        lexical, current = self.bm25_model()
+        """Best chunks by BM25 over title and text, read from the store as it is now (a chunk deleted or changed
+        since the model was built is never returned as it was)."""
+        lexical = self.bm25_model()
         query = bm25_tokens([question])[0]
         if not lexical.ids or not query:
             return []
-        best = top_indices(lexical.model.get_scores(query), n)
-        if current or not best:
-            return [to_passage(lexical.ids[i], lexical.texts[i], lexical.metas[i]) for i in best]
-        ids = [lexical.ids[i] for i in best]
+        ids = [lexical.ids[i] for i in top_indices(lexical.model.get_scores(query), n)]
+        if not ids:
+            return []
         got = self.index.guard(self.index.collection.get, ids=ids, include=["documents", "metadatas"])
         stored = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
         return [to_passage(cid, *stored[cid]) for cid in ids if cid in stored]
 
-    def bm25_model(self) -> tuple[Lexical, bool]:
-        """The BM25 model to use now and whether it is current; a stale one starts a rebuild in the background."""
+    def bm25_model(self) -> Lexical:
+        """The BM25 model to use now: the current one, or after a change to a large index the previous one while
+        the new one is built in the background. The index is counted only after a change (10 ms at 100,000 chunks)."""
         key = self.index.change_key()
         lexical = self._lexical
-        if lexical is None or (lexical.key != key and key[1] <= SYNC_REBUILD_CHUNKS):
+        if lexical is not None and lexical.key == key:
+            return lexical
+        if lexical is None or self.index.count() <= SYNC_REBUILD_CHUNKS:
             with self._lock:  # the first question builds it (there is nothing older), as does any on a small index
                 if self._lexical is None or self._lexical.key != key:
                     self._lexical = build_lexical(self.index, key)
-                lexical = self._lexical
-        if lexical.key == key:
-            return lexical, True
+                return self._lexical
         with self._lock:
             if self._rebuild is None or not self._rebuild.is_alive():
                 self._rebuild = threading.Thread(target=self.rebuild, args=(key,), name="bm25-rebuild")
                 self._rebuild.start()
-        return lexical, False
+        return lexical
 
     def rebuild(self, key: tuple) -> None:
         """Build BM25 for the index as of key and swap it in (a later change starts another rebuild).
