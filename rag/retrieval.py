@@ -185,7 +185,7 @@ class Retriever:
             rankings.append([p.chunk_id for p in dense])
             pool.update({p.chunk_id: p for p in dense})
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical(question, candidates)
+            lexical = self.lexical(question, candidates, known=pool)
             rankings.append([p.chunk_id for p in lexical])
             for p in lexical:
                 pool.setdefault(p.chunk_id, p)
@@ -202,19 +202,21 @@ class Retriever:
         return [to_passage(cid, text, meta, similarity=1.0 - dist)
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
-    def lexical(self, question: str, n: int) -> list[Passage]:
+    def lexical(self, question: str, n: int, known: Optional[dict[str, Passage]] = None) -> list[Passage]:
         """Best chunks by BM25 over title and text, read from the store as it is now (a chunk deleted or changed
-        since the model was built is never returned as it was)."""
+        since the model was built is never returned as it was), except those just read by dense search (known)."""
         lexical = self.bm25_model()
         query = bm25_tokens([question])[0]
         if not lexical.ids or not query:
             return []
         ids = [lexical.ids[i] for i in top_indices(lexical.model.get_scores(query), n)]
-        if not ids:
-            return []
-        got = self.index.guard(self.index.collection.get, ids=ids, include=["documents", "metadatas"])
-        stored = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [to_passage(cid, *stored[cid]) for cid in ids if cid in stored]
+        known = known or {}
+        stored = {cid: passage for cid, passage in known.items() if cid in ids}
+        unread = [cid for cid in ids if cid not in stored]
+        if unread:
+            got = self.index.guard(self.index.collection.get, ids=unread, include=["documents", "metadatas"])
+            stored |= {cid: to_passage(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [stored[cid] for cid in ids if cid in stored]
 
     def bm25_model(self) -> Lexical:
         """The BM25 model to use now: the current one, or after a change to a large index the previous one while
