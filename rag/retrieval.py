@@ -211,7 +211,7 @@ class Retriever:
             return []
         ids = [lexical.ids[i] for i in top_indices(lexical.model.get_scores(query), n)]
         known = known or {}
-        stored = {cid: passage for cid, passage in known.items() if cid in ids}
+        stored = {cid: known[cid] for cid in ids if cid in known}
         unread = [cid for cid in ids if cid not in stored]
         if unread:
             got = self.index.guard(self.index.collection.get, ids=unread, include=["documents", "metadatas"])
