@@ -69,8 +69,7 @@ def latency(assistant, questions: list[str], sizes: list[int], queries: int) -> 
     for size in sizes:
         grow_index(index, size, vocab)
         retriever.search(questions[0], s.top_k, s.candidates, "hybrid")  # starts BM25's rebuild when needed
-        retriever.settle()
-        retriever.search(questions[0], s.top_k, s.candidates, "hybrid")  # the rebuilt model swapped in
+        retriever.settle()  # the rebuild swaps its model in itself
         times = {mode: [] for mode in modes}
         for question in questions:
             for mode in modes:
