@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from .citations import grounded_history
+from .cpu import safe_model_params
 from .concurrency import FairLock, Slots  # noqa: F401  (Slots: the pipeline takes it from here)
 from .dates import heading, shown_date, spoken_date
 from .errors import ModelError, QuestionError, RagError
@@ -264,13 +265,14 @@ def threads(setting: int) -> int:
 
 
 def load_llama(settings: Settings, path: Path):
-    """Load a GGUF with an explicit context window, threads and batch size."""
+    """Load a GGUF with an explicit context window, threads and batch size (without AMX where it faults: rag/cpu.py)."""
     from llama_cpp import Llama
 
     try:
-        return Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=threads(settings.n_threads),
-                     n_threads_batch=threads(settings.n_threads_batch or settings.n_threads), n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn,
-                     seed=settings.seed, verbose=False)
+        with safe_model_params(path):
+            return Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=threads(settings.n_threads),
+                         n_threads_batch=threads(settings.n_threads_batch or settings.n_threads), n_batch=settings.n_batch,
+                         n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn, seed=settings.seed, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"The model {path.name} failed to load ({exc}). The file may be truncated or corrupt: "
                          "delete it to re-prepare the default, or point --model at a valid GGUF.") from None

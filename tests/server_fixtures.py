@@ -42,11 +42,14 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, headers: dict, time
 def llm_server(model: Path, folder: Path, api_key: str = "", n_ctx: int = 4096) -> Iterator[LlmServer]:
     """``python -m llama_cpp.server`` serving model as MODEL_ALIAS on a free loopback port, same threads and seed as in-process.
 
+    Started as ``python -m rag.cpu llama_cpp.server …``: the same server, its model loaded as the app loads its own
+    (without llama.cpp's AMX kernels where they fault, rag/cpu.py).
+
     The chat format is not given, so the server takes the template the GGUF carries, as the in-process model does.
     """
     port = free_port()
     log = folder / f"llm-server-{port}.log"
-    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
+    args = [sys.executable, "-m", "rag.cpu", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2",
             "--n_threads_batch", "2", "--seed", "0"] + (["--api_key", api_key] if api_key else [])
     with open(log, "wb") as out:

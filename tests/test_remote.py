@@ -90,8 +90,11 @@ def test_yes_probability_matches_in_process(server, model_file):  # noqa: F811
     """Against llama.cpp in this process on the same messages (logprobs need logits_all, as the server has by default)."""
     from llama_cpp import Llama
 
+    from rag.cpu import safe_model_params
+
     remote = RemoteGenerator(remote_settings(server)).yes_probability(YES_NO)
-    local_llm = Llama(model_path=str(model_file), n_ctx=512, n_threads=2, logits_all=True, seed=0, verbose=False)
+    with safe_model_params(model_file):
+        local_llm = Llama(model_path=str(model_file), n_ctx=512, n_threads=2, logits_all=True, seed=0, verbose=False)
     reply = local_llm.create_chat_completion(messages=YES_NO, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=10)
     top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
     local = yes_share([(t["token"], t["logprob"]) for t in top])
