@@ -24,7 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.bench.stages import RGB, grow_index, loadavg, pct, peak_rss_mb  # noqa: E402
+from rag.bench.measure import loadavg, peak_rss_mb  # noqa: E402
+from rag.bench.retrieval_stage import grow_index, time_modes  # noqa: E402
+from rag.bench.stages import RGB  # noqa: E402
 from rag.evaluation.retrieval import retrieval_assistant, run_retrieval, split_folds  # noqa: E402
 from rag.evaluation.testset import load_testset  # noqa: E402
 from rag.settings import Settings, expand_grid, parse_grid  # noqa: E402
@@ -53,32 +55,17 @@ def timed_ingest(assistant) -> dict:
 
 
 def latency(assistant, questions: list[str], sizes: list[int], queries: int) -> list[dict]:
-    """Dense, BM25 and hybrid search p50/p95 at each size (the top-k and candidates of the defaults).
-
-    Timed on a settled index: after growing it, one search starts BM25's rebuild and the timing waits for
-    it, so no question shares the CPU with a rebuild. Each question is timed in the three modes in turn,
-    so a change of load falls on all three alike.
-    """
+    """Dense, BM25 and hybrid search p50/p95 at each size (the top-k and candidates of the defaults), timed as
+    `rag bench` times them (rag/bench/retrieval_stage.py time_modes: on a settled index, modes in turn)."""
     from rag.text import WORD
 
     index, retriever, s = assistant.index, assistant.retriever, assistant.settings
     questions = (questions * (queries // max(len(questions), 1) + 1))[:queries]
     vocab = sorted({w for t in index.all_chunks()[1] for w in WORD.findall(t)})
-    modes = ("dense", "bm25", "hybrid")
     rows = []
     for size in sizes:
         grow_index(index, size, vocab)
-        retriever.search(questions[0], s.top_k, s.candidates, "hybrid")  # starts BM25's rebuild when needed
-        retriever.settle()  # the rebuild swaps its model in itself
-        times = {mode: [] for mode in modes}
-        for question in questions:
-            for mode in modes:
-                started = time.perf_counter()
-                retriever.search(question, s.top_k, s.candidates, mode)
-                times[mode].append((time.perf_counter() - started) * 1000)
-        row = {"chunks": index.count(), "load": loadavg()}
-        row.update({mode: {"p50_ms": pct(t, 50), "p95_ms": pct(t, 95)} for mode, t in times.items()})
-        rows.append(row)
+        rows.append({"chunks": index.count(), "load": loadavg(), **time_modes(retriever, questions, s)})
     return rows
 
 

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from rag.bench.report import render_table
-from rag.bench.stages import RGB, synthetic_chunks
+from rag.bench.retrieval_stage import synthetic_chunks, time_modes
+from rag.bench.stages import RGB
 from rag.bench.run import bench_combos
 from rag.cli import main
 from rag.errors import RagError
@@ -81,9 +82,31 @@ def test_ingest_retrieval_and_startup_are_sane(bench_result):
     assert [row["chunks"] for row in sizes] == [150, 300]
     for row in sizes:
         for mode in ("dense", "bm25", "hybrid"):
-            assert 0 < row[mode]["p50_ms"] <= row[mode]["p95_ms"]
+            assert 0 < row[mode]["p50_ms"] <= row[mode]["p95_ms"] and row[mode]["first_ms"] > 0
+        assert row["settle_s"] >= 0
     startup = stages["startup"]
     assert "error" not in startup, startup.get("error")
     assert 0 < startup["app_ready_s"] < startup["ready_to_first_answer_s"]
     assert "Generation" in render_table(bench_result[1]) and "chunks:" in render_table(bench_result[1])
     assert "TTFT p50 first question / follow-up (ms)" in render_table(bench_result[1])
+
+
+def test_modes_are_timed_on_a_settled_index_each_question_in_every_mode_in_turn():
+    """The first search of each mode comes before the wait for BM25's rebuild; the timed ones after it, interleaved."""
+    calls = []
+
+    class Recorder:
+        def search(self, question, top_k, candidates, mode):
+            calls.append((question, mode))
+
+        def settle(self):
+            calls.append("settle")
+
+    class Defaults:
+        top_k, candidates = 4, 20
+
+    got = time_modes(Recorder(), ["q1", "q2"], Defaults())
+    assert calls == [("q1", "dense"), ("q1", "bm25"), ("q1", "hybrid"), "settle",
+                     ("q1", "dense"), ("q1", "bm25"), ("q1", "hybrid"), ("q2", "dense"), ("q2", "bm25"), ("q2", "hybrid")]
+    assert set(got) == {"dense", "bm25", "hybrid", "settle_s"}
+    assert all(set(got[m]) == {"p50_ms", "p95_ms", "first_ms"} for m in ("dense", "bm25", "hybrid"))

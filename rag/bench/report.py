@@ -92,11 +92,13 @@ def render_others(st: dict) -> list[str]:
                 f"(after load {amount(i['rss_mb_after_load'])})")
     r = st.get("retrieval", {})
     if r:
-        lines.append("Retrieval p50 / p95 ms (first query, with BM25 build)" + (f"  ERROR {r['error']}" if "error" in r else ""))
+        lines.append("Retrieval p50 / p95 ms on a settled index (first query after growing it)"
+                     + (f"  ERROR {r['error']}" if "error" in r else ""))
         for row in r.get("sizes", []):
             cells = "  ".join(f"{m} {amount(row[m]['p50_ms'])}/{amount(row[m]['p95_ms'])} ({amount(row[m]['first_ms'])})"
                               for m in ("dense", "bm25", "hybrid"))
-            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  RSS {amount(row['peak_rss_mb'])} MB   load {row['load']}")
+            lines.append(f"  {row['chunks']:>7,} chunks: {cells}  BM25 rebuilt in {amount(row.get('settle_s'))} s"
+                         f"  RSS {amount(row['peak_rss_mb'])} MB   load {row['load']}")
             if row.get("after_upload"):
                 up = row["after_upload"]
                 lines.append(f"           after a 10-chunk upload: first hybrid question {amount(up['first_ms'])} ms, "

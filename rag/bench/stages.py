@@ -9,23 +9,22 @@ machine's speed drifts. The load average is recorded next to every measurement.
   With ``--remote URL`` the questions are also timed through a model server, in the same run.
 - questions: time to first token over the test set, cold (first question after load) and warm.
 - ingest: the RGB passages: documents/s, chunks/s, embedding texts/s, peak memory.
-- retrieval: dense, BM25 and hybrid latency at growing sizes; beyond the RGB passages the chunks are
-  synthetic (seeded random words, random unit vectors inserted directly, not embedded).
+- retrieval: dense, BM25 and hybrid latency at growing sizes (retrieval_stage.py); beyond the RGB passages
+  the chunks are synthetic (seeded random words, random unit vectors inserted directly, not embedded).
 - startup: ``python app.py`` until it serves, then the first answer through its API.
 """
 from __future__ import annotations
 
-import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 from ..settings import PROJECT_DIR, Settings
+from .measure import loadavg, pct, peak_rss_mb  # noqa: F401  (run.py and command.py take them from here)
 from .report import ratio
+from .retrieval_stage import stage_retrieval
 
 RGB = PROJECT_DIR.parent / "shared" / "bench" / "rgb"  # ../shared/bench/rgb beside the checkout; --rgb for elsewhere
 
@@ -34,27 +33,6 @@ SETTING_FLAGS = ("model", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "f
 QUICK = {"limit": 3, "pairs": 2, "sizes": [1000, 10000], "queries": 20, "conversations": 4}
 FULL = {"limit": 12, "pairs": 3, "sizes": [1000, 10000, 100000], "queries": 30, "conversations": 8}
 OVERHEAD_TOKENS = 32
-
-
-def loadavg() -> str:
-    """The 1-minute load average, as recorded next to every number."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "?"
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
-
-
-def pct(values, q: float) -> Optional[float]:
-    from ..evaluation.metrics import percentile
-
-    got = percentile([v for v in values if v is not None], q)
-    return None if got is None else round(got, 1)
 
 
 def timed_stream(pieces) -> dict:
@@ -192,91 +170,6 @@ def stage_ingest(p: dict) -> dict:
             "embedding_texts_per_s": round(TimedEmbedding.texts / max(TimedEmbedding.seconds, 1e-9), 1),
             "embedding_share": round(TimedEmbedding.seconds / report.seconds, 3),
             "rss_mb_before": base, "rss_mb_after_load": loaded_rss, "load": loadavg()}
-
-
-# ---------- stage: retrieval at growing sizes ----------
-
-def synthetic_chunks(first: int, count: int, vocab: list[str], seed: int = 0, dims: int = 384):
-    """Deterministic filler: ids, ~100 seeded random words each, random unit vectors (dims of the embedder), metadata."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed + first)
-    vectors = rng.standard_normal((count, dims)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    words = np.asarray(vocab)
-    ids, texts, metas = [], [], []
-    for n in range(first, first + count):
-        doc = f"synthetic-{n // 10:06d}"
-        text = " ".join(words[rng.integers(0, len(words), 100)]) + "."
-        ids.append(f"{doc}:00000000:{n % 10:05d}")
-        texts.append(text)
-        metas.append({"doc_id": doc, "title": f"Synthetic {n // 10}", "source": f"{doc}.txt", "content_hash": "0" * 64,
-                      "n_chunks": 10, "index": n % 10, "start": 0, "end": len(text), "indexed_at": ""})
-    return ids, texts, metas, vectors
-
-
-def grow_index(index, size: int, vocab: list[str]) -> float:
-    """Top the collection up to size chunks with synthetic ones; seconds taken."""
-    started = time.perf_counter()
-    have = index.count()
-    for first in range(have, size, 4000):
-        ids, texts, metas, vectors = synthetic_chunks(first, min(4000, size - first), vocab, dims=getattr(index.embedder, "dimensions", 384))
-        index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
-    index.generation += 1
-    return time.perf_counter() - started
-
-
-def time_after_upload(index, retriever, questions: list[str], settings, vocab: list[str]) -> dict:
-    """The hybrid questions after a 10-chunk document arrives (removed afterwards): what a user waits after an upload."""
-    ids, texts, metas, vectors = synthetic_chunks(10_000_000 + index.count(), 10, vocab, dims=getattr(index.embedder, "dimensions", 384))
-    uploaded = time.perf_counter()
-    index.collection.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
-    index.generation += 1
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        retriever.search(question, settings.top_k, settings.candidates, "hybrid")
-        times.append((time.perf_counter() - started) * 1000)
-    retriever.settle()
-    swapped_s = time.perf_counter() - uploaded  # until BM25 knows the upload (timed questions included)
-    index.collection.delete(ids=ids)
-    index.generation += 1
-    retriever.search(questions[0], settings.top_k, settings.candidates, "hybrid")
-    retriever.settle()  # the next size starts with a current model
-    return {"first_ms": round(times[0], 1), "p95_ms": pct(times, 95), "bm25_current_after_s": round(swapped_s, 1),
-            "load": loadavg()}
-
-
-def stage_retrieval(p: dict) -> dict:
-    from ..index import Index
-    from ..retrieval import Retriever
-    from ..text import WORD
-
-    settings = Settings.load(home=p["home"], corpus=p["corpus"])
-    index = Index(settings)
-    retriever = Retriever(index)
-    questions = [json.loads(line)["question"] for line in Path(p["queries_file"]).read_text().splitlines() if line.strip()]
-    questions = (questions * (p["queries"] // max(len(questions), 1) + 1))[:p["queries"]]
-    vocab = sorted({w for t in index.all_chunks()[1] for w in WORD.findall(t)}) or ["news", "market", "city", "report"]
-    rows = []
-    for size in p["sizes"]:
-        fill_s = grow_index(index, size, vocab)
-        row = {"chunks": index.count(), "fill_s": round(fill_s, 1), "load": loadavg()}
-        for mode in ("dense", "bm25", "hybrid"):
-            started = time.perf_counter()
-            retriever.search(questions[0], settings.top_k, settings.candidates, mode)  # builds BM25 when needed
-            first_ms = (time.perf_counter() - started) * 1000
-            times = []
-            for question in questions:
-                started = time.perf_counter()
-                retriever.search(question, settings.top_k, settings.candidates, mode)
-                times.append((time.perf_counter() - started) * 1000)
-            row[mode] = {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "first_ms": round(first_ms, 1)}
-        row["after_upload"] = time_after_upload(index, retriever, questions, settings, vocab)
-        row["peak_rss_mb"] = peak_rss_mb()
-        rows.append(row)
-    return {"sizes": rows, "real_chunks": p.get("real_chunks"), "queries": len(questions),
-            "note": "chunks beyond the RGB passages are synthetic: seeded random words and random unit vectors"}
 
 
 # ---------- stage: start-up of the chat ----------
