@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import platform
 import runpy
 import subprocess
@@ -98,8 +99,10 @@ def remembered(file: Path, key: str, check) -> bool:
     if isinstance(verdicts, dict) and isinstance(verdicts.get(key), bool):
         return verdicts[key]
     verdict = check()
-    try:
-        file.write_text(json.dumps({**(verdicts if isinstance(verdicts, dict) else {}), key: verdict}))
+    try:  # written whole, then renamed: a process reading it at the same moment sees the old file or the new one
+        part = file.with_name(f"{file.name}.{os.getpid()}.part")
+        part.write_text(json.dumps({**(verdicts if isinstance(verdicts, dict) else {}), key: verdict}))
+        os.replace(part, file)
     except OSError:
         pass
     return verdict
