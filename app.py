@@ -1,53 +1,12 @@
 """The browser chat, its OpenAI-compatible /v1 endpoint and its MCP server: ``python app.py [--host H] [--port P]``
-(or ``make run``), all on http://127.0.0.1:7860.
+(or ``make run``; ``rag chat`` once installed), all on http://127.0.0.1:7860.
 
-Entry point only: read the settings, check who may connect, load the Assistant once (model,
-embedder, index) and index the corpus, then serve the page built by rag/web/layout.py.
+Entry point only: the process is rag/web/serve.py (settings, access, the Assistant, the page).
 """
-from __future__ import annotations
+import sys
 
 import rag  # noqa: F401  first: turns Gradio analytics and all other telemetry off before gradio loads
-
-import argparse
-import logging
-import sys
-from typing import Optional
-
-from rag import catalog
-from rag.cli import COMMON_FLAGS, add_setting_flags
-from rag.errors import RagError
-from rag.pipeline import Assistant
-from rag.settings import Settings
-from rag.web.access import check_access
-from rag.web.layout import build_app, launch
-
-log = logging.getLogger("rag.app")
-FLAGS = ("host", "port", *COMMON_FLAGS)
-
-
-def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Start the browser chat over the articles.")
-    add_setting_flags(parser, FLAGS)
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    args = parse_args(argv)
-    try:
-        settings = Settings.load(**{name: getattr(args, name) for name in FLAGS})
-        auth = check_access(settings)
-        assistant = Assistant(settings, progress=log.info)
-        log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
-        for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
-            log.info("Collection %s: %s", collection.name, assistant.in_collection(collection.name).ingest().summary())
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    launch(build_app(assistant), assistant, auth)
-    return 0
-
+from rag.web.serve import main
 
 if __name__ == "__main__":
     sys.exit(main())

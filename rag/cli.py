@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag ingest|ask|prepare-model|settings|eval|bench``.
+"""Command line: ``rag chat|ingest|ask|prepare-model|settings|collections|eval|bench`` (or ``python -m rag …``).
 
 A face of the pipeline, like the web app: it imports the pipeline, the evaluation and the benchmark
 rooms, and nothing imports it but ``rag/__main__.py`` and the web app (for the setting flags).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -113,9 +114,19 @@ def cmd_prepare_model(args) -> int:
     return 0
 
 
+def cmd_chat(argv: list[str]) -> int:
+    """``rag chat [--host H] [--port P] [setting flags]``: the browser chat, as ``python app.py`` starts it (its flags
+    are the app's own, so they are parsed there)."""
+    from .web.serve import main as serve
+
+    return serve(argv, prog="rag chat")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions about your articles, offline.")
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about your articles, offline.")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("chat", add_help=False, help="Start the browser chat on http://127.0.0.1:7860 "
+                   "(`rag chat --help` lists its flags).")  # main() hands its arguments to the app's own parser
     ingest = sub.add_parser("ingest", help="(Re)index the corpus folder or the given files and folders, or add web pages.")
     ingest.add_argument("paths", nargs="*", help="Files or folders (default: the corpus folder), or http(s) links of "
                         "pages to fetch into the corpus.")
@@ -191,6 +202,9 @@ def cmd_settings(args) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["chat"]:
+        return cmd_chat(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
@@ -200,3 +214,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         status("interrupted")
         return 130
+    except BrokenPipeError:  # `rag settings | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -19,15 +19,32 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "RAG_"
 
 
+def default_places(project: Path = PROJECT_DIR, data_home: Optional[str] = None) -> tuple[Path, Path, Path]:
+    """(home, corpus, prompts) by default: in a checkout, its own .rag, corpus and prompts folders; installed with
+    pip (no checkout around the package), a per-user folder and the prompts installed with the package.
+
+    ``default_places(Path('/src/rag-checkout'))`` -> ``(/src/rag-checkout/.rag, /src/rag-checkout/corpus,
+    /src/rag-checkout/prompts)`` when that folder holds app.py and prompts/; for site-packages ->
+    ``(~/.local/share/ask-the-articles, ~/.local/share/ask-the-articles/corpus, site-packages/rag/prompts)``.
+    """
+    if (project / "prompts").is_dir() and (project / "app.py").is_file():
+        return project / ".rag", project / "corpus", project / "prompts"
+    user = Path(data_home or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ask-the-articles"
+    return user, user / "corpus", Path(__file__).resolve().parent / "prompts"
+
+
+HOME, CORPUS, PROMPTS = default_places()
+
+
 class Settings(BaseModel):
     """All settings of the pipeline, the CLI and the chat."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
     # Where things live
-    home: Path = Field(PROJECT_DIR / ".rag", description="Data folder: index, prepared model, caches.")
-    corpus: Path = Field(PROJECT_DIR / "corpus", description="Folder of articles to index.")
-    prompts: Path = Field(PROJECT_DIR / "prompts", description="Folder of prompt templates.")
+    home: Path = Field(HOME, description="Data folder: index, prepared model, caches.")
+    corpus: Path = Field(CORPUS, description="Folder of articles to index.")
+    prompts: Path = Field(PROMPTS, description="Folder of prompt templates.")
     model: Optional[Path] = Field(None, description="GGUF file to generate with; empty means the bundled default.")
 
     # Generation

@@ -25,6 +25,39 @@ from rag.evaluation.testset import SEED_QUESTION  # noqa: E402,F401  (tests impo
 SEED_REASON = re.compile(r"Chinese open[- ]source")
 
 
+# The fast tier (`make check`, `pytest -m "not slow"`) runs what needs no model, no server and no browser. A test is
+# slow when it asks for one of these fixtures (directly or through another), or is marked @pytest.mark.slow itself
+# (a test that starts the app, a server or `python -m rag ask` in a subprocess).
+SLOW_FIXTURES = frozenset({"llm", "assistant", "embedder", "index", "model_file", "app_server", "browser", "page"})
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: needs the model, a server, the app or a browser (left out of `make check`)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def fast_tier_loads_no_model(request, monkeypatch):
+    """Under `-m "not slow"`, a test that loads the model or the embedder in this process fails, saying to mark it
+    slow: the fast tier stays fast because nothing in it can load one unnoticed."""
+    if request.config.getoption("markexpr", "") != "not slow":
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} loads a model: mark it @pytest.mark.slow (see SLOW_FIXTURES)")
+
+    import rag.embeddings
+    import rag.generation
+
+    monkeypatch.setattr(rag.generation, "load_llama", refuse)
+    monkeypatch.setattr(rag.embeddings, "load_sentence_model", refuse)
+
+
 # Under CI=true a skipped test fails the run unless it is listed here with the reason it may skip.
 ALLOWED_SKIPS = {
     "tests/test_testset.py::test_rgb_slice_format_and_evidence":

@@ -1,0 +1,46 @@
+"""The chat's process: read the settings, check who may connect, load the Assistant once (model, embedder,
+index), index the corpus and every collection, then serve the page built by layout.py, its /v1 and its MCP
+server. ``python app.py`` (the checkout's entry point) and ``rag chat`` (the installed command) both run main().
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional
+
+from .. import catalog
+from ..cli_common import COMMON_FLAGS, add_setting_flags
+from ..errors import RagError
+from ..pipeline import Assistant
+from ..settings import Settings
+from .access import check_access
+from .layout import build_app, launch
+
+log = logging.getLogger("rag.app")
+FLAGS = ("host", "port", *COMMON_FLAGS)
+
+
+def parse_args(argv: Optional[list[str]], prog: Optional[str] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description="Start the browser chat over the articles.")
+    add_setting_flags(parser, FLAGS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = parse_args(argv, prog)
+    try:
+        settings = Settings.load(**{name: getattr(args, name) for name in FLAGS})
+        auth = check_access(settings)
+        assistant = Assistant(settings, progress=log.info)
+        log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
+        for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
+            log.info("Collection %s: %s", collection.name, assistant.in_collection(collection.name).ingest().summary())
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    launch(build_app(assistant), assistant, auth)
+    return 0
+
