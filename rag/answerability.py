@@ -2,7 +2,7 @@
 
 A small model asked about something the articles do not cover answers from the nearest passage ("Who won
 the 2018 Tour de France?" → the 2019 winner). Two rules catch what can be caught without a larger model,
-each measured on the bundled test set and confirmed on RGB dev (README, "How it decides to refuse"):
+each measured on the bundled test set and confirmed on RGB dev (docs/refusals.md):
 
 1. Before the model is asked: a number of the question (a year, an edition, a season) that no source
    names. News questions hinge on them, and the index holds the same event in other years.

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_collections_parser(sub)
     shown = sub.add_parser("settings", help="Print every setting: value now, default, bounds, environment variable.")
     shown.add_argument("--json", action="store_true", help="Print them as JSON.")
-    shown.add_argument("--markdown", action="store_true", help="Print the defaults as the README's Markdown table.")
+    shown.add_argument("--markdown", action="store_true", help="Print the defaults as the Markdown table of docs/settings.md.")
     shown.set_defaults(run=cmd_settings)
     add_eval_parser(sub)
     add_bench_parser(sub)

@@ -225,7 +225,7 @@ def bounds_of(info) -> str:
 
 
 def settings_table() -> str:
-    """Every setting as a Markdown table (variable, default, bounds, meaning): the README's settings table is
+    """Every setting as a Markdown table (variable, default, bounds, meaning): docs/settings.md's table is
     this text, and a test keeps the two equal. Paths are shown relative to the project folder.
 
     ``settings_table().splitlines()[2] -> '| `RAG_HOME` | `.rag` |  | Data folder: index, prepared model, caches. |'``

@@ -7,7 +7,7 @@ metrics) uses these functions, so a fix reaches them all at once.
 Sentences: sentencex (a maintained rule-based segmenter) cuts each line, and a sentence never ends
 after an abbreviation such as "U.S.", "Dr.", "J." or "Calif.". Chosen by measurement: on the 146 of
 919 passages (seed article and RGB) where splitters disagreed, judged by hand, this regex-free rule made
-the fewest errors (README, "Dependencies").
+the fewest errors (docs/dependencies.md).
 """
 from __future__ import annotations
 

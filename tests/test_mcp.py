@@ -95,7 +95,7 @@ def test_the_page_endpoints_are_not_tools(app_server, tool):
 
 @pytest.mark.parametrize("suffix", ["/", ""], ids=["trailing-slash", "no-trailing-slash"])
 def test_both_url_forms_serve_the_tools(app_server, suffix):
-    """The README gives both forms: some clients (MCP Inspector 0.15) fail on one of them."""
+    """docs/api.md gives both forms: some clients (MCP Inspector 0.15) fail on one of them."""
     async def work(session):
         return sorted(tool.name for tool in (await session.list_tools()).tools)
 

@@ -62,8 +62,9 @@ def test_a_follow_up_is_searched_with_the_conversation_and_answered_without_a_re
 
 
 def test_follow_up_is_rewritten_into_a_standalone_question(assistant):
-    # What is tested is the rewrite and the retrieval it drives; the confidence floor, measured on whole test sets
-    # (README), is off here: this one answer's confidence sits near it and moves with any change to the prompt.
+    # What is tested is the rewrite and the retrieval it drives; the confidence floor, measured on whole test
+    # sets (docs/evaluation.md), is off here: this one answer's confidence sits near it and moves with any change
+    # to the prompt.
     answer = assistant.ask("And what does he think about export controls?", FOLLOW_UP_HISTORY, min_confidence=0.0,
                            rewrite="auto")
     assert "altman" in answer.standalone_question.lower(), answer.standalone_question

@@ -2,12 +2,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from rag.errors import SettingsError
-from rag.settings import Settings, bounds_of, env_names, settings_rows, settings_table
+from rag.settings import Settings, bounds_of, env_names, settings_rows
 
 
 def test_environment_and_overrides(monkeypatch):
@@ -65,11 +64,3 @@ def test_rag_settings_prints_every_setting():
     out = subprocess.run([sys.executable, "-m", "rag", "settings", "--json"], capture_output=True, text=True,
                          check=True).stdout
     assert {row["variable"] for row in json.loads(out)} == set(env_names())
-
-
-def test_readme_settings_table_is_the_settings_object():
-    """The README's table is `rag settings --markdown`: a default or bound changed in code changes the README."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    start, end = "<!-- settings: python -m rag settings --markdown -->\n", "\n<!-- /settings -->"
-    assert start in readme and end in readme
-    assert readme.split(start, 1)[1].split(end, 1)[0] == settings_table()
