@@ -71,6 +71,16 @@ class Answer:
     reason: str = ""  # the refusal's reason in the reader's terms ("The articles found do not mention H20.")
     signals: Optional[Signals] = None  # what the checks measured (answerability.Signals)
     grounded: Optional[float] = None  # the combiner's probability that the answer is grounded, when it ran
+    time: str = ""  # what the question asked about time: "", "now", "latest", "period", "history" (when.TimeFrame)
+    today: str = ""  # the day "now" was, ISO
+    timeline: bool = False  # the answer is a timeline: one dated, quoted event per line, oldest first
+
+    @property
+    def as_of(self) -> str:
+        """The date of the newest source the answer cites (of any source it read when it cites none), ISO; ''
+        when none is dated: what a reader needs to know how current the answer is."""
+        cited = [c.date for c in self.citations if c.date] or [p.date for p in self.passages if p.date]
+        return max(cited, key=date_key) if cited else ""
 
     @property
     def why(self) -> str:
@@ -93,12 +103,19 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by, "reason": inert(self.why), "grounded": self.grounded,
+            "as_of": self.as_of, "today": self.today, "time": self.time, "timeline": self.timeline,
             "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
             "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
                            "check": c.best_check()} for c in self.claims] if not self.refused else [],
             "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
+
+
+def date_key(iso: str) -> str:
+    """An ISO date as compared with others of other precisions: ``date_key('2023-06') -> '2023-06-99'`` (a month
+    is later than its days: it may end after them), ``'2023' -> '2023-99-99'``."""
+    return (iso + "-99-99")[:10] if len(iso) < 10 else iso
 
 
 def make_citation(n: int, passage: Passage, supported: bool, highlights: list[tuple[int, int]]) -> Citation:

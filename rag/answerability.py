@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import grounding
+from .relative import annotate
 from .text import WORD, numbers
+from .chronology import uncovered
+from .when import TimeFrame
 
 if TYPE_CHECKING:
     from .retrieval import Passage
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 REASONS = {  # Answer.refused_by -> why, in words a reader can check (the page and the terminal show it)
     "relevance": "No passage of the articles is close to it.",
+    "period": "It asks about a time that none of the articles on its subject covers.",
     "numbers": "It asks about a year or number that none of the passages found mentions.",
     "confidence": "A draft answer was written but withheld: the model was unsure of its names and numbers.",
     "stated": "A draft answer was written but withheld: the model did not find it stated in the sources.",
@@ -137,18 +141,30 @@ def grounded_probability(signals: Signals, weights: dict) -> float:
 
 
 # -- the rules the pipeline applies ------------------------------------------------------------------
-def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings) -> tuple[str, str]:
+def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings,
+                          frame: Optional[TimeFrame] = None, pool: Sequence[Passage] = (),
+                          on_subject=None) -> tuple[str, str]:
     """Why to refuse without asking the model, as (rule, sentence), or ("", ""): no passage, none close enough,
-    a number of the question that no source names (answerability.missing_numbers), or a code or name of the
-    question that no source names (grounding.missing), said in the reader's terms."""
+    a time the question asks about that no article on its subject covers (when.uncovered, over the candidates in
+    pool, on_subject telling which are about the question's subject), a number of the question that no source names (answerability.missing_numbers), or a code or name of the
+    question that no source names (grounding.missing), said in the reader's terms. The years and months of the
+    question's own time frame ("in 2020") are the time rule's, not the numbers rule's, where the articles are dated."""
     if not passages or not relevant_enough(passages, settings.min_relevance):
         return "relevance", ""
     texts = [source_text(p) for p in passages]
-    if settings.refuse_missing_numbers and missing_numbers(question, texts):
-        lacking = [c for c in grounding.constraints(question) if c.text in missing_numbers(question, texts)]
+    timed = frame is not None and frame.kind == "period" and any(p.date for p in pool)
+    if timed:
+        why = uncovered(question, frame, pool, on_subject or (lambda passage: True))
+        if why:
+            return "period", why
+    own = set(grounding.tokens(frame.words)) if timed else set()
+    lacking_numbers = [n for n in missing_numbers(question, texts) if n not in own]
+    if settings.refuse_missing_numbers and lacking_numbers:
+        lacking = [c for c in grounding.constraints(question) if c.text in lacking_numbers]
         return "numbers", grounding.reason(question, lacking, texts)
     kinds = missing_kinds(settings.refuse_missing)
-    lacking = grounding.missing(grounding.constraints(question), texts, kinds) if kinds else []
+    wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
+    lacking = grounding.missing(wanted, texts, kinds) if kinds else []
     if lacking:
         return "missing", grounding.reason(question, lacking, texts)
     return "", ""
@@ -160,9 +176,10 @@ def missing_kinds(setting: str) -> set[str]:
 
 
 def source_text(passage: Passage) -> str:
-    """What a source tells about itself and its article: title, date when known, text."""
+    """What a source tells about itself and its article: title, date when known, text with its relative dates
+    resolved beside them ("on Sunday [18 June 2023]", relative.annotate)."""
     date = getattr(passage, "date", "") or ""
-    return " ".join(part for part in (passage.title, date, passage.text) if part)
+    return " ".join(part for part in (passage.title, date, annotate(passage.text, date)) if part)
 
 
 def cited_numbers(claims: Sequence) -> list[int]:

@@ -21,12 +21,14 @@ from .errors import ModelError, QuestionError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
 from .settings import Settings
+from .relative import annotate
+from .when import TimeFrame, period_words
 from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
                       restore_prompt_state, save_prompt_state, yes_probability)
 from .text import strip_markers
 
 log = logging.getLogger("rag.generation")
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated", "now", "period")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Prompts:
     check: str
     claim: str
     dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
+    now: str  # said when the question asks about the present or the latest ({today})
+    period: str  # said when it asks about a time of its own ({period})
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -69,21 +73,29 @@ def pack_context(passages: Sequence[Passage], count: Callable[[str], int], budge
     return chosen
 
 
-def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True) -> list[dict]:
-    """Chat messages: the static system prompt, then the numbered sources (heading and text) and the question;
-    when a source shows its date, the dated prompt first says how to read relative dates against it.
+def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str, titles: bool = True,
+                   frame: Optional[TimeFrame] = None) -> list[dict]:
+    """Chat messages: the static system prompt, then the numbered sources (heading and text, relative dates
+    resolved beside their words: relative.annotate) and the question; when a source shows its date, the dated
+    prompt first says how to read relative dates against it, and when the question asks about now or a time of
+    its own (frame), the now or period prompt says so.
 
     Passages come here already without instruction-like sentences (safety.without_instructions);
     citation look-alikes in them are neutralised.
     """
     shown = [heading(shown_title(p) if titles else "", shown_date(p)) for p in passages]
     sources = "\n\n".join(
-        prompts.source.format(n=n, title=title if title != previous else "", text=neutralise_markers(p.text))
+        prompts.source.format(n=n, title=title if title != previous else "",
+                              text=neutralise_markers(annotate(p.text, p.date) if frame else p.text))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
         for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
     if any(shown_date(p) for p in passages):
         user = f"{prompts.dated}\n{user}"
+    if frame is not None and frame.kind in ("now", "latest") and any(p.date for p in passages):
+        user = f"{prompts.now.format(today=spoken_date(frame.today))}\n{user}"
+    elif frame is not None and frame.kind == "period":
+        user = f"{prompts.period.format(period=period_words(frame))}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 

@@ -1,7 +1,7 @@
 """The one answer path shared by the CLI, the chat, the evaluation and the benchmark.
 
-question → (standalone rewrite) → retrieve → fit to the window → stream from the model →
-check citations → Answer.
+question → (standalone rewrite) → its time (when.py) → retrieve, ordered by that time → fit to the window →
+stream from the model → check (checks.py) → Answer; "how did X change?" → a timeline of quotes (timeline.py).
 """
 from __future__ import annotations
 
@@ -10,25 +10,30 @@ import logging
 import threading
 import time
 from contextlib import closing
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from . import catalog, grounding
+from . import catalog
 from .answer import Answer, Citation, Retrieved, Timings, make_citation  # noqa: F401  (the faces import them from here)
-from .answerability import (Signals, answer_signals, backs, cited_numbers, confidence, grounded_probability,
-                            load_weights, refusal_before_asking, source_text)
-from .citations import check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, split_claims
+from .answerability import confidence, refusal_before_asking
+from .checks import Checks
+from .citations import is_refusal
 from .context import select_sentences
 from .documents import normalize_text
 from .errors import IndexEmptyError, QuestionError, RagError, SettingsError
-from .generation import (Generator, Slots, as_asked, build_messages, check_messages, claim_messages, load_prompts,
-                         pack_context, rewrite_messages)
+from .generation import (Generator, Slots, as_asked, build_messages, check_messages, load_prompts, pack_context,
+                         rewrite_messages)
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
+from .timeline import events, timeline_answer
+from .chronology import Candidates, about, order, subject
+from .when import TimeFrame, read_question
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -48,7 +53,7 @@ def check_question(question: str, limit: int) -> str:
     return cleaned
 
 
-class Assistant:
+class Assistant(Checks):
     """Everything loaded once: index, embedder, retriever, prompts and model."""
 
     def __init__(self, settings: Optional[Settings] = None, *, llm=None, embedder=None, progress=None):
@@ -156,18 +161,26 @@ class Assistant:
         if self.index.count() == 0:
             raise IndexEmptyError("The index is empty: add articles to the corpus folder and run "
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
-        ranked, passages = self.retrieve(standalone, settings)
+        frame, pool = self.frame(standalone, settings), Candidates()
+        ranked, passages = self.retrieve(standalone, settings, frame, pool)
         timings = Timings(retrieve_ms=ms_since(started))
-        reason, why = refusal_before_asking(standalone, passages, settings)
+        timed = dict(time=frame.kind, today=frame.today)
+        if frame.kind == "history":
+            found = events(standalone, pool.passages, pool.on_subject, settings.timeline_events)
+            if len(found) >= 2:  # fewer is no timeline: the model answers from the passages
+                timings.total_ms = ms_since(started)
+                yield timeline_answer(question, standalone, found, timings, self.generator.name, **timed)
+                return
+        reason, why = refusal_before_asking(standalone, passages, settings, frame, pool.passages, pool.on_subject)
         if reason:
             timings.total_ms = ms_since(started)
             shown = ranked if reason == "relevance" else passages
-            yield self.refuse(question, standalone, shown, timings, reason, why=why)
+            yield replace(self.refuse(question, standalone, shown, timings, reason, why=why), **timed)
             return
         if sources_first:
             yield Retrieved(passages, standalone, timings.retrieve_ms)
         asked = as_asked(self.prompts, question, standalone, settings.rewrite)
-        messages = build_messages(self.prompts, passages, asked, settings.show_titles)
+        messages = build_messages(self.prompts, passages, asked, settings.show_titles, frame if settings.time_aware else None)
         timings.prompt_tokens = sum(self.generator.count(m["content"]) for m in messages)
         pieces, tokens = [], []
         with closing(self.generator.stream(messages, settings.max_tokens, settings.temperature, logprobs=tokens)) as stream:
@@ -185,19 +198,49 @@ class Assistant:
                              messages)
         timings.total_ms = ms_since(started)
         timings.check_ms = round(timings.total_ms - written, 1)
-        yield answer
+        yield replace(answer, **timed)
 
-    def retrieve(self, standalone: str, settings: Settings) -> tuple[list[Passage], list[Passage]]:
+    def frame(self, standalone: str, settings: Settings) -> TimeFrame:
+        """What the question says about time (when.read_question), as of the today setting or the clock; an empty
+        frame when time_aware is off."""
+        if not settings.time_aware:
+            return TimeFrame()
+        return read_question(standalone, settings.today or date.today())
+
+    def retrieve(self, standalone: str, settings: Settings, frame: Optional[TimeFrame] = None,
+                 pool: Optional[Candidates] = None) -> tuple[list[Passage], list[Passage]]:
         """The passages retrieval ranked, and the sources the model reads: fitted to the window, instructions cut
-        out, and in sentences mode only the sentences that matter (evaluation.retrieval scores these without a model)."""
+        out, and in sentences mode only the sentences that matter (evaluation.retrieval scores these without a model).
+        Candidates are ordered by the question's time (when.order) before the best are taken; pool, when given,
+        receives them all in that order (the time rules and timelines read more than the top-k)."""
+        frame = self.frame(standalone, settings) if frame is None else frame
         budget = context_budget(settings, self.static_tokens() + self.generator.count(standalone))
+        wanted = subject(standalone, frame) if frame.kind else []
+
+        def arrange(candidates: list[Passage]) -> list[Passage]:
+            on_subject = about(wanted, self.articles({p.doc_id for p in candidates}) if wanted else None)
+            arranged = order(candidates, frame, on_subject)
+            if pool is not None:
+                pool.passages, pool.on_subject = arranged, on_subject
+            return arranged
+
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
-                                       settings.prefer_numbers)
+                                       settings.prefer_numbers, arrange)
         passages = pack_context(without_instructions(ranked), self.generator.count, budget)
         if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
             passages = select_sentences(standalone, passages, self.generator.count,
                                         min(settings.sentence_tokens, budget)) or passages
         return ranked, passages
+
+    def articles(self, doc_ids: set[str]) -> dict[str, str]:
+        """The title and whole text of each article (its chunks joined), by doc_id: what a question's subject is
+        looked for in (an article names its subject in its first paragraph, not in every chunk)."""
+        got = self.index.guard(self.index.collection.get, where={"doc_id": {"$in": sorted(doc_ids)}},
+                               include=["documents", "metadatas"])
+        texts: dict[str, list[str]] = {}
+        for text, meta in zip(got["documents"], got["metadatas"]):
+            texts.setdefault(meta["doc_id"], [meta.get("title", "")]).append(text)
+        return {doc_id: "\n".join(parts) for doc_id, parts in texts.items()}
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "context") -> str:
         """What retrieval searches for a follow-up. One that stands alone is searched as it is (unless
@@ -217,79 +260,6 @@ class Assistant:
         if not hasattr(self, "_static_tokens"):
             self._static_tokens = self.generator.count(self.prompts.system + self.prompts.answer + self.prompts.dated)
         return self._static_tokens
-
-    def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
-               withheld: str = "", claims: Sequence = (), score: Optional[float] = None,
-               stated: Optional[float] = None, why: str = "", signals: Optional[Signals] = None,
-               grounded: Optional[float] = None) -> Answer:
-        """The refusal sentence, with the passages it looked at, why it refused and what it withheld."""
-        return Answer(question, self.prompts.refusal, True, [], passages, list(claims), timings, self.generator.name,
-                      standalone, withheld=withheld, confidence=score, stated=stated, refused_by=reason, reason=why,
-                      signals=signals, grounded=grounded)
-
-    def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
-               settings: Optional[Settings] = None, score: Optional[float] = None,
-               stated: Optional[float] = None, messages: Optional[list[dict]] = None) -> Answer:
-        """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
-        cites (words and numbers, then the model's own yes/no when messages are given), and one decision."""
-        settings = settings or self.settings
-        if is_refusal(text, self.prompts.refusal):
-            withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
-            return self.refuse(question, standalone, passages, timings, "model", withheld, score=score, stated=stated)
-        if score is not None and score < settings.min_confidence:
-            return self.refuse(question, standalone, passages, timings, "confidence", text, score=score, stated=stated)
-        if stated is not None and stated < settings.min_stated:
-            return self.refuse(question, standalone, passages, timings, "stated", text, score=score, stated=stated)
-        text = clean_markers(text, set(range(1, len(passages) + 1)))
-        claims = split_claims(text)
-        texts = [p.text for p in passages]
-        check_claims(claims, texts, settings.support_threshold, self.similarity)
-        if settings.check_sentences and messages:
-            self.check_sentences(claims, messages)
-        ground_claims(claims, settings.min_claim)
-        signals, lacking = answer_signals(standalone, claims, passages, score)
-        # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
-        # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
-        judged = settings.min_grounded and cited_numbers(claims)
-        grounded = grounded_probability(signals, self.weights()) if judged else None
-        refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
-        if grounded is not None and grounded < settings.min_grounded:
-            cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
-            why = grounding.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
-            return self.refuse(question, standalone, passages, timings, "grounding", why=why, **refusal)
-        if settings.refuse_unsupported and not any(claim.grounded for claim in claims):
-            return self.refuse(question, standalone, passages, timings, "unsupported", **refusal)
-        citations = [make_citation(n, passages[n - 1], backs(claims, n, settings.min_claim),
-                                   highlight_spans(claims, n, texts[n - 1], self.similarity))
-                     for n in cited_numbers(claims)]
-        return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone,
-                      confidence=score, stated=stated, signals=signals, grounded=grounded)
-
-    def check_sentences(self, claims: Sequence, messages: list[dict]) -> None:
-        """The model's P(yes) that each cited source states its sentence, read past the cached sources."""
-        for claim in claims:
-            for n in claim.cited:
-                claim.checked[n] = self.generator.yes_probability(claim_messages(self.prompts, messages, claim.text, n))
-
-    def weights(self) -> dict:
-        """The fitted combiner (answerability.load_weights), read once."""
-        if not hasattr(self, "_weights"):
-            try:
-                self._weights = load_weights()
-            except (OSError, ValueError, KeyError) as exc:
-                raise RagError(f"The refusal combiner's weights could not be read ({exc}); "
-                               "restore rag/refusal_weights.json or set min_grounded to 0.") from None
-        return self._weights
-
-    def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
-        """Cosine similarity of one sentence to each of others, with MiniLM (the support threshold was set on it)
-        whatever embedder retrieval uses; a stand-in embedder of a test (no key) is used as it is."""
-        from .embeddings import similarity, support_embedder
-
-        if not hasattr(self, "_support"):
-            own = self.index.embedder
-            self._support = own if getattr(own, "key", "minilm") == "minilm" else support_embedder()
-        return similarity(self._support, sentence, list(others))
 
 
 def make_generator(settings: Settings, llm=None, progress=None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Callable, Optional
 
 from .index import Index
 from .text import numbers, words
@@ -176,8 +176,9 @@ class Retriever:
         self._rebuild: Optional[threading.Thread] = None
 
     def search(self, question: str, top_k: int, candidates: int, mode: str = "hybrid",
-               prefer_numbers: bool = True) -> list[Passage]:
-        """The top_k best distinct passages for a question (those naming its numbers first, unless prefer_numbers is off)."""
+               prefer_numbers: bool = True, arrange: Optional[Callable] = None) -> list[Passage]:
+        """The top_k best distinct passages for a question (those naming its numbers first, unless prefer_numbers is
+        off), after arrange(passages) -> passages reorders the candidates (the question's time: when.order)."""
         pool: dict[str, Passage] = {}
         rankings = []
         if mode in ("hybrid", "dense"):
@@ -191,6 +192,7 @@ class Retriever:
                 pool.setdefault(p.chunk_id, p)
         fused = [replace(pool[cid], score=score) for cid, score in rrf_fuse(rankings)]
         ordered = prefer_matching_numbers(question, fused) if prefer_numbers else fused
+        ordered = arrange(ordered) if arrange else ordered
         return drop_near_duplicates(merge_overlapping(ordered), limit=top_k)
 
     def dense(self, question: str, n: int) -> list[Passage]:

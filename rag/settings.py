@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import date
 from pathlib import Path
 from typing import Iterable, Literal, Optional, Sequence
 
@@ -80,6 +81,9 @@ class Settings(BaseModel):
     sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")
     min_relevance: float = Field(0.1, ge=-1.0, le=1.0, description="Refuse without asking the model when the best passage's cosine similarity is below this.")
     rewrite: Literal["context", "auto", "always"] = Field("context", description="Follow-up questions. A question that points back into the conversation (he, it, that, there…, or under four words: text.stands_alone) is, with 'context', searched together with the earlier questions it leans on and shown to the model with them, no model call; with 'auto', rewritten by the model into a standalone question first (about 2 s). Either way a question that stands alone is searched as it is; 'always' has the model rewrite every question asked after another.")
+    time_aware: bool = Field(True, description="Read what a question says about time (now, the latest, in 2020, as of March 2022, how X changed) and choose, order and check the passages by their articles' dates; relative dates in the sources (\"on Sunday\") are read with their date beside them. Off reads every article as if it were timeless.")
+    today: Optional[date] = Field(None, description="The day \"now\" is for questions about the present or about this or last year, as YYYY-MM-DD; empty means the computer's clock.")
+    timeline_events: int = Field(8, ge=2, le=40, description="Most dated events in a timeline answer (\"How did X change?\"), one per line, oldest first, each quoted from its article.")
     show_titles: bool = Field(True, description="Show the model each source's article title (once for consecutive sources of one article; not when the title is only the file name).")
     refuse_missing_numbers: bool = Field(True, description="Refuse without asking the model when a number of the question (a year, an edition) is in none of the sources.")
     min_confidence: float = Field(0.56, ge=0.0, le=1.0, description="Withhold an answer whose names and numbers the model wrote with a geometric-mean probability below this (0 turns it off).")

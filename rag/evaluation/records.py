@@ -49,6 +49,10 @@ class Record:
     signals: Optional[dict] = None  # answerability.Signals of a written answer
     grounded: Optional[float] = None  # the combiner's probability, when it ran
     missing: list[list[str]] = field(default_factory=list)  # [kind, text] of the question's specifics no source names
+    kind: str = ""  # the test set's question type ("current", "interval", …), when it gives one
+    lang: str = ""  # the question's language, when the test set gives it
+    correct: Optional[bool] = None  # answered with every required fact and a cited evidence passage; or rightly refused
+    as_of: str = ""  # the date of the newest source the answer cites (Answer.as_of)
     retrieve_ms: float = 0.0
     ttft_ms: Optional[float] = None  # None when the model was not asked (refused on relevance)
     total_ms: float = 0.0
@@ -59,7 +63,8 @@ class Record:
 
 def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) -> Record:
     """Score one pipeline Answer against its test-set item by the rules in the module docstring."""
-    record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused)
+    record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused,
+                    kind=item.get("type", ""), lang=item.get("lang", ""), as_of=answer.as_of)
     record.passages = [f"{p.source}:{p.start}-{p.end}" for p in answer.passages]
     record.confidence, record.stated, record.refused_by = answer.confidence, answer.stated, answer.refused_by
     record.reason, record.grounded = answer.why, answer.grounded
@@ -86,7 +91,26 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
         record.ttft_ms, record.check_ms = t.ttft_ms, t.check_ms
         record.tokens_per_s = round(t.tokens_per_s, 2) if t.completion_tokens > 1 else None
     record.verdict = verdict(record)
+    record.correct = is_correct(record, item)
     return rounded(record)
+
+
+def is_correct(record: Record, item: dict) -> bool:
+    """The test set's judgement of one answer, never the pipeline's: an unanswerable question refused; an
+    answerable one answered (not refused) with every required fact (all keyword groups, or a token F1 of at least
+    0.5 when the item has none) and, when the item has evidence, citing a source that holds an evidence quote.
+
+    ``is_correct(Record(…, answerable=True, refused=False, keyword_recall=1.0, cited_evidence=[False, True]), item)
+    -> True``
+    """
+    if record.error:
+        return False
+    if not record.answerable:
+        return record.refused
+    if record.refused:
+        return False
+    facts = record.keyword_recall == 1.0 if item.get("keywords") else (record.token_f1 or 0.0) >= 0.5
+    return facts and (any(record.cited_evidence) or not item.get("evidence"))
 
 
 def rounded(record: Record, digits: int = 4) -> Record:
@@ -101,10 +125,12 @@ def rounded(record: Record, digits: int = 4) -> Record:
 
 def error_record(item: dict, message: str) -> Record:
     """The record of a question the pipeline failed on: it scores 0 on answer quality."""
-    record = Record(item["id"], item["question"], item["answerable"], item["answer"], "", False, error=message)
+    record = Record(item["id"], item["question"], item["answerable"], item["answer"], "", False, error=message,
+                    kind=item.get("type", ""), lang=item.get("lang", ""))
     if item["answerable"]:
         score_quality(record, item, None)
     record.verdict = verdict(record)
+    record.correct = False
     return record
 
 
@@ -151,6 +177,7 @@ def summarize(records: Sequence[Record]) -> dict:
         "citation_recall": mean(r.citation_recall for r in answered),
         "uncited_answer_rate": share(not r.citations for r in answered),
         **evidence_citation_scores([r for r in answered if r.answerable and r.hit is not None]),
+        "accuracy": share(r.correct for r in records if r.correct is not None),
         "refusal_accuracy": share(r.refused for r in unanswerable),
         "false_refusal_rate": share(r.refused for r in answerable),
         "retrieve_p50_ms": percentile([r.retrieve_ms for r in records], 50),
@@ -166,6 +193,20 @@ def summarize(records: Sequence[Record]) -> dict:
     }
     metrics.update(judge_metrics([r.judge for r in records]))
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+def accuracy_by(records: Sequence[Record], key: str = "kind") -> dict[str, dict]:
+    """Accuracy (is_correct) per question type (key 'kind') or language ('lang'), for the types the set gives.
+
+    ``accuracy_by([Record(…, kind='current', correct=True), Record(…, kind='current', correct=False)])
+    -> {'current': {'accuracy': 0.5, 'questions': 2}}``
+    """
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        if getattr(r, key):
+            groups.setdefault(getattr(r, key), []).append(r)
+    return {name: {"accuracy": round(share(bool(r.correct) for r in group), 4), "questions": len(group)}
+            for name, group in sorted(groups.items())}
 
 
 def evidence_citation_scores(records: Sequence[Record]) -> dict:

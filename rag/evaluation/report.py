@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from ..settings import PROJECT_DIR
 from ..text import inert
-from .records import SCORES, Record, risk_coverage
+from .records import SCORES, Record, accuracy_by, risk_coverage
 
 @dataclass
 class EvalReport:
@@ -58,6 +58,8 @@ METRIC_NOTES = {
     "evidence_citation_recall": "independent of the checker: non-refused answers to answerable questions that cite at "
                                 "least one source holding an evidence quote",
     "uncited_answer_rate": "non-refused answers without any citation (they score 0 on both citation metrics)",
+    "accuracy": "the test set's judgement: answerable questions answered with every required fact and a cited source "
+                "holding an evidence quote, and unanswerable ones refused, over all questions",
     "refusal_accuracy": "unanswerable questions the assistant refused",
     "false_refusal_rate": "answerable questions the assistant refused",
 }
@@ -101,6 +103,7 @@ def render_markdown(report: EvalReport) -> str:
         lines.append(f"| {label} | {decimal(m[name])} | {note} |")
     lines += [f"| {name} | {decimal(m[name])} | {note} ({model.get('judge', '?')}) |"
               for name, note in JUDGE_NOTES.items() if name in m]
+    lines += by_type_lines(report)
     lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
     lines += [f"| {label} (ms) | {decimal(m[f'{key}_p50_ms'], 0)} | {decimal(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
     lines += [f"| decoding (tokens/s, median) | {decimal(m['tokens_per_s'], 1)} | |", "",
@@ -113,6 +116,17 @@ def render_markdown(report: EvalReport) -> str:
     lines += ["## Per question", "", "| id | question | answer | citations | verdict | keywords | F1 |",
               "|---|---|---|---|---|---|---|", *[record_row(r) for r in report.records]]
     return "\n".join(lines) + "\n"
+
+
+def by_type_lines(report: EvalReport) -> list[str]:
+    """Accuracy per question type and per language, when the test set gives them (records.accuracy_by)."""
+    lines = []
+    for key, label in (("kind", "question type"), ("lang", "language")):
+        groups = accuracy_by(report.records, key)
+        if groups:
+            lines += ["", f"### Accuracy by {label}", "", f"| {label} | accuracy | questions |", "|---|---|---|"]
+            lines += [f"| {inert(name)} | {decimal(g['accuracy'])} | {g['questions']} |" for name, g in groups.items()]
+    return lines
 
 
 def scored(report: EvalReport) -> list[str]:
@@ -217,7 +231,8 @@ def decimal(value, digits: int = 3) -> str:
 
 
 COMPARED = ("hit_at_k", "mrr", "keyword_recall", "token_f1", "semantic_similarity", "evidence_citation_precision",
-            "evidence_citation_recall", "citation_precision", "citation_recall", "uncited_answer_rate", "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
+            "evidence_citation_recall", "citation_precision", "citation_recall", "uncited_answer_rate", "accuracy",
+            "refusal_accuracy", "false_refusal_rate", "ttft_p50_ms", "total_p50_ms", "tokens_per_s")
 
 
 def compare_markdown(runs: Sequence[EvalReport]) -> str:

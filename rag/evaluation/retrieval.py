@@ -94,7 +94,8 @@ def run_retrieval(assistant, items: Sequence[dict], overrides: Optional[dict] = 
     for item in items:
         started = time.perf_counter()
         searched = assistant.standalone(item["question"], earlier_turns(item), settings.rewrite)
-        ranked, sources = assistant.retrieve(searched, settings)
+        asked = assistant.with_overrides({**dict(overrides or {}), "today": item.get("today")})  # the day it is asked
+        ranked, sources = assistant.retrieve(searched, asked)
         ms = (time.perf_counter() - started) * 1000
         record = score_retrieval(item, [p.text for p in ranked], [p.text for p in sources], ms)
         if record is not None:

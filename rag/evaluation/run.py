@@ -24,7 +24,7 @@ from .testset import earlier_turns, load_testset
 PER_QUESTION = ("top_k", "candidates", "retrieval", "prefer_numbers", "context_tokens", "context_mode", "sentence_tokens",
                 "max_tokens", "temperature", "min_relevance", "support_threshold", "refuse_unsupported",
                 "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles", "refuse_missing",
-                "check_sentences", "min_claim", "min_grounded")
+                "check_sentences", "min_claim", "min_grounded", "time_aware", "timeline_events")
 
 
 def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,
@@ -66,7 +66,7 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
 def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
     """Ask one question (and judge it); a per-question failure is recorded, an empty index or a broken model is raised."""
     try:
-        answer = assistant.ask(item["question"], earlier_turns(item), **overrides)
+        answer = assistant.ask(item["question"], earlier_turns(item), **{**overrides, "today": item.get("today")})
     except (IndexEmptyError, ModelError):
         raise
     except RagError as exc:

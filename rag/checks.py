@@ -1,0 +1,99 @@
+"""Checks: what happens after the model has written an answer, before a reader sees it.
+
+The refusal sentence is recognised; the model's own confidence in its names and numbers, and its yes/no that the
+sources state the answer, may withhold it; every sentence is checked against the passage it cites (words and
+numbers, then the model's yes/no read past the cached sources); the combiner (answerability) decides whether the
+answer as a whole is grounded. ``Checks`` is the part of the Assistant (pipeline.py) that does this.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from . import grounding
+from .answer import Answer, Timings, make_citation
+from .answerability import (Signals, answer_signals, backs, cited_numbers, grounded_probability, load_weights,
+                            source_text)
+from .citations import check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, split_claims
+from .errors import RagError
+from .generation import claim_messages
+from .relative import annotate
+from .retrieval import Passage
+from .settings import Settings
+
+
+class Checks:
+    """The Assistant's checks of a written answer; it brings settings, prompts, generator and index."""
+
+    def refuse(self, question: str, standalone: str, passages: list[Passage], timings: Timings, reason: str,
+               withheld: str = "", claims: Sequence = (), score: Optional[float] = None,
+               stated: Optional[float] = None, why: str = "", signals: Optional[Signals] = None,
+               grounded: Optional[float] = None) -> Answer:
+        """The refusal sentence, with the passages it looked at, why it refused and what it withheld."""
+        return Answer(question, self.prompts.refusal, True, [], passages, list(claims), timings, self.generator.name,
+                      standalone, withheld=withheld, confidence=score, stated=stated, refused_by=reason, reason=why,
+                      signals=signals, grounded=grounded)
+
+    def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
+               settings: Optional[Settings] = None, score: Optional[float] = None,
+               stated: Optional[float] = None, messages: Optional[list[dict]] = None) -> Answer:
+        """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
+        cites (words and numbers, then the model's own yes/no when messages are given), and one decision."""
+        settings = settings or self.settings
+        if is_refusal(text, self.prompts.refusal):
+            withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
+            return self.refuse(question, standalone, passages, timings, "model", withheld, score=score, stated=stated)
+        if score is not None and score < settings.min_confidence:
+            return self.refuse(question, standalone, passages, timings, "confidence", text, score=score, stated=stated)
+        if stated is not None and stated < settings.min_stated:
+            return self.refuse(question, standalone, passages, timings, "stated", text, score=score, stated=stated)
+        text = clean_markers(text, set(range(1, len(passages) + 1)))
+        claims = split_claims(text)
+        texts = [p.text for p in passages]  # as the article has them: the highlights are offsets into them
+        read = [annotate(p.text, p.date) if settings.time_aware else p.text for p in passages]  # as the model read them
+        check_claims(claims, read, settings.support_threshold, self.similarity)
+        if settings.check_sentences and messages:
+            self.check_sentences(claims, messages)
+        ground_claims(claims, settings.min_claim)
+        signals, lacking = answer_signals(standalone, claims, passages, score)
+        # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
+        # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
+        judged = settings.min_grounded and cited_numbers(claims)
+        grounded = grounded_probability(signals, self.weights()) if judged else None
+        refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
+        if grounded is not None and grounded < settings.min_grounded:
+            cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+            why = grounding.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
+            return self.refuse(question, standalone, passages, timings, "grounding", why=why, **refusal)
+        if settings.refuse_unsupported and not any(claim.grounded for claim in claims):
+            return self.refuse(question, standalone, passages, timings, "unsupported", **refusal)
+        citations = [make_citation(n, passages[n - 1], backs(claims, n, settings.min_claim),
+                                   highlight_spans(claims, n, texts[n - 1], self.similarity))
+                     for n in cited_numbers(claims)]
+        return Answer(question, text, False, citations, passages, claims, timings, self.generator.name, standalone,
+                      confidence=score, stated=stated, signals=signals, grounded=grounded)
+
+    def check_sentences(self, claims: Sequence, messages: list[dict]) -> None:
+        """The model's P(yes) that each cited source states its sentence, read past the cached sources."""
+        for claim in claims:
+            for n in claim.cited:
+                claim.checked[n] = self.generator.yes_probability(claim_messages(self.prompts, messages, claim.text, n))
+
+    def weights(self) -> dict:
+        """The fitted combiner (answerability.load_weights), read once."""
+        if not hasattr(self, "_weights"):
+            try:
+                self._weights = load_weights()
+            except (OSError, ValueError, KeyError) as exc:
+                raise RagError(f"The refusal combiner's weights could not be read ({exc}); "
+                               "restore rag/refusal_weights.json or set min_grounded to 0.") from None
+        return self._weights
+
+    def similarity(self, sentence: str, others: Sequence[str]) -> list[float]:
+        """Cosine similarity of one sentence to each of others, with MiniLM (the support threshold was set on it)
+        whatever embedder retrieval uses; a stand-in embedder of a test (no key) is used as it is."""
+        from .embeddings import similarity, support_embedder
+
+        if not hasattr(self, "_support"):
+            own = self.index.embedder
+            self._support = own if getattr(own, "key", "minilm") == "minilm" else support_embedder()
+        return similarity(self._support, sentence, list(others))

@@ -1,0 +1,168 @@
+"""Chronology: how the passages' dates answer the time a question asks about (when.TimeFrame).
+
+Retrieval orders its candidates by it (newest first on the subject for "now"; nearest the period for "in 2020"),
+the refusal rules ask whether any article on the subject covers the asked period, and timelines keep only the
+articles on the subject. A passage's date is its article's (ISO text, rag/dates.py); years the text names (with
+relative dates resolved beside them, rag/relative.py) count for the period they name.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Callable, Optional, Sequence
+
+from .dates import parse_date
+from .when import MONTH_WORD, YEAR, TimeFrame, period_words
+
+
+def day_of(iso: str) -> Optional[date]:
+    """A passage's date as a day (its first day when only the month or year is known), None when unknown."""
+    iso = parse_date(iso)
+    if not iso:
+        return None
+    parts = [int(p) for p in iso.split("-")]
+    return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
+def years_named(text: str) -> set[int]:
+    """``years_named('From 2019 to 2021 (a year ago [2020]).') -> {2019, 2020, 2021}``"""
+    return {int(y) for y in re.findall(rf"\b{YEAR}\b", text)}
+
+
+def distance(frame: TimeFrame, published: str, text: str = "") -> Optional[float]:
+    """How far a passage is from the frame's time, in days (0: inside it); None when the passage has no date.
+
+    For "as of" the latest article up to the end is nearest, a later one (which may look back) after any earlier;
+    a text that names a year inside the period counts as inside it.
+    ``distance(TimeFrame('period', '2020-01-01', '2020-12-31'), '2021-03-08') -> 67``;
+    ``distance(TimeFrame('period', '', '2022-03-31', True), '2022-01-26') -> 64``
+    """
+    start, end = day_of(frame.start), day_of(frame.end)
+    if start and end and any(start.year <= y <= end.year for y in years_named(text)):
+        return 0.0
+    day = day_of(published)
+    if day is None:
+        return None
+    if frame.as_of and end:
+        return float((end - day).days) if day <= end else 3650.0 + (day - end).days
+    if start and day < start:
+        return float((start - day).days)
+    if end and day > end:
+        return float((day - end).days)
+    return 0.0
+
+
+def order(passages: Sequence, frame: TimeFrame, on_subject) -> list:
+    """The passages in the order the frame asks for, relevance breaking ties (their order in, best first).
+
+    now / latest: passages on the subject newest first, then the rest; period: on the subject nearest the period
+    first (undated ones after the dated); otherwise unchanged. on_subject(passage) says whether a passage is about
+    what the question names.
+    ``[p.date for p in order([p('2019'), p('2023'), p('2021')], TimeFrame('now'), lambda p: True)]
+    -> ['2023', '2021', '2019']``
+    """
+    if not any(on_subject(p) for p in passages):
+        return list(passages)  # nothing names the subject: relevance alone decides
+    if frame.kind in ("now", "latest"):
+        def key(item):
+            i, p = item
+            day = day_of(p.date)
+            return (not on_subject(p), -(day.toordinal() if day else 0), i)
+    elif frame.kind == "period":
+        def key(item):
+            i, p = item
+            gap = distance(frame, p.date, p.text)
+            return (not on_subject(p), 10 ** 6 if gap is None else gap, i)
+    else:
+        return list(passages)
+    return [p for _, p in sorted(enumerate(passages), key=key)]
+
+
+def coverage(frame: TimeFrame, passages: Sequence) -> tuple[bool, bool, list[date]]:
+    """(covered, bracketed, dates) of the asked period by passages on its subject. Covered: one is dated in the
+    period or names a year of it (for "as of", one is dated up to its end; for "since", one from its start on).
+    Bracketed: some are dated before the period and some after (who held an office then can be read from both).
+
+    ``coverage(TimeFrame('period', '2020-01-01', '2020-12-31'), [p('2019-11-06'), p('2021-09-22')])[:2] -> (False, True)``
+    """
+    dates = sorted(d for d in (day_of(p.date) for p in passages) if d)
+    start, end = day_of(frame.start), day_of(frame.end)
+    named = set().union(*(years_named(p.text) for p in passages)) if passages else set()
+    if frame.as_of:
+        return any(d <= end for d in dates), False, dates
+    if end is None:
+        return any(d >= start for d in dates) or any(y >= start.year for y in named), False, dates
+    inside = any(start <= d <= end for d in dates) or any(start.year <= y <= end.year for y in named)
+    return inside, bool(dates) and dates[0] < start and dates[-1] > end, dates
+
+
+# -- what the question is about, and the refusal for a time no article covers ------------------------------------
+def subject(question: str, frame: TimeFrame) -> list:
+    """The names and codes a question asks about (grounding.constraints), its time words and months left out.
+
+    ``[c.text for c in subject('Who ran Harwick Rail in March 2023?', read_question(…))] -> ['Harwick', 'Rail']``
+    """
+    from . import grounding
+
+    skip = set(grounding.tokens(frame.words))
+    return [c for c in grounding.constraints(question) if c.kind in ("name", "code")
+            and not skip.intersection(c.tokens) and not re.fullmatch(MONTH_WORD, c.text, re.I)]
+
+
+@dataclass
+class Candidates:
+    """What retrieval considered for a question, in the order its time asks for (when.order), and the test of
+    which are on its subject: the time rules and timelines read more than the top-k."""
+    passages: list = field(default_factory=list)
+    on_subject: Callable = lambda passage: True
+
+
+def about(wanted: Sequence, articles: Optional[dict[str, str]] = None) -> Callable:
+    """A test of whether a passage is on the subject: its article (the whole text in articles, by doc_id, else the
+    passage's title and text) names every word of every one of wanted (grounding.present, each word of a name of
+    several words itself: "Dunmore Transit Authority" is not found by "authority" alone). Any passage passes when
+    wanted is empty.
+    """
+    from . import grounding
+
+    strict = [replace(c, phrase=()) for c in wanted]
+    seen: dict[str, bool] = {}
+
+    def test(passage) -> bool:
+        if not strict:
+            return True
+        key = passage.doc_id if articles and passage.doc_id in articles else passage.chunk_id
+        if key not in seen:
+            text = articles[key] if articles and key in articles else f"{passage.title} {passage.text}"
+            vocabulary, joined = grounding.searchable([text])
+            seen[key] = all(grounding.present(c, vocabulary, joined) for c in strict)
+        return seen[key]
+
+    return test
+
+
+def uncovered(question: str, frame: TimeFrame, pool: Sequence, test: Callable) -> str:
+    """Why no article can answer for the asked period, in one sentence; '' when one can (or the articles on the
+    subject carry no dates, when the numbers rule decides as before).
+
+    A period is answered by an article dated in it or naming a year of it; a state ("who led X in 2020") also
+    by articles dated before and after it. The sentence names the period the articles do cover:
+    ``'The articles on Harwick Rail run from 14 March 2018 to 16 April 2025; none is from 2015.'``
+    """
+    from . import grounding
+    from .dates import spoken_date
+
+    if frame.kind != "period":
+        return ""
+    on_subject = [p for p in pool if test(p)]
+    covered, bracketed, dates = coverage(frame, on_subject)
+    if not dates or covered or (bracketed and frame.stative):
+        return ""
+    name = grounding.event_phrase(question) or " ".join(c.text for c in subject(question, frame))
+    articles = f"The articles on {name}" if name else "The articles found"
+    span = f"from {spoken_date(dates[0].isoformat())} to {spoken_date(dates[-1].isoformat())}"
+    if len(dates) == 1 or dates[0] == dates[-1]:
+        span = f"from {spoken_date(dates[0].isoformat())}"
+        return f"{articles} are {span}; none is from {period_words(frame)}."
+    return f"{articles} run {span}; none is from {period_words(frame)}."

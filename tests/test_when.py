@@ -1,0 +1,128 @@
+"""Time in questions (rag/when.py) and the passages' dates against it (rag/chronology.py), timelines (rag/timeline.py)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag.chronology import about, coverage, distance, order, subject, uncovered
+from rag.retrieval import Passage
+from rag.timeline import event_date, events, lines
+from rag.when import TimeFrame, is_stative, period_words, read_question
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 12, 7)
+
+
+def passage(day: str, text: str = "Harwick Rail news.", title: str = "Harwick Rail", doc: str = "") -> Passage:
+    return Passage(f"{doc or day}-c", doc or day, title, f"{doc or day}.md", text, 0, len(text), date=day)
+
+
+@pytest.mark.parametrize("question, kind, start, end, as_of", [
+    ("Who was the boss of Harwick Rail during 2020?", "period", "2020-01-01", "2020-12-31", False),
+    ("Who was running Harwick Rail in March 2023?", "period", "2023-03-01", "2023-03-31", False),
+    ("How deep was the borehole as of late January 2022?", "period", "", "2022-01-31", True),
+    ("Who held the record before March 2021?", "period", "", "2021-02-28", True),
+    ("What has changed since 2019?", "history", "", "", False),
+    ("Who led it between 2019 and 2021?", "period", "2019-01-01", "2021-12-31", False),
+    ("In mid-2021, when was the line supposed to open?", "period", "2021-05-01", "2021-08-31", False),
+    ("Who became chief executive last year?", "period", "2025-01-01", "2025-12-31", False),
+    ("Who is in charge of Harwick Rail these days?", "now", "", "", False),
+    ("Who heads the train maker Hartwick Railworks?", "now", "", "", False),
+    ("What's the latest news about Harwick Rail?", "latest", "", "", False),
+    ("How has the cost estimate for the hospital changed?", "history", "", "", False),
+    ("Who won the 2018 Tour de France?", "", "", "", False),  # an edition, not a time: the numbers rule's
+    ("Which film won best picture at the 2019 Oscars?", "", "", "", False),
+    ("Did the line open in spring 2026 as planned?", "period", "2026-03-01", "2026-05-31", False),
+])
+def test_read_question(question, kind, start, end, as_of):
+    frame = read_question(question, TODAY)
+    assert (frame.kind, frame.start, frame.end, frame.as_of) == (kind, start, end, as_of)
+
+
+def test_every_temporal_set_question_of_a_time_type_gets_a_frame():
+    # judged by the set's own labels (tests/temporal.jsonl): "current" asks about now, "latest" about the newest,
+    # "timeline" for a history; "interval" and "as_of" questions name a time of their own
+    expected = {"current": {"now"}, "latest": {"latest"}, "timeline": {"history"}, "as_of": {"period"},
+                "interval": {"period"}}
+    for line in (ROOT / "tests" / "temporal.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["type"] in expected:
+            today = date.fromisoformat(item.get("today", TODAY.isoformat()))
+            assert read_question(item["question"], today).kind in expected[item["type"]], item["question"]
+
+
+@pytest.mark.parametrize("question, stative", [
+    ("Who was the boss of Harwick Rail during 2020?", True), ("Who was managing Fenwick Rovers in 2021?", True),
+    ("What were the fishing rules during 2021?", True), ("Who won the Tour de France in 2020?", False),
+    ("Who was elected in 2020?", False), ("Which company got an export licence in 2022?", False)])
+def test_is_stative(question, stative):
+    assert is_stative(question) is stative
+
+
+def test_period_words_name_the_asked_time():
+    assert period_words(read_question("Who led it in spring 2026?", TODAY)) == "spring 2026"
+    assert period_words(read_question("What changed this year?", date(2026, 3, 1))) == "this year (2026)"
+
+
+def test_distance_to_a_period_and_to_an_as_of_date():
+    period = TimeFrame("period", "2020-01-01", "2020-12-31")
+    assert distance(period, "2021-03-08") == 67 and distance(period, "2020-06-01") == 0
+    assert distance(period, "2019-01-01", "It was founded in 2020.") == 0  # the text names a year of it
+    assert distance(period, "") is None
+    as_of = TimeFrame("period", "", "2022-03-31", True)
+    assert distance(as_of, "2022-01-26") < distance(as_of, "2021-08-16") < distance(as_of, "2023-05-09")
+
+
+def test_now_puts_the_newest_article_on_the_subject_first_and_keeps_the_rest_by_relevance():
+    passages = [passage("2019-11-06"), passage("2024-05-22", "Hartwick Railworks named Osei.", "Hartwick Railworks"),
+                passage("2023-06-19"), passage("2021-09-22")]
+    on_subject = about(subject("Who leads Harwick Rail?", TimeFrame("now")))
+    ordered = order(passages, TimeFrame("now"), on_subject)
+    assert [p.date for p in ordered] == ["2023-06-19", "2021-09-22", "2019-11-06", "2024-05-22"]
+    assert order(passages, TimeFrame("now"), lambda p: False) == passages  # nothing on the subject: unchanged
+    assert order(passages, TimeFrame(), on_subject) == passages
+
+
+def test_a_name_of_several_words_is_on_the_subject_only_with_all_its_words():
+    on_subject = about(subject("Who runs the Dunmore Transit Authority now?", TimeFrame("now")),
+                       {"a": "Dunmore Transit Authority testing", "b": "the regional transport authority"})
+    assert on_subject(passage("2025-06-11", "chief executive", doc="a"))  # its article names it
+    assert not on_subject(passage("2025-04-16", "the authority said", doc="b"))
+
+
+def test_coverage_of_a_period():
+    frame = TimeFrame("period", "2020-01-01", "2020-12-31")
+    assert coverage(frame, [passage("2019-11-06"), passage("2021-09-22")])[:2] == (False, True)
+    assert coverage(frame, [passage("2020-05-27")])[:2] == (True, False)
+    assert coverage(frame, [passage("2021-07-18", "He won a year ago [2020].")])[0]
+    assert coverage(TimeFrame("period", "", "2017-12-31", True), [passage("2018-03-14")])[0] is False
+
+
+@pytest.mark.parametrize("question, dates, reason", [
+    ("Who was chief executive of Harwick Rail in 2015?", ["2018-03-14", "2025-04-16"],
+     "The articles on Harwick Rail run from 14 March 2018 to 16 April 2025; none is from 2015."),
+    ("Who was the boss of Harwick Rail during 2020?", ["2019-11-06", "2021-09-22"], ""),  # a state, bracketed
+    ("Who won the women's singles at Wimbledon in 2019?", ["2018-07-14", "2022-07-09"],  # an event: not enough
+     "The articles on Wimbledon run from 14 July 2018 to 9 July 2022; none is from 2019."),
+    ("Who led Harwick Rail in 2020?", ["", ""], ""),  # undated articles: the numbers rule decides, as before
+])
+def test_uncovered_names_the_period_the_articles_cover(question, dates, reason):
+    frame = read_question(question, TODAY)
+    pool = [passage(day, "Harwick Rail and Wimbledon news, no year named.", doc=str(n)) for n, day in enumerate(dates)]
+    assert uncovered(question, frame, pool, lambda p: True) == reason
+
+
+def test_a_timeline_is_the_best_dated_sentence_of_each_article_oldest_first():
+    pool = [passage("2021-03-17", "Rain fell. The Ostvale hospital will now cost 480 million euros.", doc="b"),
+            passage("2019-02-13", "Ostvale approved the hospital at a cost of 410 million euros on Tuesday.", doc="a"),
+            passage("2022-11-23", "Nothing about it here.", doc="c"), passage("", "Undated: 999 million.", doc="d")]
+    found = events("How has the cost of the Ostvale hospital changed?", pool, lambda p: True, 8)
+    assert [e.date for e in found] == ["2019-02-12", "2021-03-17"]  # "on Tuesday" dates the first event
+    assert lines(found) == ("- 12 February 2019: Ostvale approved the hospital at a cost of 410 million euros on Tuesday. [1]\n"
+                            "- 17 March 2021: The Ostvale hospital will now cost 480 million euros. [2]")
+    event = found[1].passage
+    assert pool[0].text[event.start - pool[0].start:event.end - pool[0].start] == event.text  # offsets into the article
+    assert event_date("It rained.", "2021-03-17") == "2021-03-17"
