@@ -10,6 +10,7 @@ from typing import Optional
 
 from .answerability import REASONS, Signals
 from .citations import marked_text
+from .dates import spoken_date
 from .retrieval import Passage
 from .text import inert
 
@@ -89,8 +90,21 @@ class Answer:
 
     @property
     def marked(self) -> str:
-        """The answer as a reader is shown it: each sentence the checks do not back marked as not found."""
-        return self.answer if self.refused or not self.claims else marked_text(self.claims)
+        """The answer as a reader is shown it: each sentence the checks do not back marked as not found (a
+        timeline's lines are quotes of what they cite, shown as they are)."""
+        return self.answer if self.refused or self.timeline or not self.claims else marked_text(self.claims)
+
+    @property
+    def as_of_line(self) -> str:
+        """How current the answer is, in one sentence ('' for an undated one or a refusal): the newest source it
+        rests on, and today's date when the question asked about now.
+
+        ``'As of 19 June 2023 (the newest source it cites; today is 7 December 2026).'``
+        """
+        if self.refused or not self.as_of:
+            return ""
+        today = f"; today is {spoken_date(self.today)}" if self.time in ("now", "latest") and self.today else ""
+        return f"As of {spoken_date(self.as_of)} (the newest source it cites{today})."
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``rag ask --json``; the model's words with no live link or image
@@ -103,7 +117,8 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by, "reason": inert(self.why), "grounded": self.grounded,
-            "as_of": self.as_of, "today": self.today, "time": self.time, "timeline": self.timeline,
+            "as_of": self.as_of, "as_of_line": self.as_of_line, "today": self.today, "time": self.time,
+            "timeline": self.timeline,
             "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
             "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
                            "check": c.best_check()} for c in self.claims] if not self.refused else [],

@@ -157,7 +157,7 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
         why = uncovered(question, frame, pool, on_subject or (lambda passage: True))
         if why:
             return "period", why
-    own = set(grounding.tokens(frame.words)) if timed else set()
+    own = set(grounding.tokens(frame.words)) | frame.years if timed else set()
     lacking_numbers = [n for n in missing_numbers(question, texts) if n not in own]
     if settings.refuse_missing_numbers and lacking_numbers:
         lacking = [c for c in grounding.constraints(question) if c.text in lacking_numbers]

@@ -27,7 +27,7 @@ def day_of(iso: str) -> Optional[date]:
 
 def years_named(text: str) -> set[int]:
     """``years_named('From 2019 to 2021 (a year ago [2020]).') -> {2019, 2020, 2021}``"""
-    return {int(y) for y in re.findall(rf"\b{YEAR}\b", text)}
+    return {int(y) for y in re.findall(rf"(?<![\d.]){YEAR}(?![\d.]\d)", text)}  # "2018年" too, not "12018"
 
 
 def distance(frame: TimeFrame, published: str, text: str = "") -> Optional[float]:

@@ -96,6 +96,8 @@ def print_answer(answer) -> None:
         if answer.why:
             print(f"({inert(answer.why)})")
         return
+    if answer.as_of_line:
+        print(f"\n{answer.as_of_line}")
     print("\nSources:")
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
@@ -103,6 +105,9 @@ def print_answer(answer) -> None:
         dated = f", {spoken_date(c.date)}" if c.date else ""
         print(f"[{c.n}] {inert(c.title)} — {c.source}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
     t = answer.timings
+    if not t.completion_tokens:  # a timeline, or an answer with no model call
+        print(f"\n(retrieval {t.retrieve_ms:.0f} ms, total {t.total_ms / 1000:.1f} s, no model call)")
+        return
     print(f"\n(retrieval {t.retrieve_ms:.0f} ms, first token {t.ttft_ms / 1000:.1f} s, total {t.total_ms / 1000:.1f} s, "
           f"{t.tokens_per_s:.1f} tokens/s, {t.prompt_tokens} prompt tokens)")
 

@@ -21,10 +21,11 @@ PATTERNS = [re.compile(p, re.I) for p in (
     rf"^(?:[a-z]+,?\s+)?{MONTH}\s+{DAY},?\s+{YEAR}\b",  # Jul 28, 2019 · Sunday, July 28th 2019
     rf"^(?:[a-z]+,?\s+)?{DAY}\s+{MONTH},?\s+{YEAR}\b",  # 28 July 2019 · Sun, 28 Jul 2019 10:00:00 GMT
     rf"^{MONTH}\s+{YEAR}\b",  # July 2019
+    rf"^{YEAR}\s*年\s*(?P<mnum>[01]?\d)\s*月(?:\s*(?P<dnum>[0-3]?\d)\s*[日号])?",  # 2019年7月28日, 2019年7月
     rf"^{YEAR}$",  # 2019
 )]
-LEADING = re.compile(r"^\s*(?P<date>[A-Za-z]{3,9}\.? [0-3]?\d, \d{4}|[0-3]?\d [A-Za-z]{3,9}\.? \d{4}|\d{4}-\d\d-\d\d)"
-                     r"\s*(?:\.\.\.|…|[-–—|·:])")
+LEADING = re.compile(r"^\s*(?:(?P<date>[A-Za-z]{3,9}\.? [0-3]?\d, \d{4}|[0-3]?\d [A-Za-z]{3,9}\.? \d{4}|\d{4}-\d\d-\d\d)"
+                     r"\s*(?:\.\.\.|…|[-–—|·:])|(?P<zh>\d{4}年[01]?\d月[0-3]?\d[日号])\s*(?:\.\.\.|…|[-–—|·:：\s]))")
 
 
 def parse_date(value) -> str:
@@ -32,6 +33,7 @@ def parse_date(value) -> str:
 
     ``parse_date('Jul 28, 2019') -> '2019-07-28'``; ``parse_date("D:20190728103000+02'00'") -> '2019-07-28'``;
     ``parse_date('July 2019') -> '2019-07'``; ``parse_date('2019') -> '2019'``; ``parse_date('soon') -> ''``;
+    ``parse_date('2019年7月28日') -> '2019-07-28'``;
     impossible dates (``2019-02-30``) give ''.
     """
     if isinstance(value, (datetime, date)):
@@ -71,7 +73,7 @@ def leading_date(text: str) -> str:
     ``leading_date('In July 2019 the ministry said') -> ''`` (a date inside a sentence is not the article's).
     """
     match = LEADING.match(text[:60])
-    return parse_date(match.group("date")) if match else ""
+    return parse_date(match.group("date") or match.group("zh")) if match else ""
 
 
 def spoken_date(iso: str) -> str:

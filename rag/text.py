@@ -22,12 +22,18 @@ ABBREVIATION = re.compile(
     r"|Cmdr|Adm|Pres|Rev|Hon|Mt|Ft|vs|No|Nos|Fig|Vol|Ver|Rs|approx|ca|cf|Jan|Feb|Aug|Sept|Oct|Nov|Dec"
     r"|Ala|Ariz|Ark|Calif|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Ky|La|Md|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa"
     r"|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wyo)\.)$")
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # the CJK unified ideographs (Chinese characters)
+WORD = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+", re.UNICODE)  # a run of Chinese characters, or of other letters and digits
+HAN_RUN = re.compile(rf"[{HAN}]")
+CJK_END = re.compile(r"[。！？][”」』’\"')）]*$")
+CJK_STOP = re.compile(r"[^。！？\n]*[。！？]+[”」』’\"')）]*|[^。！？\n]+")  # a piece ending at a Chinese full stop
 # [1], [1, 2], [1][2], [Source 3]; the leading whitespace belongs to the marker.
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\]", re.IGNORECASE)
 STOPWORDS = frozenset("""a an and are as at be been but by can did do does for from had has have he her his how i
 if in into is it its it's of on or our she so than that the their them then there these they this to
 was we were what when where which who whom why will with would you your also not no more most just about
+多少 什么 哪个 哪些 哪里 怎么 怎样 如何 为什么 是否 是不是 我们 你们 他们 她们 它们 已经 可以 没有 这个 那个 这些
+那些 这样 那样 以及 还是 或者 但是 因为 所以 如果 虽然 关于 对于 根据 其中 之后 之前 以后 以前 一个 一些
 """.split())
 
 
@@ -53,7 +59,8 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
                     continue
                 spans[-1] = (spans[-1][0], len(text[:marker.end()].rstrip()), False)
                 start = marker.end()
-            if start == spans[-1][1] or continues(text, spans[-1][1], start):  # no space: "window.__x" goes on
+            glued = start == spans[-1][1] and not CJK_END.search(text, 0, spans[-1][1])  # "。" needs no space after it
+            if glued or continues(text, spans[-1][1], start):  # no space: "window.__x" goes on
                 spans[-1] = (spans[-1][0], end, para)
                 continue
         spans.append((start, end, para))
@@ -63,17 +70,21 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
 def segment(text: str) -> list[tuple[int, int]]:
     """sentencex's sentences of each line, as trimmed (start, end) character spans.
 
-    sentencex does not break at a single line break, so lines are cut first; it leaves the next
-    sentence's opening quote on the end of a sentence ('devices. “'), which is handed on.
-    ``segment('It rained. We left.\nEnd.') -> [(0, 10), (11, 19), (20, 24)]``
+    sentencex does not break at a single line break, so lines are cut first, and a line with Chinese characters at
+    its full stops (。！？, a closing quote staying with its sentence); it leaves the next sentence's opening quote on
+    the end of a sentence ('devices. “'), which is handed on.
+    ``segment('It rained. We left.\nEnd.') -> [(0, 10), (11, 19), (20, 24)]``; ``segment('下雨了。我们走了！') -> [(0, 4), (4, 9)]``
     """
     import sentencex
 
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
         carry = None
-        for bound in sentencex.get_sentence_boundaries("en", line.group()):
-            start, end = line.start() + bound["start_index"], line.start() + bound["end_index"]
+        found = line.group()
+        pieces = [(m.start(), m.group()) for m in CJK_STOP.finditer(found)] if HAN_RUN.search(found) else [(0, found)]
+        bounds = [(line.start() + at + bound["start_index"], line.start() + at + bound["end_index"])
+                  for at, piece in pieces for bound in sentencex.get_sentence_boundaries("en", piece)]
+        for start, end in bounds:
             if carry is not None:
                 start, carry = carry, None
             while start < end and text[start].isspace():
@@ -120,8 +131,25 @@ def join_spans(spans: list[tuple[int, int]], joins: Callable) -> list[tuple[int,
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words (letters and digits): ``words("Altman's U.S. plan-B") -> ['altman', 's', 'u', 's', 'plan', 'b']``."""
-    return WORD.findall(text.lower())
+    """Lower-cased words (letters and digits; a run of Chinese characters cut into its words):
+    ``words("Altman's U.S. plan-B") -> ['altman', 's', 'u', 's', 'plan', 'b']``;
+    ``words('2018年中国城镇新增就业') -> ['2018', '年', '中国', '城镇', '新增', '就业']``"""
+    found = WORD.findall(text.lower())
+    if not HAN_RUN.search(text):
+        return found
+    return [word for token in found for word in (han_words(token) if HAN_RUN.match(token) else [token])]
+
+
+def han_words(run: str) -> list[str]:
+    """The words of a run of Chinese characters (rjieba, loaded on first use): ``han_words('中国城镇') -> ['中国', '城镇']``."""
+    import rjieba
+
+    return [word for word in rjieba.cut(run) if word.strip()]
+
+
+def is_han(word: str) -> bool:
+    """``is_han('中国') -> True``; ``is_han('China') -> False``"""
+    return bool(HAN_RUN.match(word))
 
 
 # Words that point back into a conversation: a follow-up holding one needs rewriting before it can be searched.
@@ -164,7 +192,10 @@ def numbers(text: str) -> set[str]:
 
 
 def stem(word: str) -> str:
-    """Strip one common English suffix so 'controls'/'control' and 'released'/'release' meet."""
+    """Strip one common English suffix so 'controls'/'control' and 'released'/'release' meet (Chinese words are
+    kept as they are)."""
+    if is_han(word):
+        return word
     for suffix in ("ing", "ed", "es", "s", "e"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
@@ -172,8 +203,11 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    """Lower-cased words minus stopwords, crudely stemmed: ``content_words('The chips are banned') -> {'chip', 'bann'}``."""
-    return {stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 2 or w.isdigit())}
+    """Lower-cased words minus stopwords, crudely stemmed; a Chinese word of two characters or more counts (one
+    character is mostly a particle or a measure word): ``content_words('The chips are banned') -> {'chip', 'bann'}``;
+    ``content_words('中国的就业人数') -> {'中国', '就业', '人数'}``"""
+    return {stem(w) for w in words(text)
+            if w not in STOPWORDS and (len(w) > 2 or w.isdigit() or (len(w) == 2 and is_han(w)))}
 
 
 def parse_markers(text: str) -> list[tuple[int, int, list[int]]]:

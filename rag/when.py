@@ -39,12 +39,15 @@ FRAME = re.compile(rf"\b(?P<prep>{'|'.join(sorted(PREPOSITION, key=len, reverse=
 RANGE = re.compile(rf"\b(?:between|from)\s+(?P<a>{YEAR})\s+(?:and|to|until|through|-|–)\s+(?P<b>{YEAR})\b", re.I)
 RELATIVE = re.compile(r"\b(?P<rel>last|this|past|previous)\s+(?P<unit>year|month)\b", re.I)
 NOW = re.compile(r"\b(?:now|currently|current|still|today|these days|at present|presently|nowadays|at the moment|"
-                 r"any ?more|as things stand|where do things stand|so far|to date)\b", re.I)
-LATEST = re.compile(r"\b(?:latest|most recent|newest|recent|recently|last news|newest|up to date|update on)\b", re.I)
+                 r"any ?more|as things stand|where do things stand|so far|to date)\b|现在|目前|当前|如今|至今|仍然|还是", re.I)
+LATEST = re.compile(r"\b(?:latest|most recent|newest|recent|recently|last news|newest|up to date|update on)\b"
+                    r"|最新|最近|近期", re.I)
+ZH_FRAME = re.compile(rf"(?P<prep>截至|截止到?|到)?(?<!\d)(?P<year>{YEAR})\s*年(?:\s*(?P<month>[01]?\d)\s*月)?(?:\s*底)?"
+                      rf"(?P<after>以前|之前|前|以来|之后|后)?")
 HISTORY = re.compile(r"\b(?:how (?:did|has|have|had) .{0,80}?\b(?:change|changed|evolve|evolved|develop|developed|"
                      r"progress|progressed|grow|grown|rise|risen|fall|fallen|shift|shifted|move|moved|go|gone|unfold|"
                      r"unfolded)\b|what (?:has|have) changed|history of|timeline|time line|what happened (?:with|to)|over the years|over time|"
-                     r"step by step|chronolog)", re.I)
+                     r"step by step|chronolog)|历史|历程|演变|如何变化|怎样变化|怎么变化|有何变化|发生了什么", re.I)
 PRESENT = re.compile(r"\b(?:is|are|am|does|do|has|have|who's|what's|where's)\b", re.I)
 PAST = re.compile(r"\b(?:was|were|did|had|ago|former|formerly|previous|previously|(?-i:[a-z]{3,}ed))\b|"
                   r"\b(?:won|led|ran|became|began|broke|got|took|made|gave|held|left|lost|fell|rose|met|paid|sold|"
@@ -97,6 +100,14 @@ def read_question(question: str, today: date) -> TimeFrame:
         start, end = bounds(framed)
         if start:
             return from_preposition(PREPOSITION[framed["prep"].lower()], start, end, framed.group(0), common)
+    chinese = ZH_FRAME.search(question)
+    if chinese:  # "2018年…", "截至2021年底", "2019年以来": a year written in Chinese is a time, not an edition's name
+        month = int(chinese["month"]) if chinese["month"] and 1 <= int(chinese["month"]) <= 12 else 0
+        start, end = (f"{chinese['year']}-{month:02d}-01", month_end(int(chinese["year"]), month).isoformat()) if month \
+            else (f"{chinese['year']}-01-01", f"{chinese['year']}-12-31")
+        kind = "as_of" if chinese["prep"] else {"以前": "before", "之前": "before", "前": "before", "以来": "since",
+                                                "之后": "after", "后": "after"}.get(chinese["after"] or "", "in")
+        return from_preposition(kind, start, end, chinese.group(0), common)
     relative = RELATIVE.search(question)
     if relative:
         start, end = relative_bounds(relative["rel"].lower(), relative["unit"].lower(), today)

@@ -166,3 +166,21 @@ def test_stands_alone(question, alone):
 ])
 def test_a_follow_up_points_back_to_the_earlier_questions_it_leans_on(earlier, expected):
     assert points_back_to(earlier) == expected
+
+
+# -- one set of rules for every script: Chinese ---------------------------------------------------------------
+def test_chinese_sentences_end_at_their_full_stops_and_keep_their_closing_quotes():
+    from rag.text import sentences
+
+    text = "2018年城镇新增就业1361万人，比上年多增10万人。“我们很高兴，”他说。Shares fell on Monday. OK."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "2018年城镇新增就业1361万人，比上年多增10万人。", "“我们很高兴，”他说。", "Shares fell on Monday.", "OK."]
+
+
+def test_chinese_words_are_segmented_and_digits_stand_apart():
+    from rag.text import content_words, numbers, words
+
+    assert words("2018年中国城镇新增就业1361万人") == ["2018", "年", "中国", "城镇", "新增", "就业", "1361", "万人"]
+    assert content_words("2018年中国城镇新增就业了多少人") == {"2018", "中国", "城镇", "新增", "就业"}
+    assert numbers("新增1361万人, 2018年, the H20 chip") == {"1361", "2018"}  # a code keeps its digits
+    assert words("Altman's U.S. plan-B") == ["altman", "s", "u", "s", "plan", "b"]  # text with spaces: as before

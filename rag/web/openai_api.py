@@ -60,9 +60,11 @@ def shown_content(answer: dict) -> str:
 
 
 def verdict_fields(answer: dict) -> dict:
-    """The checks' findings beside ``choices``: citations, refused and why, each sentence's verdict."""
+    """The checks' findings beside ``choices``: citations, refused and why, each sentence's verdict, the date of the
+    newest source cited (as_of) and the day "now" was (today), and whether the answer is a timeline."""
     return {"citations": answer["citations"], "refused": answer["refused"], "reason": answer.get("reason", ""),
-            "sentences": answer.get("sentences", []), "standalone_question": answer["standalone_question"]}
+            "sentences": answer.get("sentences", []), "standalone_question": answer["standalone_question"],
+            "as_of": answer.get("as_of", ""), "today": answer.get("today", ""), "timeline": answer.get("timeline", False)}
 
 
 def stream_epilogue(answer: dict, streamed: str = "") -> str:

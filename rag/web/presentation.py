@@ -84,6 +84,8 @@ def answer_markdown(answer, turn: int) -> str:
         reason = getattr(answer, "why", "") or REASONS.get(getattr(answer, "refused_by", ""), "")
         body = f"{escape(REFUSED_NOTE)} {escape(reason)} The closest passages it found are shown under Sources."
         body = body.replace("  ", " ")
+    elif getattr(answer, "timeline", False):
+        body = timeline_html(answer.answer, turn)
     else:
         unsupported = [c.n for c in answer.citations if not c.supported]
         claims = getattr(answer, "claims", None) or []
@@ -91,12 +93,21 @@ def answer_markdown(answer, turn: int) -> str:
             body = " ".join(sentence_markdown(c, turn, unsupported) for c in claims)
         else:
             body = link_citations(escape(answer.answer), turn, unsupported)
-    meta = f'<div class="answer-meta">{escape(timings_text(answer.timings))}</div>'
+    as_of = f'<div class="as-of">{escape(answer.as_of_line)}</div>' if getattr(answer, "as_of_line", "") else ""
+    meta = f'{as_of}<div class="answer-meta">{escape(timings_text(answer.timings))}</div>'
     searched = answer.standalone_question or answer.question
     if searched != answer.question:
         meta = (f'<details class="searched"><summary>Searched for</summary>'
                 f'{escape(searched)}</details>\n\n' + meta)
     return f"{body}\n\n{meta}"
+
+
+def timeline_html(text: str, turn: int) -> str:
+    """A timeline answer (timeline.lines: "- date: quote [n]" a line) as a list of dated, linked events:
+    ``timeline_html('- 1 May 2019: Set. [1]', 1) -> '<ol class="timeline"><li><time>1 May 2019</time> Set. <a …>[1]</a></li></ol>'``"""
+    items = [line.removeprefix("- ").split(": ", 1) for line in text.splitlines() if line.strip()]
+    return '<ol class="timeline">' + "".join(f"<li><time>{escape(day)}</time> {link_citations(escape(quote), turn)}</li>"
+                                            for day, quote in items) + "</ol>"
 
 
 def sentence_markdown(claim, turn: int, unsupported: Iterable[int] = ()) -> str:

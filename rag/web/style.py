@@ -20,6 +20,10 @@ CSS = """
 #chatbot .unsupported-sentence { color: #6b7280; text-decoration: line-through dotted rgba(107, 114, 128, 0.6); }
 #chatbot .not-found { color: #b45309; font-size: 0.85em; font-style: italic; white-space: nowrap; }
 #chatbot .answer-meta { font-size: 0.78rem; opacity: 0.65; margin-top: 0.3rem; }
+#chatbot .as-of { font-size: 0.85rem; font-weight: 600; margin-top: 0.4rem; }
+#chatbot ol.timeline { list-style: none; padding-left: 0.9rem; border-left: 2px solid var(--color-accent); margin: 0.3rem 0; }
+#chatbot ol.timeline li { margin: 0.35rem 0; }
+#chatbot ol.timeline time { display: block; font-weight: 600; font-size: 0.85rem; }
 #chatbot details.searched { font-size: 0.85rem; margin-top: 0.4rem; }
 #chatbot details.searched summary { cursor: pointer; opacity: 0.75; }
 #conversation-list .wrap { flex-direction: column; gap: 2px; }
