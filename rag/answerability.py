@@ -195,14 +195,16 @@ def backs(claims: Sequence, n: int, min_claim: float) -> bool:
 
 
 def answer_signals(question: str, claims: Sequence, passages: Sequence[Passage],
-                   score: Optional[float]) -> tuple[Signals, list]:
+                   score: Optional[float], frame: Optional[TimeFrame] = None) -> tuple[Signals, list]:
     """The combiner's signals for a written answer, and the question's specifics its cited passages lack.
 
     cited_missing is the share of the question's specifics (grounding.constraints) that no cited passage
-    names; claim_min and support_min are over the sentences that cite something.
+    names, the words of the question's own time frame left out (a source dated June 2024 answers "as of 2024"
+    without writing the year); claim_min and support_min are over the sentences that cite something.
     """
     cited = [claim for claim in claims if claim.cited]
-    wanted = grounding.constraints(question)
+    own = set(grounding.tokens(frame.words)) | frame.years if frame is not None and frame.kind == "period" else set()
+    wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
     texts = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
     lacking = grounding.missing(wanted, texts) if texts else wanted
     checks = [claim.best_check() for claim in cited if claim.checked]

@@ -10,15 +10,19 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from . import grounding
-from .answer import Answer, Timings, make_citation
+from .answer import Answer, Timings, date_key, make_citation
 from .answerability import (Signals, answer_signals, backs, cited_numbers, grounded_probability, load_weights,
                             source_text)
-from .citations import check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, split_claims
+from .citations import (check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, mark_outdated,
+                        split_claims)
+from .dates import spoken_date
 from .errors import RagError
-from .generation import claim_messages
+from .generation import claim_messages, with_last_line
 from .relative import annotate
 from .retrieval import Passage
 from .settings import Settings
+from .text import strip_markers
+from .when import TimeFrame
 
 
 class Checks:
@@ -35,9 +39,11 @@ class Checks:
 
     def finish(self, question: str, standalone: str, text: str, passages: list[Passage], timings: Timings,
                settings: Optional[Settings] = None, score: Optional[float] = None,
-               stated: Optional[float] = None, messages: Optional[list[dict]] = None) -> Answer:
+               stated: Optional[float] = None, messages: Optional[list[dict]] = None,
+               frame: Optional[TimeFrame] = None) -> Answer:
         """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
-        cites (words and numbers, then the model's own yes/no when messages are given), and one decision."""
+        cites (words and numbers, then the model's own yes/no when messages are given), against newer sources it
+        does not cite (unless the question asked about a time of its own, frame), and one decision."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
             withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
@@ -54,7 +60,10 @@ class Checks:
         if settings.check_sentences and messages:
             self.check_sentences(claims, messages)
         ground_claims(claims, settings.min_claim)
-        signals, lacking = answer_signals(standalone, claims, passages, score)
+        if settings.time_aware and settings.max_outdated and messages and (frame is None or frame.kind != "period"):
+            self.check_outdated(claims, passages, messages)
+            mark_outdated(claims, settings.max_outdated)
+        signals, lacking = answer_signals(standalone, claims, passages, score, frame)
         # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
         # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
         judged = settings.min_grounded and cited_numbers(claims)
@@ -77,6 +86,18 @@ class Checks:
         for claim in claims:
             for n in claim.cited:
                 claim.checked[n] = self.generator.yes_probability(claim_messages(self.prompts, messages, claim.text, n))
+
+    def check_outdated(self, claims: Sequence, passages: Sequence[Passage], messages: list[dict]) -> None:
+        """For each sentence citing dated sources when a newer source was read too: the model's P(yes) that the
+        newest of those says otherwise (prompts/newer.txt), read past the cached sources."""
+        for claim in claims:
+            cited = [passages[n - 1].date for n in claim.cited if passages[n - 1].date]
+            newer = [n for n, p in enumerate(passages, 1) if p.date and cited and n not in claim.cited
+                     and date_key(p.date) > max(date_key(d) for d in cited)]
+            if newer:
+                n = max(newer, key=lambda m: date_key(passages[m - 1].date))
+                claim.newer[n] = self.generator.yes_probability(with_last_line(messages, self.prompts.newer.format(
+                    claim=strip_markers(claim.text), n=n, date=spoken_date(passages[n - 1].date))))
 
     def weights(self) -> dict:
         """The fitted combiner (answerability.load_weights), read once."""

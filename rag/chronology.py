@@ -13,6 +13,7 @@ from datetime import date
 from typing import Callable, Optional, Sequence
 
 from .dates import parse_date
+from .relative import annotate
 from .when import MONTH_WORD, YEAR, TimeFrame, period_words
 
 
@@ -25,22 +26,38 @@ def day_of(iso: str) -> Optional[date]:
     return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
 
 
-def years_named(text: str) -> set[int]:
-    """``years_named('From 2019 to 2021 (a year ago [2020]).') -> {2019, 2020, 2021}``"""
-    return {int(y) for y in re.findall(rf"(?<![\d.]){YEAR}(?![\d.]\d)", text)}  # "2018年" too, not "12018"
+LOOKING_BACK = 90  # days: an article that names a year of the period, looking back at it, counts as this close to it
+
+
+def years_named(text: str, published: str = "") -> set[int]:
+    """The years a text names (relative dates resolved: "a year ago (2020)"), up to its article's own year when it has
+    one: an article reports on its past; a year it names ahead of itself is a plan ("to open by 2027"), not news.
+
+    ``years_named('From 2019 to 2021 (a year ago).', '2021-07-18') -> {2019, 2020, 2021}``;
+    ``years_named('It will open in 2027.', '2024-06-14') -> set()``
+    """
+    found = {int(y) for y in re.findall(rf"(?<![\d.]){YEAR}(?![\d.]\d)", annotate(text, published))}  # "2018年" too
+    day = day_of(published)
+    return {year for year in found if day is None or year <= day.year}
+
+
+def whole_years(frame: TimeFrame) -> bool:
+    """Whether the frame's period is made of whole years ("in 2020", "2018年"), so an article naming the year speaks to
+    it; a month or a season is not ("in March 2023": an article naming 2023 need not be about March)."""
+    return frame.start.endswith("-01-01") and frame.end.endswith("-12-31")
 
 
 def distance(frame: TimeFrame, published: str, text: str = "") -> Optional[float]:
     """How far a passage is from the frame's time, in days (0: inside it); None when the passage has no date.
 
     For "as of" the latest article up to the end is nearest, a later one (which may look back) after any earlier;
-    a text that names a year inside the period counts as inside it.
+    an article that names a year of a period of whole years, looking back, counts as LOOKING_BACK days away.
     ``distance(TimeFrame('period', '2020-01-01', '2020-12-31'), '2021-03-08') -> 67``;
     ``distance(TimeFrame('period', '', '2022-03-31', True), '2022-01-26') -> 64``
     """
     start, end = day_of(frame.start), day_of(frame.end)
-    if start and end and any(start.year <= y <= end.year for y in years_named(text)):
-        return 0.0
+    if start and end and whole_years(frame) and any(start.year <= y <= end.year for y in years_named(text, published)):
+        return float(LOOKING_BACK)
     day = day_of(published)
     if day is None:
         return None
@@ -88,7 +105,8 @@ def coverage(frame: TimeFrame, passages: Sequence) -> tuple[bool, bool, list[dat
     """
     dates = sorted(d for d in (day_of(p.date) for p in passages) if d)
     start, end = day_of(frame.start), day_of(frame.end)
-    named = set().union(*(years_named(p.text) for p in passages)) if passages else set()
+    by_year = whole_years(frame) or not frame.end  # whole years, or "since 2019": naming a year of it speaks to it
+    named = set().union(*(years_named(p.text, p.date) for p in passages)) if by_year else set()
     if frame.as_of:
         return any(d <= end for d in dates), False, dates
     if end is None:

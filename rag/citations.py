@@ -15,7 +15,9 @@ from .text import WORD, content_words, numbers_of, parse_markers, rewrite_marker
 REFUSAL_PATTERNS = re.compile(
     r"(?i)\b(i don'?t know|i do not know|(do|does|did) not (answer|say|mention|contain|provide|specify|state)|"
     r"(isn'?t|is not|are not|aren'?t) (mentioned|stated|specified|provided|covered)|no information|not enough information|"
-    r"cannot (answer|find|determine)|can'?t (answer|find|determine)|unable to (answer|find|determine))\b")
+    r"cannot (answer|find|determine)|can'?t (answer|find|determine)|unable to (answer|find|determine))\b"
+    r"|没有(提到|提及|提供|说明|回答|相关信息|这方面的信息)|未(提及|提到|说明)|无法(回答|确定|找到)|不知道"
+    r"|(?i:beantworten (diese|die) frage nicht|ne répondent pas|no responden|nicht erwähnt|n'est pas mentionné|no se menciona)")
 
 SimilarityFn = Callable[[str, Sequence[str]], list[float]]
 
@@ -29,6 +31,8 @@ class Claim:
     scores: dict[int, float] = field(default_factory=dict)
     checked: dict[int, float] = field(default_factory=dict)  # the model's P(yes) that source n states it
     grounded: Optional[bool] = None  # the sentence's verdict (ground_claims); None before it is given
+    newer: dict[int, float] = field(default_factory=dict)  # the model's P(yes) that newer source n says otherwise
+    outdated_by: Optional[int] = None  # the newer source that says otherwise (mark_outdated)
 
     def best_check(self) -> Optional[float]:
         """The model's highest P(yes) over the sources it was checked against; None when unchecked."""
@@ -154,6 +158,7 @@ def is_refusal(answer: str, refusal: str) -> bool:
 
 
 UNSUPPORTED_NOTE = "(not found in the sources)"
+OUTDATED_NOTE = "(a newer source, [{n}], says otherwise)"
 
 
 def ground_claims(claims: list[Claim], min_claim: float) -> list[Claim]:
@@ -170,6 +175,22 @@ def ground_claims(claims: list[Claim], min_claim: float) -> list[Claim]:
     return claims
 
 
+def mark_outdated(claims: list[Claim], max_outdated: float) -> list[Claim]:
+    """Mark each sentence that a newer source says otherwise (the model's P(yes) at or above max_outdated) as out of
+    date: not grounded, naming that source. ``[c.outdated_by for c in mark_outdated([Claim('A.', [1], newer={3: 0.8}),
+    Claim('B.', [2], newer={3: 0.1})], 0.5)] -> [3, None]``"""
+    for claim in claims:
+        said = [n for n, p in claim.newer.items() if p >= max_outdated]
+        if max_outdated and said:
+            claim.outdated_by, claim.grounded = max(said, key=lambda n: claim.newer[n]), False
+    return claims
+
+
+def note_of(claim: Claim) -> str:
+    """What a sentence that is not grounded is marked with: out of date (naming the newer source), or not found."""
+    return OUTDATED_NOTE.format(n=claim.outdated_by) if claim.outdated_by else UNSUPPORTED_NOTE
+
+
 def marked_text(claims: Sequence[Claim]) -> str:
     """The answer with its markers, each sentence that is not grounded carrying UNSUPPORTED_NOTE.
 
@@ -180,7 +201,7 @@ def marked_text(claims: Sequence[Claim]) -> str:
     for claim in claims:
         body, end = (claim.text[:-1], claim.text[-1]) if claim.text[-1:] in ".!?" else (claim.text, "")
         markers = "".join(f"[{n}]" for n in claim.cited)
-        note = f" {UNSUPPORTED_NOTE}" if claim.grounded is False else ""
+        note = f" {note_of(claim)}" if claim.grounded is False else ""
         out.append(f"{body}{' ' + markers if markers else ''}{note}{end}")
     return " ".join(out)
 
@@ -194,5 +215,6 @@ def grounded_history(answer: str, refusal: str) -> str:
     """
     if is_refusal(answer, refusal):
         return ""
-    kept = [answer[s:e] for s, e in sentences(answer) if UNSUPPORTED_NOTE not in answer[s:e]]
+    kept = [answer[s:e] for s, e in sentences(answer)
+            if UNSUPPORTED_NOTE not in answer[s:e] and not re.search(r"\(a newer source, \[\d+\], says otherwise\)", answer[s:e])]
     return " ".join(kept)

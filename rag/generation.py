@@ -25,10 +25,11 @@ from .relative import annotate
 from .when import TimeFrame, period_words
 from .kvcache import (load_prompt_state, prompt_snapshot, read_static_prefix, record_sampled_logprobs,
                       restore_prompt_state, save_prompt_state, yes_probability)
-from .text import strip_markers
+from .text import LANGUAGES, language, strip_markers
 
 log = logging.getLogger("rag.generation")
-PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated", "now", "period")
+PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated", "now", "period",
+                "language", "newer")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Prompts:
     dated: str  # how to read a source's date; said only when a source shows one, so undated prompts are as before
     now: str  # said when the question asks about the present or the latest ({today})
     period: str  # said when it asks about a time of its own ({period})
+    language: str  # said when the question is not in English: answer in its language ({language})
+    newer: str  # does newer source [{n}] ({date}) say that {claim} is no longer so? (checks.check_outdated)
 
 
 def load_prompts(folder: Path) -> Prompts:
@@ -96,6 +99,8 @@ def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str,
         user = f"{prompts.now.format(today=spoken_date(frame.today))}\n{user}"
     elif frame is not None and frame.kind == "period":
         user = f"{prompts.period.format(period=period_words(frame))}\n{user}"
+    if language(question) != "en":
+        user = f"{prompts.language.format(language=LANGUAGES[language(question)])}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 

@@ -195,7 +195,7 @@ class Assistant(Checks):
         stated = self.generator.yes_probability(check_messages(self.prompts, messages)) if asks else None
         timings.completion_tokens = self.generator.count(text)
         answer = self.finish(question, standalone, text, passages, timings, settings, confidence(tokens), stated,
-                             messages)
+                             messages, frame)
         timings.total_ms = ms_since(started)
         timings.check_ms = round(timings.total_ms - written, 1)
         yield replace(answer, **timed)

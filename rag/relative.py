@@ -4,7 +4,8 @@ News copy dates events relative to the day it was written. A reader asking "when
 the date, and so does the model (it would copy "on Sunday"). Each expression is found by a pattern, resolved from the
 article's publication date and the tense around it (past: "said on Monday" is the Monday before; future: "will open
 on Monday" the Monday after), and written beside the original words, which are never changed:
-``annotate('The board met on Sunday.', '2023-06-19') -> 'The board met on Sunday [18 June 2023].'``
+``annotate('The board met on Sunday.', '2023-06-19') -> 'The board met on Sunday (18 June 2023).'`` (in parentheses:
+the model copied a date in square brackets as if it were a citation marker, measured in docs/dates.md).
 
 A resolved date is ISO text at the precision the words give: a day (``2023-06-18``), a month (``2023-06``) or a
 year (``2023``); a week is given as its Monday and a quarter as its first month (``2019-10``), with words to
@@ -110,12 +111,12 @@ def resolve(text: str, published: str) -> list[Resolved]:
 def annotate(text: str, published: str) -> str:
     """The text with each relative date's resolved date in brackets after its words; nothing else changes.
 
-    ``annotate('It opened on Sunday, two years ago.', '2023-06-19') -> 'It opened on Sunday [18 June 2023], two
-    years ago [2021].'``
+    ``annotate('It opened on Sunday, two years ago.', '2023-06-19') -> 'It opened on Sunday (18 June 2023), two
+    years ago (2021).'``
     """
     pieces, at = [], 0
     for found in resolve(text, published):
-        pieces += [text[at:found.end], f" [{found.shown}]"]
+        pieces += [text[at:found.end], f" ({found.shown})"]
         at = found.end
     return "".join(pieces) + text[at:]
 

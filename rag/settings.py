@@ -93,6 +93,7 @@ class Settings(BaseModel):
     refuse_missing: str = Field("code+name", pattern=r"^(none|(number|code|name|qualifier)(\+(number|code|name|qualifier))*)$", description="Refuse without asking the model when a specific of the question of these kinds (joined by +: code such as H20, name, qualifier such as women's) is named by none of the sources, saying which; none turns it off.")
     check_sentences: bool = Field(True, description="After the answer, ask the model for each sentence whether the source it cites states it (about 50 prompt tokens a sentence, read past the cached sources).")
     min_claim: float = Field(0.4, ge=0.0, le=1.0, description="The model's P(yes) a sentence needs to count as stated by the source it cites; a sentence below it is marked 'not found in the sources' (0.4: chosen on RGB dev by the test set's evidence, confirmed on the bundled set).")
+    max_outdated: float = Field(0.5, ge=0.0, le=1.0, description="After the answer, when a sentence cites a source and a newer one was read too, ask the model whether the newest says otherwise; at or above this P(yes) the sentence is marked as out of date, naming the newer source (not for a question about a time of its own; 0 skips the check).")
     min_grounded: float = Field(0.2793, ge=0.0, le=1.0, description="Withhold an answer whose combined grounding probability (rag/refusal_weights.json, fitted by scripts/fit_refusal.py; this default is its threshold) is below this (0 turns the combiner off).")
 
     # Vector store

@@ -273,3 +273,33 @@ def inert_piece(before: str, piece: str) -> str:
     ``inert_piece('See ![x]', '(u)') -> ' (u)'``, as ``inert('See ![x](u)') == 'See ![x] (u)'``."""
     context = before[-INERT_CONTEXT:]
     return inert(context + piece)[len(inert(context)):]
+
+
+# The languages an answer can be asked in, by the words that tell them apart in a short question (each language's
+# most common function words); Chinese by its characters.
+LANGUAGES = {"en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish"}
+FUNCTION_WORDS = {
+    "en": set("the is are was were what who which when where why how does did of and in to a an".split()),
+    "de": set("der die das ist sind war wer was wie wann wo warum welche welcher welches und von im den dem des ein eine "
+              "einen hat wurde nicht mit für auf".split()),
+    "fr": set("le la les est sont était qui que quoi quel quelle quels quand où comment pourquoi et de des du un une "
+              "au aux a été pour dans sur avec qu".split()),
+    "es": set("el la los las es son era quién quien qué que cuál cuándo dónde cómo por porqué y de del un una en al "
+              "fue ha con para se".split()),
+}
+
+
+def language(text: str) -> str:
+    """The language a question is written in, of LANGUAGES: Chinese when a third of its letters are Chinese
+    characters, else the one whose function words it uses most (English when none or a tie).
+
+    ``language('2018年中国城镇新增就业了多少人') -> 'zh'``; ``language('Wer leitet die Fähre?') -> 'de'``;
+    ``language('Who leads it?') -> 'en'``
+    """
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(bool(HAN_RUN.match(c)) for c in letters) * 3 >= len(letters):
+        return "zh"
+    found = WORD.findall(text.lower())
+    counts = {lang: sum(w in known for w in found) for lang, known in FUNCTION_WORDS.items()}
+    best = max(counts, key=lambda lang: (counts[lang], lang == "en"))
+    return best if counts[best] > counts["en"] else "en"

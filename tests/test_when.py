@@ -70,7 +70,9 @@ def test_period_words_name_the_asked_time():
 def test_distance_to_a_period_and_to_an_as_of_date():
     period = TimeFrame("period", "2020-01-01", "2020-12-31")
     assert distance(period, "2021-03-08") == 67 and distance(period, "2020-06-01") == 0
-    assert distance(period, "2019-01-01", "It was founded in 2020.") == 0  # the text names a year of it
+    assert distance(period, "2021-06-01", "It was founded in 2020.") == 90  # an article looking back at it
+    assert distance(period, "2019-12-01", "It is to open in 2020.") == 31  # a plan for it is no report of it
+    assert distance(TimeFrame("period", "2020-03-01", "2020-03-31"), "2021-06-01", "In 2020 it rose.") == 427  # a month
     assert distance(period, "") is None
     as_of = TimeFrame("period", "", "2022-03-31", True)
     assert distance(as_of, "2022-01-26") < distance(as_of, "2021-08-16") < distance(as_of, "2023-05-09")

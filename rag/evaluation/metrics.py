@@ -16,6 +16,8 @@ import string
 from collections import Counter
 from typing import Iterable, Optional, Sequence
 
+from ..text import is_han
+
 STRADDLE_SHARE = 0.8  # a quote cut by a chunk boundary counts when this share of its words is one unbroken run
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -96,14 +98,29 @@ NEGATION = re.compile(r"(?:\b(?:not|no|never|neither|nor|without)\b|n't)\W*(?:\w
 
 
 def names(text: str, keyword: str) -> bool:
-    """Whether folded text names keyword (whole words, ``*`` = prefix) without negating it.
+    """Whether folded text names keyword (whole words, ``*`` = prefix) without negating it. Chinese has no spaces: a
+    word boundary next to a Chinese character is any edge ("1361万" is named in "新增1361万人", "70" not in "170").
 
-    ``names("he isn't worried", 'worr*') -> False``; ``names('export controls don't work', "don't work") -> True``
+    ``names("he isn't worried", 'worr*') -> False``; ``names('export controls don't work', "don't work") -> True``;
+    ``names('答案是武汉。', '武汉') -> True``
     """
     prefix = keyword.endswith("*")
-    wanted = re.escape(fold(keyword.rstrip("*")))
-    pattern = re.compile(r"(?<!\w)" + wanted + ("" if prefix else r"(?!\w)"))
-    return any(not NEGATION.search(text[:m.start()]) for m in pattern.finditer(text))
+    wanted = fold(keyword.rstrip("*"))
+    if not wanted:
+        return False
+    for m in re.finditer(re.escape(wanted), text):
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        if not (edge(before, wanted[0]) and (prefix or edge(after, wanted[-1]))):
+            continue
+        if not NEGATION.search(text[:m.start()]):
+            return True
+    return False
+
+
+def edge(neighbour: str, inner: str) -> bool:
+    """Whether a match may end between inner (its own character) and neighbour: at the text's end, at a
+    non-word character, or where either is a Chinese character. ``edge('', 'a') -> True``; ``edge('b', 'a') -> False``"""
+    return not neighbour or not (neighbour.isalnum() or neighbour == "_") or is_han(neighbour) or is_han(inner)
 
 
 def squad_tokens(text: str) -> list[str]:

@@ -66,7 +66,8 @@ def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, p
 def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
     """Ask one question (and judge it); a per-question failure is recorded, an empty index or a broken model is raised."""
     try:
-        answer = assistant.ask(item["question"], earlier_turns(item), **{**overrides, "today": item.get("today")})
+        asked_on = {"today": item["today"]} if item.get("today") else {}  # the day the test set says it is asked
+        answer = assistant.ask(item["question"], earlier_turns(item), **overrides, **asked_on)
     except (IndexEmptyError, ModelError):
         raise
     except RagError as exc:

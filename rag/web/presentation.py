@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Iterable, Optional, Sequence
 
 from ..answerability import REASONS
-from ..citations import UNSUPPORTED_NOTE, marked_text
+from ..citations import marked_text, note_of
 from ..dates import spoken_date
 from ..text import inert, inert_piece
 
@@ -121,7 +121,7 @@ def sentence_markdown(claim, turn: int, unsupported: Iterable[int] = ()) -> str:
     if claim.grounded is not False:
         return linked
     return (f'<span class="unsupported-sentence" title="The checks did not find this sentence in the source it '
-            f'cites">{linked}</span> <span class="not-found">{escape(UNSUPPORTED_NOTE)}</span>')
+            f'cites">{linked}</span> <span class="not-found">{escape(note_of(claim))}</span>')
 
 
 def streaming_markdown(text: str) -> str:
