@@ -28,7 +28,8 @@ SEED_REASON = re.compile(r"Chinese open[- ]source")
 # The fast tier (`make check`, `pytest -m "not slow"`) runs what needs no model, no server and no browser. A test is
 # slow when it asks for one of these fixtures (directly or through another), or is marked @pytest.mark.slow itself
 # (a test that starts the app, a server or `python -m rag ask` in a subprocess).
-SLOW_FIXTURES = frozenset({"llm", "assistant", "embedder", "index", "model_file", "app_server", "browser", "page"})
+SLOW_FIXTURES = frozenset({"llm", "assistant", "embedder", "index", "model_file", "app_server", "browser", "page",
+                           "bench_result"})  # bench_result: a whole `rag bench` run (test_bench.py)
 
 
 def pytest_configure(config):

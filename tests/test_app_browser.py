@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_fixtures import (ARTIFACTS, NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT,  # noqa: F401
+from tests.app_fixtures import (ARTIFACTS, CHINESE_ARTICLE, CHINESE_QUESTION, CHINESE_QUESTION_IN_ENGLISH,  # noqa: F401
+                                NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT, TEMPORAL_CORPUS,
                                 SEED_QUESTION, app_server, article_files, model_file)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -380,4 +381,69 @@ def test_a_question_about_something_no_article_names_is_refused_saying_so(page, 
     assert "do not mention H20" in text and "The articles do not cover this question." in text
     assert last_bot(page).locator("a.cite").count() == 0, f"a refusal cites nothing: {text}"
     shoot(page, "12-h20-refused")
+    assert_all_local(requests_seen)
+
+
+def upload_articles(page, paths) -> None:
+    """Add articles through the Documents tab, one upload of several files, and wait until they are listed."""
+    page.get_by_role("tab", name="Documents").click()
+    rows = page.locator("#documents-table tbody tr").count()
+    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    page.wait_for_function("([n]) => document.querySelectorAll('#documents-table tbody tr').length >= n",
+                           arg=[rows + len(paths)], timeout=ANSWER_TIMEOUT_S * 1000)
+    page.get_by_role("tab", name="Chat").click()
+
+
+def test_who_leads_now_is_answered_from_the_newest_article_and_says_as_of_when(page, requests_seen):
+    harwick = sorted(TEMPORAL_CORPUS.glob("harwick-rail-*.md")) + sorted(TEMPORAL_CORPUS.glob("hartwick-*.md"))
+    upload_articles(page, harwick)
+    before = len(page.locator(BOT).all())
+    ask(page, "Who leads Harwick Rail now?")
+    wait_for_bot_messages(page, before + 1)
+    answer = last_bot(page)
+    text = answer.inner_text()
+    assert "Ruiz" in text and "Brandt" not in text.split("(")[0].split(".")[0], text  # the current chief first
+    as_of = answer.locator(".as-of").inner_text()
+    assert re.search(r"As of \d+ \w+ (2023|2025)", as_of) and "today is" in as_of, as_of
+    shoot(page, "13-who-leads-now")
+    assert_all_local(requests_seen)
+
+
+def test_how_did_it_change_is_shown_as_a_dated_cited_timeline(page, requests_seen):
+    before = len(page.locator(BOT).all())
+    ask(page, "How has the leadership of Harwick Rail changed over time?")
+    wait_for_bot_messages(page, before + 1)
+    answer = last_bot(page)
+    events = answer.locator("ol.timeline li")
+    assert events.count() >= 3, answer.inner_text()
+    years = [int(re.search(r"(\d{4})$", events.nth(i).locator("time").inner_text()).group(1)) for i in range(events.count())]
+    assert years == sorted(years) and years[0] <= 2018 and years[-1] >= 2023, years  # oldest first, the whole story
+    assert all(events.nth(i).locator("a.cite").count() == 1 for i in range(events.count()))  # every line cited
+    assert "no model call" in answer.inner_text()  # built from the articles' own sentences
+    answer.locator("a.cite").first.click()
+    assert page.locator("#sources mark").count() >= 1  # the quoted sentence is highlighted in its source
+    shoot(page, "14-timeline")
+    assert_all_local(requests_seen)
+
+
+def test_a_chinese_question_is_answered_in_chinese_from_a_chinese_article_and_an_english_one_too(page, tmp_path,
+                                                                                               requests_seen):
+    article = tmp_path / "vellmora-ferries.md"
+    article.write_text(CHINESE_ARTICLE, encoding="utf-8")
+    upload_articles(page, [article])
+    before = len(page.locator(BOT).all())
+    ask(page, CHINESE_QUESTION)
+    wait_for_bot_messages(page, before + 1)
+    answer = last_bot(page)
+    text = answer.inner_text()
+    assert "4200" in text and re.search(r"[\u4e00-\u9fff]{4}", text.split("As of")[0]), text  # in Chinese, with the figure
+    answer.locator("a.cite").first.click()
+    highlighted = " ".join(page.locator("#sources mark").all_inner_texts())
+    assert "4200万元" in highlighted, highlighted  # the cited Chinese sentence, highlighted in its own language
+    shoot(page, "15-chinese-answer")
+    ask(page, CHINESE_QUESTION_IN_ENGLISH)
+    wait_for_bot_messages(page, before + 2)
+    text = last_bot(page).inner_text()
+    assert re.search(r"42 million|4200|42,000,000", text) and last_bot(page).locator("a.cite").count() >= 1, text
+    shoot(page, "16-english-question-chinese-article")
     assert_all_local(requests_seen)

@@ -16,6 +16,7 @@ def run(*args, env=None, timeout=600):
                           timeout=timeout, cwd=ROOT)
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
 def test_ingest_then_ask_json_answers_the_seed_question(model_path):
     ingest = run("ingest")
     assert ingest.returncode == 0, ingest.stderr
@@ -28,6 +29,7 @@ def test_ingest_then_ask_json_answers_the_seed_question(model_path):
     assert data["timings"]["ttft_ms"] > 0
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess, some cases past the model's load
 @pytest.mark.parametrize("args, env, message", [
     (["ask", "--model", "/no/such/model.gguf", "Why?"], {}, "Model file not found"),
     (["ask", "   "], {}, "Please type a question"),
@@ -45,6 +47,7 @@ def test_errors_are_one_line_with_exit_code_1(args, env, message, model_path):
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
 def test_corrupt_index_points_at_the_rebuild(isolated_env, model_path):
     assert run("ingest").returncode == 0
     index_dir = isolated_env / "home" / "index"
@@ -68,6 +71,7 @@ def test_the_terminal_answer_marks_a_citation_its_passage_does_not_back(capsys):
     assert "Backed [1]. Not backed [2?]." in out and "(not supported by this passage)" in out
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
 def test_ask_json_gives_each_citation_its_articles_date(model_path, corpus):
     (corpus / "festival.md").write_text("---\ntitle: The Zorblax river festival\ndate: 2024-06-15\n---\n"
                                         "The Zorblax river festival in Vellmora was founded in 1987 by the fisherman "
@@ -80,6 +84,7 @@ def test_ask_json_gives_each_citation_its_articles_date(model_path, corpus):
     assert {s["source"]: s["date"] for s in data["sources"]}["festival.md"] == "2024-06-15"
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
 def test_ingest_reports_a_pdf_the_reader_gives_up_on_exits_cleanly_and_indexes_the_rest(corpus):
     bomb = corpus / "a-bomb.pdf"  # first in order: the files after it must still be indexed
     bomb.write_bytes(operations_bomb_pdf())

@@ -110,6 +110,7 @@ def test_sweep_drops_the_index_a_killed_delete_left_and_nothing_else(isolated_en
     assert catalog.sweep(settings, client) == []
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
 def test_the_command_line_makes_lists_and_deletes_collections(isolated_env, tmp_path, model_path):
     article = tmp_path / "cycling.md"
     article.write_text(CYCLING_ARTICLE, encoding="utf-8")

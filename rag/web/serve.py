@@ -9,13 +9,10 @@ import logging
 import sys
 from typing import Optional
 
-from .. import catalog
 from ..cli_common import COMMON_FLAGS, add_setting_flags
 from ..errors import RagError
-from ..pipeline import Assistant
 from ..settings import Settings
 from .access import check_access
-from .layout import build_app, launch
 
 log = logging.getLogger("rag.app")
 FLAGS = ("host", "port", *COMMON_FLAGS)
@@ -33,7 +30,11 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
     args = parse_args(argv, prog)
     try:
         settings = Settings.load(**{name: getattr(args, name) for name in FLAGS})
-        auth = check_access(settings)
+        auth = check_access(settings)  # before the slow imports: a refused start says so in a second
+        from .. import catalog
+        from ..pipeline import Assistant
+        from .layout import build_app, launch
+
         assistant = Assistant(settings, progress=log.info)
         log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
         for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
