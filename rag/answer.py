@@ -95,7 +95,7 @@ class Answer:
             "refused_by": self.refused_by, "reason": inert(self.why), "grounded": self.grounded,
             "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
             "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
-                           "check": c.best_check()} for c in self.claims] if not self.refused else [],
+                           "check": c.best_check(), "unheld": c.unheld} for c in self.claims] if not self.refused else [],
             "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }

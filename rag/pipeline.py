@@ -26,6 +26,7 @@ from .generation import (Generator, Slots, as_asked, build_messages, check_messa
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
+from .specifics import mark_unheld
 from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
@@ -158,7 +159,7 @@ class Assistant:
                                   "`python -m rag ingest` (or upload them in the Documents tab).")
         ranked, passages = self.retrieve(standalone, settings)
         timings = Timings(retrieve_ms=ms_since(started))
-        reason, why = refusal_before_asking(standalone, passages, settings)
+        reason, why = refusal_before_asking(standalone, passages, settings, self.retriever.common())
         if reason:
             timings.total_ms = ms_since(started)
             shown = ranked if reason == "relevance" else passages
@@ -231,7 +232,8 @@ class Assistant:
                settings: Optional[Settings] = None, score: Optional[float] = None,
                stated: Optional[float] = None, messages: Optional[list[dict]] = None) -> Answer:
         """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
-        cites (words and numbers, then the model's own yes/no when messages are given), and one decision."""
+        cites (words and numbers, then the model's own yes/no when messages are given, and its names, numbers and
+        months: specifics.py), and one decision."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
             withheld = "" if text.strip().rstrip(".") == self.prompts.refusal.rstrip(".") else text
@@ -246,8 +248,11 @@ class Assistant:
         check_claims(claims, texts, settings.support_threshold, self.similarity)
         if settings.check_sentences and messages:
             self.check_sentences(claims, messages)
+        common = self.retriever.common()
+        if settings.check_specifics:
+            mark_unheld(claims, [source_text(p) for p in passages], standalone, common)
         ground_claims(claims, settings.min_claim)
-        signals, lacking = answer_signals(standalone, claims, passages, score)
+        signals, lacking = answer_signals(standalone, claims, passages, score, common)
         # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
         # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
         judged = settings.min_grounded and cited_numbers(claims)

@@ -24,7 +24,7 @@ from .testset import earlier_turns, load_testset
 PER_QUESTION = ("top_k", "candidates", "retrieval", "prefer_numbers", "context_tokens", "context_mode", "sentence_tokens",
                 "max_tokens", "temperature", "min_relevance", "support_threshold", "refuse_unsupported",
                 "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles", "refuse_missing",
-                "check_sentences", "min_claim", "min_grounded")
+                "check_sentences", "check_specifics", "min_claim", "min_grounded")
 
 
 def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,
@@ -71,7 +71,7 @@ def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
         raise
     except RagError as exc:
         return error_record(item, str(exc))
-    record = score_answer(item, answer, assistant.similarity)
+    record = score_answer(item, answer, assistant.similarity, assistant.retriever.common())
     if judge is not None:
         record.judge = judge.judge(item, answer)
     return record
