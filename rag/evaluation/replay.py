@@ -121,3 +121,29 @@ def checker_by_evidence(records: Sequence[dict], min_claim: float) -> dict:
             "model_backed": len(model[True]), "model_unbacked": len(model[False]),
             "words_backed_with_evidence": share(words[True]), "words_unbacked_with_evidence": share(words[False]),
             "words_backed": len(words[True]), "words_unbacked": len(words[False])}
+
+
+def specifics_by_evidence(records: Sequence[dict]) -> dict:
+    """The answer-side rule (Claim.unheld) judged by the test set's evidence: over each (sentence, cited source) of
+    answers to answerable questions, the share holding an evidence quote among the sentences it marks and among the
+    others; and over answers to unanswerable questions, the share of cited sentences it marks.
+
+    ``specifics_by_evidence([{'answerable': True, 'citations': [{'n': 1}], 'cited_evidence': [False], 'claims':
+    [{'cited': [1], 'unheld': ['May']}]}])['marked_with_evidence'] -> 0.0``
+    """
+    marked, kept, invented = [], [], []
+    for record in records:
+        if record.get("refused") or record.get("error"):
+            continue
+        evidence = {c["n"]: flag for c, flag in zip(record.get("citations", []), record.get("cited_evidence", []))}
+        for claim in record.get("claims", []):
+            if not claim.get("cited"):
+                continue
+            if not record.get("answerable"):
+                invented.append(bool(claim.get("unheld")))
+                continue
+            for n in claim["cited"]:
+                if n in evidence:
+                    (marked if claim.get("unheld") else kept).append(evidence[n])
+    return {"marked_with_evidence": share(marked), "marked": len(marked), "unmarked_with_evidence": share(kept),
+            "unmarked": len(kept), "unanswerable_sentences_marked": share(invented), "unanswerable_sentences": len(invented)}
