@@ -103,3 +103,10 @@ def test_an_answer_citing_nothing_is_shown_marked_not_judged_by_the_combiner(ass
     answer = assistant.finish("Who?", "Who?", "Altman leads OpenAI.", passages, Timings())
     assert not answer.refused and answer.grounded is None
     assert answer.marked == "Altman leads OpenAI (not found in the sources)."
+
+
+def test_a_made_up_name_beside_a_real_one_is_refused_naming_the_missing_part(assistant):
+    answer = assistant.ask("What did Sam Altman's Marlow memo say about export controls?")
+    assert answer.refused and answer.refused_by == "missing" and answer.timings.completion_tokens == 0
+    assert answer.why == "The articles found do not mention a Marlow memo."
+    assert answer.to_json()["reason"] == answer.why and answer.citations == []

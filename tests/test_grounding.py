@@ -170,3 +170,19 @@ SEED_SENTENCES = article_sentences(sorted((ROOT / "corpus").glob("*.md")))
 def test_no_name_or_number_of_a_seed_passage_is_missing_from_it(passage):
     assert missing(constraints(passage), [passage]) == []
     assert missing_numbers(passage, [passage]) == []
+
+
+@pytest.mark.skipif(not RGB_CORPUS.is_dir(), reason="../shared/bench/rgb is not beside this checkout")
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_no_name_or_number_of_an_rgb_passage_is_missing_from_it(data):
+    path = data.draw(st.sampled_from(RGB_FILES()))
+    passage = " ".join(article_sentences([path])[:4])
+    assert missing(constraints(passage), [passage]) == []
+    assert missing_numbers(passage, [passage]) == []
+
+
+def RGB_FILES(cache={}):  # noqa: B006  (listed once, only when the corpus is there)
+    if "files" not in cache:
+        cache["files"] = sorted(RGB_CORPUS.glob("*.txt"))
+    return cache["files"]

@@ -81,3 +81,24 @@ def test_no_sentence_of_the_rgb_corpus_is_marked_against_itself():
     found = corpus_sentences(sorted(RGB_CORPUS.glob("*.txt")))
     assert len(found) > 1500
     assert [s for s in found if unheld(s, [s])] == []
+
+
+def documents_sentences(paths) -> list[list[str]]:
+    return [found for found in (corpus_sentences([path]) for path in paths) if found]
+
+
+@pytest.mark.skipif(not RGB_CORPUS.is_dir(), reason="../shared/bench/rgb is not beside this checkout")
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_a_sentence_copied_from_a_passage_of_the_rgb_corpus_is_never_marked(data):
+    docs = RGB_DOCS()
+    doc = data.draw(st.sampled_from(docs))
+    start = data.draw(st.integers(0, len(doc) - 1))
+    passage = " ".join(doc[start:start + 4])
+    assert unheld(data.draw(st.sampled_from(doc[start:start + 4])), [passage]) == []
+
+
+def RGB_DOCS(cache={}):  # noqa: B006  (read once per session, only when the corpus is there)
+    if "docs" not in cache:
+        cache["docs"] = documents_sentences(sorted(RGB_CORPUS.glob("*.txt")))
+    return cache["docs"]
