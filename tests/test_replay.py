@@ -136,3 +136,10 @@ def test_rescoring_derives_the_grounding_fields_again_from_the_corpus(tmp_path):
     [got] = rescore_all([record], tmp_path, Settings())
     assert got["missing"] == [["name", "Marlow"]] and got["claims"][0]["unheld"] == ["May"]  # Marlow: the question's
     assert got["signals"] == {"claim_min": 0.9, "cited_missing": 0.3333, "unheld_share": 1.0}
+
+
+def test_an_answer_citing_nothing_is_not_judged_by_the_combiner_as_in_the_pipeline():
+    weights = {"coef": [4, 0, 0, 0, 0], "intercept": -2}
+    uncited = {**rec(True, claim_min=None), "claims": [{"text": "It rained.", "cited": []}]}
+    assert refused_by(uncited, {"min_grounded": 0.5}, weights) == ""
+    assert refused_by({**uncited, "claims": [{"text": "It rained.", "cited": [1]}]}, {"min_grounded": 0.5}, weights) == "grounding"

@@ -35,9 +35,20 @@ def refused_by(record: dict, rules: dict, weights: Optional[dict] = None) -> str
     signals = Signals(**(record.get("signals") or {}))
     if signals.confidence is not None and signals.confidence < rules.get("min_confidence", 0.0):
         return "confidence"
-    if weights and rules.get("min_grounded") and grounded_probability(signals, weights) < rules["min_grounded"]:
+    if weights and rules.get("min_grounded") and judged(record) and \
+            grounded_probability(signals, weights) < rules["min_grounded"]:
         return "grounding"
     return ""
+
+
+def judged(record: dict) -> bool:
+    """Whether the combiner judges a written answer: as in the pipeline, only one that cites a source (a record
+    without its sentences is taken to).
+
+    ``judged({'claims': [{'cited': []}]}) -> False``; ``judged({'claims': [{'cited': [1]}]}) -> True``; ``judged({}) -> True``
+    """
+    claims = record.get("claims")
+    return claims is None or any(claim.get("cited") for claim in claims)
 
 
 def replay(records: Sequence[dict], rules: dict, weights: Optional[dict] = None) -> dict:
@@ -59,10 +70,11 @@ def replay(records: Sequence[dict], rules: dict, weights: Optional[dict] = None)
 
 
 def training_rows(records: Sequence[dict], rules: dict) -> tuple[list[list[float]], list[int]]:
-    """(features, label) of the written answers the other rules let through: label 1 for an answerable question."""
+    """(features, label) of the written answers the other rules let through and the combiner judges (judged): label 1
+    for an answerable question."""
     xs, ys = [], []
     for record in records:
-        if not record.get("error") and not refused_by(record, {**rules, "min_grounded": 0}):
+        if not record.get("error") and judged(record) and not refused_by(record, {**rules, "min_grounded": 0}):
             xs.append(Signals(**(record.get("signals") or {})).vector())
             ys.append(int(record["answerable"]))
     return xs, ys
