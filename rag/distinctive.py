@@ -3,7 +3,7 @@
 "Academy Awards Ceremony" is named by a source saying "the 92nd Academy Awards", while "Sam Altman's Marlow memo"
 is not named by one saying "Altman": "Ceremony" is a common word, "Marlow" is not. A word is *common* when it is
 frequent in the language (wordfreq's general English list: at least ZIPF_COMMON on the Zipf scale, i.e. once in
-10,000 words or more) or in the collection (held by at least SHARE_COMMON of its passages); every other word
+100,000 words or more) or in the collection (held by at least SHARE_COMMON of its passages); every other word
 of a name is distinctive and must itself be found (grounding.present).
 
 Why wordfreq: its lists (Wikipedia, subtitles, news, books and web text, frozen in 2021) ship inside its wheel,

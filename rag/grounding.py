@@ -93,6 +93,7 @@ def constraints(question: str) -> list[Constraint]:
     """
     text = collapse_acronyms(question)
     found: dict[tuple, Constraint] = {}
+    openers = set()  # capitalised only by opening a sentence: no name alone, but part of one they open ("Meta Platforms")
     for match in CODE.finditer(text):
         raw = match.group(0).rstrip(".")
         parts = [p for p in re.split(r"[-.]", raw) if p]
@@ -117,17 +118,20 @@ def constraints(question: str) -> list[Constraint]:
             if key in QUALIFIERS:
                 found.setdefault(("qualifier", key), Constraint("qualifier", word, (key,)))
             elif word[0].isupper() and key not in NOT_SPECIFIC and word.lower().removesuffix("'s") not in NOT_SPECIFIC \
-                    and len(key) > 1 and not key.isdigit() and not opens_sentence(text, match.start() + word_match.start()):
-                found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
+                    and len(key) > 1 and not key.isdigit():
+                if opens_sentence(text, match.start() + word_match.start()):
+                    openers.add(key)
+                else:
+                    found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
     names = {c.tokens[0] for c in found.values() if c.kind == "name"}
-    runs = name_runs(text, names)
+    runs = name_runs(text, names | openers)
     return [replace(c, phrase=next((run for run in runs if c.tokens[0] in run), c.tokens)) if c.kind == "name" else c
             for c in found.values()]
 
 
 def name_runs(text: str, names: set[str]) -> list[tuple[str, ...]]:
     """The runs of adjacent words of a text that are names (normalised, among names): names of several words. A
-    possessive ends a run: in "Altman's Marlow memo" the memo is not Altman.
+    possessive ends a run (in "Altman's Marlow memo" the memo is not Altman's name), and so does punctuation.
 
     ``name_runs('Who won Best Actor at the 92nd Academy Awards Ceremony?', {'best', 'actor', 'academy', 'award',
     'ceremony'})`` -> ``[('best', 'actor'), ('academy', 'award', 'ceremony')]``
@@ -144,6 +148,9 @@ def name_spans(text: str, names: set[str]) -> list[list[tuple[int, int]]]:
     runs, run = [], []
     for match in [*TOKEN.finditer(text), None]:
         word = match.group(0) if match else ""
+        if run and word and text[run[-1][1]:match.start()].strip():  # "Biden, Trump": two names
+            runs.append(run)
+            run = []
         if word and norm(word) in names:
             possessive = word[-2:].lower() in ("'s", "’s")
             run.append((match.start(), match.end() - 2 * possessive))
@@ -290,9 +297,8 @@ def mentions(question: str, lacking: Sequence[Constraint]) -> list[str]:
     """How the question names each lacking specific: a name as its run from the first lacking word on, with the noun
     it qualifies after an owner ("Altman's Marlow memo" -> "a Marlow memo") or "the"; anything else as written.
 
-    ``mentions("What did Sam Altman's Marlow memo say?", constraints('a Marlow')) -> ['a Marlow memo']``
+    ``mentions("What did Sam Altman's Marlow memo say?", constraints('a Marlow')) -> ['a Marlow memo']``;
     ``mentions('What did the Harrow Report say?', constraints('the Harrow')) -> ['the Harrow Report']``
-    ``mentions('Who makes the H20 chip?', constraints('H20')) -> ['H20']``
     """
     text = collapse_acronyms(question)
     lacked = {c.tokens[0] for c in lacking if c.kind == "name"}
@@ -300,11 +306,8 @@ def mentions(question: str, lacking: Sequence[Constraint]) -> list[str]:
     out = []
     for c in lacking:
         run = next((r for r in runs if c.kind == "name" and any(norm(text[a:b]) == c.tokens[0] for a, b in r)), None)
-        if run is None:
-            out.append(c.text)
-            continue
-        first = next(i for i, (a, b) in enumerate(run) if norm(text[a:b]) in lacked)
-        out.append(written_name(text, run[first][0], run[-1][1], owned=first > 0))
+        first = next(i for i, (a, b) in enumerate(run) if norm(text[a:b]) in lacked) if run else 0
+        out.append(written_name(text, run[first][0], run[-1][1], owned=first > 0) if run else c.text)
     return list(dict.fromkeys(out))
 
 

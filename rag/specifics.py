@@ -12,8 +12,8 @@ as not found in the sources, whatever the model's check said (pipeline.finish).
   and a source's "second" = "2nd". A number word in an answer counts from "two" on ("one of them" is not a count),
   an ordinal word not at all ("the first time").
 - Dates as dates: a month, written or abbreviated ("August", "Aug."), is held by a source naming it in either
-  form or in an ISO date ("2025-08-05"); the day and year of a date are numbers, so "5 August 2025" is held by
-  "Aug. 5, 2025" and by a source dated 2025-08-05.
+  form or in a date of numbers ("2025-08-05", "6/19/2020"); the day and year of a date are numbers, so "5 August
+  2025" is held by "Aug. 5, 2025", by "8/5/2025" and by a source dated 2025-08-05, and "6/19/2020" by "June 19, 2020".
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ WORD_NUMBER = re.compile(r"\b(" + "|".join(TENS) + r")-(" + "|".join(UNITS[1:10]
 MONTH = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?", re.IGNORECASE)
 ORDINAL_WORD = re.compile(r"\b(?:" + "|".join(grounding.ORDINALS) + r")\b", re.IGNORECASE)
 ISO_DATE = re.compile(r"\b(?:19|20)\d\d-(0[1-9]|1[0-2])(?:-(\d\d))?\b")
+SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(?:\d{4}|\d{2})\b")  # 6/19/2020 or 19/6/2020: either may be the month
 
 
 def readings(digits: str, decimals: str = "", scale: str = "") -> set[float]:
@@ -80,7 +81,8 @@ def months(text: str, answer: bool = False) -> dict[str, int]:
     """Each month a text names, as written, with its number. A source's months include ISO dates' ("2025-08-05"); an
     answer's are capitalised month names not opening it ("May I" is no date), or any followed by a number.
 
-    ``months('Out in Aug. 2025, dated 2024-05-01.') -> {'Aug': 8, '2024-05-01': 5}``
+    ``months('Out in Aug. 2025, dated 2024-05-01.') -> {'Aug': 8, '2024-05-01': 5}``;
+    ``months('Release: 6/19/2020') -> {'6/19/2020#1': 6}`` (a slashed date: either number may be its month)
     ``months('May it ship in May?', answer=True) -> {'May': 5}``
     """
     found = {}
@@ -94,6 +96,8 @@ def months(text: str, answer: bool = False) -> dict[str, int]:
         found[word] = MONTHS[word.lower()]
     if not answer:
         found.update({m.group(0): int(m.group(1)) for m in ISO_DATE.finditer(text)})
+        found.update({f"{m.group(0)}#{i}": int(m.group(i)) for m in SLASH_DATE.finditer(text) for i in (1, 2)
+                      if 1 <= int(m.group(i)) <= 12})
     return found
 
 
@@ -117,6 +121,7 @@ def unheld(sentence: str, sources: Iterable[str], question: str = "", common: Co
     vocabulary, joined = grounding.searchable(texts)
     held_numbers = {v for text in texts for values in numbers(text).values() for v in values}
     held_months = {v for text in texts for v in months(text).values()}
+    held_numbers |= {float(v) for v in held_months}  # "6/19/2020" is held by "June 19, 2020"
     lacking = [c.text for c in names(sentence) if not grounding.present(c, vocabulary, joined, common)]
     lacking += [w for w, values in numbers(sentence, answer=True).items() if not values & held_numbers]
     lacking += [w for w, month in months(sentence, answer=True).items() if month not in held_months]

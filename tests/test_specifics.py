@@ -19,6 +19,9 @@ RGB_CORPUS = ROOT.parent / "shared" / "bench" / "rgb" / "corpus"
     ("It cost 1.2 million dollars.", ["The price: $1,200,000."], "", []),
     ("It cost 1.3 million dollars.", ["The price: $1,200,000."], "", ["1.3 million"]),
     ("He won the 2nd stage on 5 August 2025.", ["Aug. 5, 2025: he won the second stage."], "", []),  # dates as dates
+    ("It was released on June 19, 2020.", ["Release: 6/19/2020."], "", []),
+    ("It was released on 6/19/2020.", ["It came out on June 19, 2020."], "", []),
+    ("It was released on July 19, 2020.", ["Release: 6/19/2020."], "", ["July"]),
     ("He won the 3rd stage on 5 August 2025.", ["Aug. 5, 2025: he won the second stage."], "", ["3rd"]),
     ("The Marlow memo called export controls useless.", ["Altman said export controls don't work."], "", ["Marlow"]),
     ("Huang met Altman.", ["Altman spoke."], "What did Huang say?", []),  # the question supplies Huang
