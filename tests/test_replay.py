@@ -143,3 +143,13 @@ def test_an_answer_citing_nothing_is_not_judged_by_the_combiner_as_in_the_pipeli
     uncited = {**rec(True, claim_min=None), "claims": [{"text": "It rained.", "cited": []}]}
     assert refused_by(uncited, {"min_grounded": 0.5}, weights) == ""
     assert refused_by({**uncited, "claims": [{"text": "It rained.", "cited": [1]}]}, {"min_grounded": 0.5}, weights) == "grounding"
+
+
+def test_a_signal_fitted_against_its_meaning_is_left_out():
+    # cited_missing (a doubt) rises with the answerable ones here by construction: it must not earn a positive weight
+    records = [{**rec(True, 0.8 + i / 100), "signals": {"claim_min": 0.8 + i / 100, "cited_missing": 0.5}}
+               for i in range(10)] + [{**rec(False, 0.1 + i / 100), "signals": {"claim_min": 0.1 + i / 100}}
+                                      for i in range(10)]
+    weights = fit(records, {})
+    assert weights["dropped"] == ["cited_missing"] and weights["coef"][FEATURES.index("cited_missing")] == 0.0
+    assert weights["coef"][0] > 0

@@ -80,16 +80,30 @@ def training_rows(records: Sequence[dict], rules: dict) -> tuple[list[list[float
     return xs, ys
 
 
+# Which way each signal may move the probability that an answer is grounded: a sign of doubt never raises it.
+SIGNS = {"claim_min": 1, "confidence": 1, "cited_missing": -1, "top_similarity": 1, "support_min": 1, "unheld_share": -1}
+
+
 def fit(records: Sequence[dict], rules: dict, c: float = 1.0) -> dict:
-    """A logistic regression of answerable-or-not on the signals (scikit-learn, L2, balanced classes)."""
+    """A logistic regression of answerable-or-not on the signals (scikit-learn, L2, balanced classes). A signal whose
+    weight comes out against its meaning (SIGNS) is left out (weight 0) and the rest fitted again: on a few dozen
+    answers a doubt can correlate with answerable questions by chance, and shipping that would reward doubt."""
     from sklearn.linear_model import LogisticRegression
 
     xs, ys = training_rows(records, rules)
     if len(set(ys)) < 2:
         raise ValueError("fitting needs answered questions of both kinds, answerable and not")
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(xs, ys)
-    return {"features": list(FEATURES), "coef": [round(float(w), 4) for w in model.coef_[0]],
-            "intercept": round(float(model.intercept_[0]), 4), "rows": len(ys), "answerable": sum(ys)}
+    dropped: list[str] = []
+    while True:
+        kept = [i for i, name in enumerate(FEATURES) if name not in dropped]
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit([[x[i] for i in kept] for x in xs], ys)
+        weights = dict(zip([FEATURES[i] for i in kept], model.coef_[0]))
+        wrong = [name for name, w in weights.items() if w * SIGNS[name] < -1e-3]  # below 1e-3: no weight at all
+        if not wrong:
+            break
+        dropped += wrong
+    return {"features": list(FEATURES), "coef": [round(float(weights.get(name, 0.0)), 4) for name in FEATURES],
+            "intercept": round(float(model.intercept_[0]), 4), "rows": len(ys), "answerable": sum(ys), "dropped": dropped}
 
 
 def choose_threshold(groups: Sequence[Sequence[dict]], rules: dict, weights: dict, max_false: float = 0.10) -> float:
