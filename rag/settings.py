@@ -73,7 +73,7 @@ class Settings(BaseModel):
     check_sentences: bool = Field(True, description="After the answer, ask the model for each sentence whether the source it cites states it (about 50 prompt tokens a sentence, read past the cached sources).")
     check_specifics: bool = Field(True, description="Mark an answer sentence as not found in the sources when it names a person, organisation, place, product, code, number or month that none of the sources it cites holds (nor the question), whatever the model's check says (numbers compared as numbers: 1,200 = 1200, two = 2).")
     min_claim: float = Field(0.4, ge=0.0, le=1.0, description="The model's P(yes) a sentence needs to count as stated by the source it cites; a sentence below it is marked 'not found in the sources' (0.4: chosen on RGB dev by the test set's evidence, confirmed on the bundled set).")
-    min_grounded: float = Field(0.3412, ge=0.0, le=1.0, description="Withhold an answer whose combined grounding probability (rag/refusal_weights.json, fitted by scripts/fit_refusal.py; this default is its threshold) is below this (0 turns the combiner off).")
+    min_grounded: float = Field(0.2569, ge=0.0, le=1.0, description="Withhold an answer whose combined grounding probability (rag/refusal_weights.json, fitted by scripts/fit_refusal.py; this default is its threshold) is below this (0 turns the combiner off).")
 
     # Vector store
     collection: str = Field("articles", min_length=3, max_length=60, description="The default collection: its name and its Chroma collection (the others: `rag collections`).")

@@ -64,6 +64,8 @@ def main() -> int:
                         help="Answers recorded by the previous release, replayed with its rules and weights.")
     parser.add_argument("--ship", default="pooled", help="Which fit to write: a set's name, or 'pooled' (all sets).")
     parser.add_argument("--max-false", type=float, default=0.10, help="False-refusal bound for the threshold.")
+    parser.add_argument("--max-recall-loss", type=float, default=0.0,
+                        help="How much keyword recall the combiner may cost in each set (default 0: none).")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "rag" / "refusal_weights.json")
     args = parser.parse_args()
     sets = {name: load(paths) for name, _, paths in (spec.partition("=") for spec in args.set)}
@@ -72,11 +74,12 @@ def main() -> int:
     fits = {}
     for name, records in sets.items():
         weights = fit(records, RULES)
-        weights["threshold"] = choose_threshold([records], RULES, weights, args.max_false)
+        weights["threshold"] = choose_threshold([records], RULES, weights, args.max_false, args.max_recall_loss)
         fits[name] = weights
     pooled = [r for records in sets.values() for r in records]
     fits["pooled"] = fit(pooled, RULES)
-    fits["pooled"]["threshold"] = choose_threshold(list(sets.values()), RULES, fits["pooled"], args.max_false)
+    fits["pooled"]["threshold"] = choose_threshold(list(sets.values()), RULES, fits["pooled"], args.max_false,
+                                                   args.max_recall_loss)
     for name, _, paths in (spec.partition("=") for spec in args.before):
         print(row(f"previous release, its own records → {name}",
                   replay(load(paths), {**RULES, "min_grounded": PREVIOUS["threshold"]}, PREVIOUS)))
@@ -95,7 +98,8 @@ def main() -> int:
     print("\nThe answer-side rule (sentences naming what their cited sources lack), judged by the test sets' evidence:")
     for name, records in sets.items():
         print(f"- {name}: {json.dumps(specifics_by_evidence(records))}")
-    shipped = {**fits[args.ship], "fitted_on": args.ship, "max_false": args.max_false}
+    shipped = {**fits[args.ship], "fitted_on": args.ship, "max_false": args.max_false,
+               "max_recall_loss": args.max_recall_loss}
     args.out.write_text(json.dumps(shipped, indent=2) + "\n")
     print(f"\nwrote {args.out}: {json.dumps(shipped)}")
     return 0

@@ -153,3 +153,13 @@ def test_a_signal_fitted_against_its_meaning_is_left_out():
     weights = fit(records, {})
     assert weights["dropped"] == ["cited_missing"] and weights["coef"][FEATURES.index("cited_missing")] == 0.0
     assert weights["coef"][0] > 0
+
+
+def test_the_threshold_may_be_bound_to_cost_no_keyword_recall():
+    # one answerable question the combiner would refuse at any threshold above 0.12 (its recall 1.0)
+    records = [rec(True, 0.9), rec(True, 0.12), rec(False, 0.1), rec(False, 0.15)]
+    weights = {"coef": [4, 0, 0, 0, 0], "intercept": -2}
+    free = choose_threshold([records], {}, weights, max_false=0.5)
+    bound = choose_threshold([records], {}, weights, max_false=0.5, max_recall_loss=0.0)
+    assert replay(records, {"min_grounded": free}, weights)["keyword_recall"] < 1.0
+    assert replay(records, {"min_grounded": bound}, weights)["keyword_recall"] == 1.0 and bound < free

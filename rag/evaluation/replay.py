@@ -106,16 +106,20 @@ def fit(records: Sequence[dict], rules: dict, c: float = 1.0) -> dict:
             "intercept": round(float(model.intercept_[0]), 4), "rows": len(ys), "answerable": sum(ys), "dropped": dropped}
 
 
-def choose_threshold(groups: Sequence[Sequence[dict]], rules: dict, weights: dict, max_false: float = 0.10) -> float:
+def choose_threshold(groups: Sequence[Sequence[dict]], rules: dict, weights: dict, max_false: float = 0.10,
+                     max_recall_loss: Optional[float] = None) -> float:
     """The min_grounded that refuses the most unanswerable questions of all groups (test sets) while false
-    refusals stay at most max_false in each group; the lowest such threshold on ties."""
+    refusals stay at most max_false in each group, and, when max_recall_loss is given, keyword recall in each
+    group at most that much below its recall without the combiner; the lowest such threshold on ties."""
     records = [r for group in groups for r in group]
     best, best_t = (-1.0, 0.0), 0.0
     scores = sorted({grounded_probability(Signals(**(r.get("signals") or {})), weights) for r in records
                      if r.get("signals")})
+    floors = [(replay(group, rules)["keyword_recall"] or 0.0) - (max_recall_loss or 0.0) for group in groups]
     for t in [0.0, *[s + 1e-4 for s in scores]]:
         got = [replay(group, {**rules, "min_grounded": t}, weights) for group in groups]
-        if all((g["false_refusal_rate"] or 0.0) <= max_false for g in got):
+        if all((g["false_refusal_rate"] or 0.0) <= max_false for g in got) and (max_recall_loss is None or all(
+                (g["keyword_recall"] or 0.0) >= floor - 1e-9 for g, floor in zip(got, floors))):
             key = (replay(records, {**rules, "min_grounded": t}, weights)["refusal_accuracy"] or 0.0, -t)
             if key > best:
                 best, best_t = key, t
