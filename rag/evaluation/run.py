@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..distinctive import in_language
 from ..errors import IndexEmptyError, ModelError, RagError
 from ..index import ProgressFn
 from ..settings import PROJECT_DIR, Settings, expand_grid
@@ -71,7 +72,8 @@ def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
         raise
     except RagError as exc:
         return error_record(item, str(exc))
-    record = score_answer(item, answer, assistant.similarity, assistant.retriever.common())
+    retriever = getattr(assistant, "retriever", None)  # the pipeline's; a test's stand-in has none: English alone
+    record = score_answer(item, answer, assistant.similarity, retriever.common() if retriever else in_language)
     if judge is not None:
         record.judge = judge.judge(item, answer)
     return record
