@@ -163,3 +163,14 @@ def test_the_threshold_may_be_bound_to_cost_no_keyword_recall():
     bound = choose_threshold([records], {}, weights, max_false=0.5, max_recall_loss=0.0)
     assert replay(records, {"min_grounded": free}, weights)["keyword_recall"] < 1.0
     assert replay(records, {"min_grounded": bound}, weights)["keyword_recall"] == 1.0 and bound < free
+
+
+def test_refusals_of_made_up_names_are_judged_by_the_invented_part():
+    from rag.evaluation.replay import refused_naming
+
+    items = [{"id": "a", "invented": "Marlow"}, {"id": "b", "invented": "H25"}, {"id": "c", "invented": "Rowan"}]
+    records = [{"id": "a", "refused": True, "reason": "The articles found do not mention a Marlow memo."},
+               {"id": "b", "refused": True, "reason": "It asks about a year or number."},
+               {"id": "c", "refused": False, "reason": ""}]
+    got = refused_naming(records, items)
+    assert got["questions"] == 3 and got["refused"] == 2 / 3 and got["refused_naming_it"] == 1 / 3

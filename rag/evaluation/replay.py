@@ -177,3 +177,16 @@ def specifics_by_evidence(records: Sequence[dict]) -> dict:
                     (marked if claim.get("unheld") else kept).append(evidence[n])
     return {"marked_with_evidence": share(marked), "marked": len(marked), "unmarked_with_evidence": share(kept),
             "unmarked": len(kept), "unanswerable_sentences_marked": share(invented), "unanswerable_sentences": len(invented)}
+
+
+def refused_naming(records: Sequence[dict], items: Sequence[dict]) -> dict:
+    """On questions with an invented part (the test set's "invented"), the share refused and the share refused with
+    a reason that names it: judged by the test set's label, not by the rule that refused.
+
+    ``refused_naming([{'id': 'a', 'refused': True, 'reason': 'The articles found do not mention a Marlow memo.'}],
+    [{'id': 'a', 'invented': 'Marlow'}])`` -> ``{'questions': 1, 'refused': 1.0, 'refused_naming_it': 1.0}``
+    """
+    invented = {item["id"]: item["invented"] for item in items if item.get("invented")}
+    rows = [r for r in records if r["id"] in invented and not r.get("error")]
+    return {"questions": len(rows), "refused": share(r["refused"] for r in rows),
+            "refused_naming_it": share(r["refused"] and invented[r["id"]] in (r.get("reason") or "") for r in rows)}
