@@ -318,7 +318,8 @@ def written_name(text: str, start: int, end: int, owned: bool = False) -> str:
     """
     before = TOKEN.findall(text[:start])[-1:] or [""]
     after = re.match(r"\s+([a-z]+)\b", text[end:])
-    head = after.group(1) if after and after.group(1) not in NOT_SPECIFIC and len(after.group(1)) > 2 else ""
+    one_word = " " not in text[start:end]  # "the Pemberton Review conclude": after two words a verb is as likely
+    head = after.group(1) if one_word and after and after.group(1) not in NOT_SPECIFIC and len(after.group(1)) > 2 else ""
     owned = owned or before[0].lower() in OWNERS or before[0][-2:].lower() in ("'s", "’s")
     name = text[start:end] + (f" {head}" if head and (owned or before[0].lower() == "the") else "")
     if before[0].lower() == "the":

@@ -154,6 +154,7 @@ def test_mentions_and_written_name():
     assert mentions("Who makes the H20 chip?", constraints("H20")) == ["H20"]
     assert written_name("Did Nvidia say", 4, 10) == "Nvidia"
     assert written_name("OpenAI's Orion model", 9, 14) == "an Orion model"
+    assert written_name("What does the Pemberton Review conclude?", 14, 30) == "the Pemberton Review"
 
 
 def passages_of(sentences: list[str]):
