@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Sequence
 
-from .distinctive import Common, in_language
+from .distinctive import Common, in_language, zipf
 
 # Words that name nothing when capitalised: question words, auxiliaries, pronouns, imperatives, articles.
 NOT_SPECIFIC = frozenset("""who what when where which why how whom whose is are was were did does do can could will
@@ -93,7 +93,6 @@ def constraints(question: str) -> list[Constraint]:
     """
     text = collapse_acronyms(question)
     found: dict[tuple, Constraint] = {}
-    openers = set()  # capitalised only by opening a sentence: no name alone, but part of one they open ("Meta Platforms")
     for match in CODE.finditer(text):
         raw = match.group(0).rstrip(".")
         parts = [p for p in re.split(r"[-.]", raw) if p]
@@ -118,13 +117,10 @@ def constraints(question: str) -> list[Constraint]:
             if key in QUALIFIERS:
                 found.setdefault(("qualifier", key), Constraint("qualifier", word, (key,)))
             elif word[0].isupper() and key not in NOT_SPECIFIC and word.lower().removesuffix("'s") not in NOT_SPECIFIC \
-                    and len(key) > 1 and not key.isdigit():
-                if opens_sentence(text, match.start() + word_match.start()):
-                    openers.add(key)
-                else:
-                    found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
+                    and len(key) > 1 and not key.isdigit() and not opens_sentence(text, match.start() + word_match.start()):
+                found.setdefault(("name", key), Constraint("name", word.removesuffix("'s").removesuffix("’s"), (key,)))
     names = {c.tokens[0] for c in found.values() if c.kind == "name"}
-    runs = name_runs(text, names | openers)
+    runs = name_runs(text, names)
     return [replace(c, phrase=next((run for run in runs if c.tokens[0] in run), c.tokens)) if c.kind == "name" else c
             for c in found.values()]
 
@@ -199,14 +195,15 @@ def present(constraint: Constraint, vocabulary: set[str], joined: str, common: C
 
 
 def named(word: str, vocabulary: set[str]) -> bool:
-    """A name's word in a vocabulary, or one sharing its stem when it has five letters or more ("Chinese" ~ "China").
+    """A name's word in a vocabulary, or one sharing its stem when it has five letters or more and English knows it
+    ("Chinese" ~ "China"; a word no English text uses, "Meason", is no derived form of "measures").
 
-    ``named('chinese', {'china'}) -> True``; ``named('huawei', {'nvidia'}) -> False``
+    ``named('chinese', {'china'}) -> True``; ``named('huawei', {'nvidia'}) -> False``; ``named('meason', {'measure'}) -> False``
     """
     if word in vocabulary:
         return True
     stem = word[:max(4, len(word) - 3)]
-    return len(word) >= 5 and any(v.startswith(stem) for v in vocabulary)
+    return len(word) >= 5 and zipf(word) > 0 and any(v.startswith(stem) for v in vocabulary)
 
 
 def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], kinds: Optional[set] = None,

@@ -187,3 +187,10 @@ def RGB_FILES(cache={}):  # noqa: B006  (listed once, only when the corpus is th
     if "files" not in cache:
         cache["files"] = sorted(RGB_CORPUS.glob("*.txt"))
     return cache["files"]
+
+
+def test_a_made_up_word_shares_no_stem():
+    # "Chinese" ~ "China" is a derived form English knows; "Meason" is no English word, so "measures" does not name it
+    assert missing(constraints("Is China ahead?"), ["Chinese companies build fabs."]) == []
+    assert [c.text for c in missing(constraints("Does Altman see the Meason AI race as zero-sum?"),
+                                    ["Altman measures the AI race."])] == ["Meason"]
