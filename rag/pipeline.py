@@ -26,9 +26,9 @@ from .generation import (Generator, Slots, as_asked, build_messages, check_messa
 from .index import Index, IngestReport
 from .models import resolve_model
 from .safety import without_instructions
-from .specifics import mark_unheld
 from .retrieval import Passage, Retriever
 from .settings import Settings
+from .specifics import mark_unheld
 from .text import points_back_to, stands_alone
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
