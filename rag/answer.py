@@ -121,7 +121,7 @@ class Answer:
             "timeline": self.timeline,
             "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
             "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
-                           "check": c.best_check()} for c in self.claims] if not self.refused else [],
+                           "check": c.best_check(), "unheld": c.unheld} for c in self.claims] if not self.refused else [],
             "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }

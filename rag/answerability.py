@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import grounding
 from .relative import annotate
+from .distinctive import Common, in_language
+from .specifics import unheld_share
 from .text import WORD, numbers
 from .chronology import uncovered
 from .when import TimeFrame
@@ -92,7 +94,7 @@ def confidence(tokens: Sequence[tuple[str, float]]) -> Optional[float]:
 
 
 # -- one decision from several signals -------------------------------------------------------------------
-FEATURES = ("claim_min", "confidence", "cited_missing", "top_similarity", "support_min")
+FEATURES = ("claim_min", "confidence", "cited_missing", "top_similarity", "support_min", "unheld_share")
 WEIGHTS_FILE = Path(__file__).with_name("refusal_weights.json")  # written by scripts/fit_refusal.py
 
 
@@ -103,24 +105,28 @@ class Signals:
     claim_min: over the answer's sentences, the lowest of the model's best P(yes) that a cited source states
     it; confidence: the names-and-numbers confidence above; cited_missing: the share of the question's
     specifics (grounding.constraints) that its cited passages do not name; top_similarity: the best
-    passage's cosine similarity to the question; support_min: the lowest word/embedding support score.
+    passage's cosine similarity to the question; support_min: the lowest word/embedding support score;
+    unheld_share: the share of the sentences citing a source that state a name, number or month none of their
+    sources holds (specifics.py).
     """
     claim_min: Optional[float] = None
     confidence: Optional[float] = None
     cited_missing: Optional[float] = None
     top_similarity: Optional[float] = None
     support_min: Optional[float] = None
+    unheld_share: Optional[float] = None
 
     def vector(self) -> list[float]:
         """The features in FEATURES order; an unmeasured one takes its neutral value (see NEUTRAL).
 
-        ``Signals(claim_min=0.2, cited_missing=0.5).vector() -> [0.2, 1.0, 0.5, 0.5, 1.0]``
+        ``Signals(claim_min=0.2, cited_missing=0.5).vector() -> [0.2, 1.0, 0.5, 0.5, 1.0, 0.0]``
         """
         return [NEUTRAL[name] if getattr(self, name) is None else float(getattr(self, name)) for name in FEATURES]
 
 
 # An answer with no names or numbers leaves nothing to doubt (confidence 1); no cited sentence, nothing cited.
-NEUTRAL = {"claim_min": 0.0, "confidence": 1.0, "cited_missing": 0.0, "top_similarity": 0.5, "support_min": 1.0}
+NEUTRAL = {"claim_min": 0.0, "confidence": 1.0, "cited_missing": 0.0, "top_similarity": 0.5, "support_min": 1.0,
+           "unheld_share": 0.0}
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> dict:
@@ -134,7 +140,7 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict:
 def grounded_probability(signals: Signals, weights: dict) -> float:
     """The combiner's probability that the answer is grounded: a logistic function of the signals.
 
-    ``grounded_probability(Signals(claim_min=1.0), {"coef": [4, 0, 0, 0, 0], "intercept": -2}) -> 0.8808``
+    ``grounded_probability(Signals(claim_min=1.0), {"coef": [4, 0, 0, 0, 0, 0], "intercept": -2}) -> 0.8808``
     """
     z = weights["intercept"] + sum(w * x for w, x in zip(weights["coef"], signals.vector()))
     return round(1 / (1 + math.exp(-max(-50.0, min(50.0, z)))), 4)
@@ -143,12 +149,14 @@ def grounded_probability(signals: Signals, weights: dict) -> float:
 # -- the rules the pipeline applies ------------------------------------------------------------------
 def refusal_before_asking(question: str, passages: Sequence[Passage], settings: Settings,
                           frame: Optional[TimeFrame] = None, pool: Sequence[Passage] = (),
-                          on_subject=None) -> tuple[str, str]:
+                          on_subject=None, common: Common = in_language) -> tuple[str, str]:
     """Why to refuse without asking the model, as (rule, sentence), or ("", ""): no passage, none close enough,
-    a time the question asks about that no article on its subject covers (when.uncovered, over the candidates in
-    pool, on_subject telling which are about the question's subject), a number of the question that no source names (answerability.missing_numbers), or a code or name of the
-    question that no source names (grounding.missing), said in the reader's terms. The years and months of the
-    question's own time frame ("in 2020") are the time rule's, not the numbers rule's, where the articles are dated."""
+    a time the question asks about that no article on its subject covers (chronology.uncovered, over the candidates
+    in pool, on_subject telling which are about the question's subject), a number of the question that no source
+    names (answerability.missing_numbers), or a code or name of the question that no source names
+    (grounding.missing; common: the words of a name that need not be), said in the reader's terms. The years and
+    months of the question's own time frame ("in 2020") are the time rule's, not the numbers rule's, where the
+    articles are dated."""
     if not passages or not relevant_enough(passages, settings.min_relevance):
         return "relevance", ""
     texts = [source_text(p) for p in passages]
@@ -164,7 +172,7 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
         return "numbers", grounding.reason(question, lacking, texts)
     kinds = missing_kinds(settings.refuse_missing)
     wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
-    lacking = grounding.missing(wanted, texts, kinds) if kinds else []
+    lacking = grounding.missing(wanted, texts, kinds, common) if kinds else []
     if lacking:
         return "missing", grounding.reason(question, lacking, texts)
     return "", ""
@@ -189,30 +197,32 @@ def cited_numbers(claims: Sequence) -> list[int]:
 
 def backs(claims: Sequence, n: int, min_claim: float) -> bool:
     """Whether source n backs a sentence citing it: the model found it stated there, or, unchecked, the
-    word/number check supports it."""
-    return any(claim.checked.get(n, 0.0) >= min_claim if claim.checked else n in claim.supported
+    word/number check supports it; never a sentence naming what its sources do not hold (Claim.unheld)."""
+    return any(not claim.unheld and (claim.checked.get(n, 0.0) >= min_claim if claim.checked else n in claim.supported)
                for claim in claims if n in claim.cited)
 
 
 def answer_signals(question: str, claims: Sequence, passages: Sequence[Passage],
-                   score: Optional[float], frame: Optional[TimeFrame] = None) -> tuple[Signals, list]:
+                   score: Optional[float], frame: Optional[TimeFrame] = None,
+                   common: Common = in_language) -> tuple[Signals, list]:
     """The combiner's signals for a written answer, and the question's specifics its cited passages lack.
 
     cited_missing is the share of the question's specifics (grounding.constraints) that no cited passage
     names, the words of the question's own time frame left out (a source dated June 2024 answers "as of 2024"
-    without writing the year); claim_min and support_min are over the sentences that cite something.
+    without writing the year); claim_min, support_min and unheld_share are over the sentences that cite something.
     """
     cited = [claim for claim in claims if claim.cited]
     own = set(grounding.tokens(frame.words)) | frame.years if frame is not None and frame.kind == "period" else set()
     wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
     texts = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
-    lacking = grounding.missing(wanted, texts) if texts else wanted
+    lacking = grounding.missing(wanted, texts, common=common) if texts else wanted
     checks = [claim.best_check() for claim in cited if claim.checked]
     sims = [p.similarity for p in passages if p.similarity is not None]
     return Signals(claim_min=min(checks) if checks else None, confidence=score,
                    cited_missing=round(len(lacking) / len(wanted), 4) if wanted else 0.0,
                    top_similarity=max(sims) if sims else None,
-                   support_min=min((max(c.scores.values()) if c.scores else 0.0) for c in cited) if cited else None), lacking
+                   support_min=min((max(c.scores.values()) if c.scores else 0.0) for c in cited) if cited else None,
+                   unheld_share=unheld_share(claims) if cited else None), lacking
 
 
 def relevant_enough(passages: Sequence[Passage], floor: float) -> bool:

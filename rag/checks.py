@@ -21,6 +21,7 @@ from .generation import claim_messages, with_last_line
 from .relative import annotate
 from .retrieval import Passage
 from .settings import Settings
+from .specifics import mark_unheld
 from .text import strip_markers
 from .when import TimeFrame
 
@@ -42,7 +43,8 @@ class Checks:
                stated: Optional[float] = None, messages: Optional[list[dict]] = None,
                frame: Optional[TimeFrame] = None) -> Answer:
         """Check the raw answer: refusal, the model's confidence, valid markers, each sentence against what it
-        cites (words and numbers, then the model's own yes/no when messages are given), against newer sources it
+        cites (words and numbers, then the model's own yes/no when messages are given, and its names, numbers and
+        months: specifics.py), against newer sources it
         does not cite (unless the question asked about a time of its own, frame), and one decision."""
         settings = settings or self.settings
         if is_refusal(text, self.prompts.refusal):
@@ -59,11 +61,14 @@ class Checks:
         check_claims(claims, read, settings.support_threshold, self.similarity)
         if settings.check_sentences and messages:
             self.check_sentences(claims, messages)
+        common = self.retriever.common()
+        if settings.check_specifics:
+            mark_unheld(claims, [source_text(p) for p in passages], standalone, common)
         ground_claims(claims, settings.min_claim)
         if settings.time_aware and settings.max_outdated and messages and (frame is None or frame.kind != "period"):
             self.check_outdated(claims, passages, messages)
             mark_outdated(claims, settings.max_outdated)
-        signals, lacking = answer_signals(standalone, claims, passages, score, frame)
+        signals, lacking = answer_signals(standalone, claims, passages, score, frame, common)
         # An answer citing nothing is outside what the combiner was fitted on (no such answer in either set): it is
         # shown with every sentence marked as not found in the sources, or refused by refuse_unsupported.
         judged = settings.min_grounded and cited_numbers(claims)

@@ -33,6 +33,7 @@ class Claim:
     grounded: Optional[bool] = None  # the sentence's verdict (ground_claims); None before it is given
     newer: dict[int, float] = field(default_factory=dict)  # the model's P(yes) that newer source n says otherwise
     outdated_by: Optional[int] = None  # the newer source that says otherwise (mark_outdated)
+    unheld: list[str] = field(default_factory=list)  # its names, numbers, months none of its sources holds (specifics.py)
 
     def best_check(self) -> Optional[float]:
         """The model's highest P(yes) over the sources it was checked against; None when unchecked."""
@@ -165,13 +166,15 @@ def ground_claims(claims: list[Claim], min_claim: float) -> list[Claim]:
     """Give each sentence its verdict: grounded when the model checked it against what it cites and found it
     stated (P(yes) >= min_claim), or, when the model did not check it, when the word/number check supports it.
 
-    A sentence citing nothing is never grounded. ``[c.grounded for c in ground_claims([Claim('A.', [1], [1],
-    checked={1: 0.9}), Claim('B.', [1], [1], checked={1: 0.1}), Claim('C.', [2], [2]), Claim('D.')], 0.5)]``
-    -> ``[True, False, True, False]``
+    A sentence citing nothing is never grounded, nor is one stating a name, number or month that none of its sources
+    holds (Claim.unheld), whatever the check says. ``[c.grounded for c in ground_claims([Claim('A.', [1], [1],
+    checked={1: 0.9}), Claim('B.', [1], [1], checked={1: 0.1}), Claim('C.', [2], [2]), Claim('D.'),
+    Claim('E.', [1], [1], checked={1: 0.9}, unheld=['May'])], 0.5)]`` -> ``[True, False, True, False, False]``
     """
     for claim in claims:
         check = claim.best_check()
-        claim.grounded = bool(claim.cited) and (check >= min_claim if check is not None else bool(claim.supported))
+        claim.grounded = bool(claim.cited) and not claim.unheld and (
+            check >= min_claim if check is not None else bool(claim.supported))
     return claims
 
 

@@ -5,7 +5,9 @@ News questions hinge on a few specifics: a year ("the 2018 Tour de France"), a c
 specific that no source names answers from the nearest passage, so each is looked for in the sources
 before the model is asked, and in the passages the answer cites after it. Spellings are compared
 normalised: case, possessives, dotted acronyms ("U.S." = "US"), a plural "s", ordinals ("21st" = 21),
-and a few country aliases ("US" = "United States").
+and a few country aliases ("US" = "United States"). A name of several words ("Academy Awards Ceremony") is found when
+each of its distinctive words is (distinctive.py: a word common in the language or the collection, "Ceremony", need
+not be, as long as another word of the name is), so "Sam Altman's Marlow memo" is not found by "Altman".
 
 Everything here is a pure function of text; answerability.py and the pipeline decide what to do with it.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Sequence
+
+from .distinctive import Common, in_language, zipf
 
 # Words that name nothing when capitalised: question words, auxiliaries, pronouns, imperatives, articles.
 NOT_SPECIFIC = frozenset("""who what when where which why how whom whose is are was were did does do can could will
@@ -39,7 +43,8 @@ class Constraint:
     """One specific of a question: its kind, as written, and its normalised tokens (all must be found).
 
     A name also knows the run of capitalised words it stands in (its phrase): "Ceremony" of "Academy Awards
-    Ceremony" is found when any word of the phrase is, so a source that says "the 92nd Academy Awards" names it.
+    Ceremony", a common word, is found when another word of the phrase is, so a source that says "the 92nd Academy
+    Awards" names it; "Marlow" of "Marlow Academy Awards" must be found itself.
     """
     kind: str  # "number", "code", "name" or "qualifier"
     text: str
@@ -121,17 +126,34 @@ def constraints(question: str) -> list[Constraint]:
 
 
 def name_runs(text: str, names: set[str]) -> list[tuple[str, ...]]:
-    """The runs of adjacent words of a text that are names (normalised, among names): names of several words.
+    """The runs of adjacent words of a text that are names (normalised, among names): names of several words. A
+    possessive ends a run (in "Altman's Marlow memo" the memo is not Altman's name), and so does punctuation.
 
     ``name_runs('Who won Best Actor at the 92nd Academy Awards Ceremony?', {'best', 'actor', 'academy', 'award',
     'ceremony'})`` -> ``[('best', 'actor'), ('academy', 'award', 'ceremony')]``
+    ``name_runs("Sam Altman's Marlow memo", {'sam', 'altman', 'marlow'}) -> [('sam', 'altman'), ('marlow',)]``
+    """
+    return [tuple(norm(TOKEN.match(text, a).group(0)) for a, _ in run) for run in name_spans(text, names)]
+
+
+def name_spans(text: str, names: set[str]) -> list[list[tuple[int, int]]]:
+    """The (start, end) of each word of each run name_runs finds, a possessive "'s" left out of its word's end.
+
+    ``name_spans("Ann's Marlow Cup.", {'ann', 'marlow', 'cup'}) -> [[(0, 3)], [(6, 12), (13, 16)]]``
     """
     runs, run = [], []
-    for word in [*TOKEN.findall(text), ""]:
+    for match in [*TOKEN.finditer(text), None]:
+        word = match.group(0) if match else ""
+        if run and word and text[run[-1][1]:match.start()].strip():  # "Biden, Trump": two names
+            runs.append(run)
+            run = []
         if word and norm(word) in names:
-            run.append(norm(word))
-        elif run:
-            runs.append(tuple(run))
+            possessive = word[-2:].lower() in ("'s", "’s")
+            run.append((match.start(), match.end() - 2 * possessive))
+            if not possessive:
+                continue
+        if run:
+            runs.append(run)
             run = []
     return runs
 
@@ -155,11 +177,12 @@ def opens_sentence(text: str, start: int) -> bool:
     return not before or before[-1] in ".!?\n:"
 
 
-def present(constraint: Constraint, vocabulary: set[str], joined: str) -> bool:
+def present(constraint: Constraint, vocabulary: set[str], joined: str, common: Common = in_language) -> bool:
     """Whether a text (its normalised word set and its words joined by spaces) names the constraint.
 
-    A name of five letters or more also matches a word sharing its stem ("Chinese" ~ "China"); a code must
-    appear as the same run of words ("gpt oss 120b"); an alias counts ("US" ~ "United States").
+    A name of five letters or more also matches a word sharing its stem ("Chinese" ~ "China"); a common word of a
+    name (common: distinctive.py) is named when another word of its phrase is; a code must appear as the same run of
+    words ("gpt oss 120b"); an alias counts ("US" ~ "United States").
     """
     if len(constraint.tokens) > 1:
         return f" {' '.join(constraint.tokens)} " in joined
@@ -167,29 +190,33 @@ def present(constraint: Constraint, vocabulary: set[str], joined: str) -> bool:
     if word in vocabulary or any(f" {' '.join(tokens(alias))} " in joined for alias in ALIASES.get(word, ())):
         return True
     if constraint.kind == "name":
-        return any(named(w, vocabulary) for w in constraint.phrase or (word,))
+        return named(word, vocabulary) or (common(constraint.text) and any(named(w, vocabulary) for w in constraint.phrase))
     return False
 
 
 def named(word: str, vocabulary: set[str]) -> bool:
-    """A name's word in a vocabulary, or one sharing its stem when it has five letters or more ("Chinese" ~ "China").
+    """A name's word in a vocabulary, or one sharing its stem when it has five letters or more and English knows it
+    ("Chinese" ~ "China"; a word no English text uses, "Meason", is no derived form of "measures").
 
-    ``named('chinese', {'china'}) -> True``; ``named('huawei', {'nvidia'}) -> False``
+    ``named('chinese', {'china'}) -> True``; ``named('huawei', {'nvidia'}) -> False``; ``named('meason', {'measure'}) -> False``
     """
     if word in vocabulary:
         return True
     stem = word[:max(4, len(word) - 3)]
-    return len(word) >= 5 and any(v.startswith(stem) for v in vocabulary)
+    return len(word) >= 5 and zipf(word) > 0 and any(v.startswith(stem) for v in vocabulary)
 
 
-def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], kinds: Optional[set] = None) -> list[Constraint]:
-    """The constraints (of the given kinds) that none of texts names.
+def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], kinds: Optional[set] = None,
+            common: Common = in_language) -> list[Constraint]:
+    """The constraints (of the given kinds) that none of texts names (common: which words of a name need not be named).
 
     ``[c.text for c in missing(constraints('Who makes the H20 chip?'), ['Nvidia makes the H200.'])] -> ['H20']``
     ``missing(constraints('Did the U.S. act?'), ['The United States acted.']) -> []``
+    ``[c.text for c in missing(constraints("What did Sam Altman's Marlow memo say?"), ['Altman spoke.'])] -> ['Marlow']``
     """
     vocabulary, joined = searchable(texts)
-    return [c for c in question_constraints if (kinds is None or c.kind in kinds) and not present(c, vocabulary, joined)]
+    return [c for c in question_constraints
+            if (kinds is None or c.kind in kinds) and not present(c, vocabulary, joined, common)]
 
 
 def searchable(texts: Iterable[str]) -> tuple[set[str], str]:
@@ -257,4 +284,41 @@ def reason(question: str, lacking: Sequence[Constraint], texts: Sequence[str], w
     if years and covered and len(years) == len(lacking):
         subject = f"the {listing(covered)} {event}" if event else listing(covered)
         return f"{where} cover {subject}, not {listing(years, 'or')}."
-    return f"{where} do not mention {listing([c.text for c in lacking], 'or')}."
+    return f"{where} do not mention {listing(mentions(question, lacking), 'or')}."
+
+
+OWNERS = frozenset("his her its their our my your".split())
+
+
+def mentions(question: str, lacking: Sequence[Constraint]) -> list[str]:
+    """How the question names each lacking specific: a name as its run from the first lacking word on, with the noun
+    it qualifies after an owner ("Altman's Marlow memo" -> "a Marlow memo") or "the"; anything else as written.
+
+    ``mentions("What did Sam Altman's Marlow memo say?", constraints('a Marlow')) -> ['a Marlow memo']``;
+    ``mentions('What did the Harrow Report say?', constraints('the Harrow')) -> ['the Harrow Report']``
+    """
+    text = collapse_acronyms(question)
+    lacked = {c.tokens[0] for c in lacking if c.kind == "name"}
+    runs = name_spans(text, {c.tokens[0] for c in constraints(question) if c.kind == "name"} | lacked)
+    out = []
+    for c in lacking:
+        run = next((r for r in runs if c.kind == "name" and any(norm(text[a:b]) == c.tokens[0] for a, b in r)), None)
+        first = next(i for i, (a, b) in enumerate(run) if norm(text[a:b]) in lacked) if run else 0
+        out.append(written_name(text, run[first][0], run[-1][1], owned=first > 0) if run else c.text)
+    return list(dict.fromkeys(out))
+
+
+def written_name(text: str, start: int, end: int, owned: bool = False) -> str:
+    """The name at text[start:end] as a reader would say it is missing, with "the" or "a" and the noun it qualifies.
+
+    ``written_name("Altman's Marlow memo says", 9, 15) -> 'a Marlow memo'``; ``written_name('Did Nvidia say', 4, 10) -> 'Nvidia'``
+    """
+    before = TOKEN.findall(text[:start])[-1:] or [""]
+    after = re.match(r"\s+([a-z]+)\b", text[end:])
+    one_word = " " not in text[start:end]  # "the Pemberton Review conclude": after two words a verb is as likely
+    head = after.group(1) if one_word and after and after.group(1) not in NOT_SPECIFIC and len(after.group(1)) > 2 else ""
+    owned = owned or before[0].lower() in OWNERS or before[0][-2:].lower() in ("'s", "’s")
+    name = text[start:end] + (f" {head}" if head and (owned or before[0].lower() == "the") else "")
+    if before[0].lower() == "the":
+        return f"the {name}"
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}" if owned and head else name

@@ -171,7 +171,8 @@ class Assistant(Checks):
                 timings.total_ms = ms_since(started)
                 yield timeline_answer(question, standalone, found, timings, self.generator.name, **timed)
                 return
-        reason, why = refusal_before_asking(standalone, passages, settings, frame, pool.passages, pool.on_subject)
+        reason, why = refusal_before_asking(standalone, passages, settings, frame, pool.passages, pool.on_subject,
+                                           self.retriever.common())
         if reason:
             timings.total_ms = ms_since(started)
             shown = ranked if reason == "relevance" else passages

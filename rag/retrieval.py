@@ -8,9 +8,10 @@ small context holds as many distinct facts as possible.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
+from .distinctive import document_frequencies, in_collection
 from .index import Index
 from .text import numbers, words
 
@@ -125,6 +126,7 @@ class Lexical:
     model: object
     ids: list
     key: tuple
+    frequencies: dict = field(default_factory=dict)  # word -> how many chunks hold it (distinctive.py)
 
 
 def top_indices(scores, n: int) -> list[int]:
@@ -152,10 +154,11 @@ def build_lexical(index: Index, key: tuple) -> Lexical:
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import: a log line per build otherwise
     ids, texts, metas = index.all_chunks()
     model = None
+    tokenised = bm25_tokens([f"{m['title']}\n{t}" for t, m in zip(texts, metas)])
     if ids:
         model = bm25s.BM25()
-        model.index(bm25_tokens([f"{m['title']}\n{t}" for t, m in zip(texts, metas)]), show_progress=False)
-    return Lexical(model, ids, key)
+        model.index(tokenised, show_progress=False)
+    return Lexical(model, ids, key, document_frequencies(tokenised)[0])
 
 
 class Retriever:
@@ -248,6 +251,11 @@ class Retriever:
             self._lexical = build_lexical(self.index, key)
         except Exception:  # a store failing now fails the next question's own read, with its message
             pass
+
+    def common(self):
+        """Which words are common in the language or in this collection's chunks (distinctive.in_collection)."""
+        lexical = self.bm25_model()
+        return in_collection(lexical.frequencies, len(lexical.ids))
 
     def settle(self, timeout: float = 600.0) -> bool:
         """Wait for a background rebuild to finish (tests, benchmarks); True when none is running."""

@@ -75,7 +75,8 @@ def test_every_sentence_of_a_written_answer_is_checked_against_what_it_cites(ass
     for claim in answer.claims:
         assert set(claim.checked) == set(claim.cited)
         assert all(0.0 <= p <= 1.0 for p in claim.checked.values())
-        assert claim.grounded == (bool(claim.cited) and max(claim.checked.values()) >= assistant.settings.min_claim)
+        assert claim.grounded == (bool(claim.cited) and not claim.unheld
+                                  and max(claim.checked.values()) >= assistant.settings.min_claim)
     assert any(claim.grounded for claim in answer.claims), "the seed answer is stated in the article"
     assert answer.signals.claim_min == min(c.best_check() for c in answer.claims if c.cited)
     assert answer.timings.check_ms > 0 and answer.timings.total_ms >= answer.timings.ttft_ms + answer.timings.check_ms
@@ -103,3 +104,10 @@ def test_an_answer_citing_nothing_is_shown_marked_not_judged_by_the_combiner(ass
     answer = assistant.finish("Who?", "Who?", "Altman leads OpenAI.", passages, Timings())
     assert not answer.refused and answer.grounded is None
     assert answer.marked == "Altman leads OpenAI (not found in the sources)."
+
+
+def test_a_made_up_name_beside_a_real_one_is_refused_naming_the_missing_part(assistant):
+    answer = assistant.ask("What did Sam Altman's Marlow memo say about export controls?")
+    assert answer.refused and answer.refused_by == "missing" and answer.timings.completion_tokens == 0
+    assert answer.why == "The articles found do not mention a Marlow memo."
+    assert answer.to_json()["reason"] == answer.why and answer.citations == []

@@ -2,9 +2,11 @@
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
-from rag.grounding import constraints, event_phrase, missing, norm, reason, tokens, years_about
+from rag.answerability import missing_numbers
+from rag.grounding import (constraints, event_phrase, mentions, missing, name_spans, norm, reason, tokens, written_name,
+                           years_about)
 from tests.test_safety import article_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +109,88 @@ def test_a_name_of_several_words_is_found_by_any_of_them():
     question = "Which actor won Best Actor at the 92nd Academy Awards Ceremony?"
     assert missing(constraints(question), ["Joaquin Phoenix won Best Actor at the 92nd Academy Awards."]) == []
     assert [c.text for c in missing(constraints("What did Jensen Huang say?"), ["Altman spoke."])] == ["Jensen", "Huang"]
+
+
+@pytest.mark.parametrize("question, sources, lacking", [
+    ("What did Sam Altman's Marlow memo say about export controls?", ["Altman: export controls don't work."], ["Marlow"]),
+    ("What did Sam Altman Marlow say?", ["Sam Altman spoke."], ["Marlow"]),  # a distinctive word of a run must be found
+    ("What did the Halvorsen Report say?", ["The report said chips matter."], ["Halvorsen"]),
+    ("What did the Halvorsen Report say?", ["The Halvorsen study said so."], []),  # "Report" is common: found with the rest
+    ("What did Jensen Huang say?", ["Huang said so."], ["Jensen"]),
+    ("Who won the Marlow Academy Awards?", ["Phoenix won at the 92nd Academy Awards."], ["Marlow"]),
+])
+def test_every_distinctive_word_of_a_name_must_be_found(question, sources, lacking):
+    assert [c.text for c in missing(constraints(question), sources)] == lacking
+
+
+def test_what_counts_as_common_can_come_from_the_collection():
+    question = "What did the Halvorsen Report say?"
+    assert [c.text for c in missing(constraints(question), ["Report: Halvorsen."], common=lambda w: False)] == []
+    assert [c.text for c in missing(constraints(question), ["Halvorsen said."], common=lambda w: False)] == ["Report"]
+    assert missing(constraints(question), ["Halvorsen said."], common=lambda w: w == "Report") == []
+
+
+def test_a_possessive_ends_a_name():
+    assert [c.phrase for c in constraints("What did Sam Altman's Marlow memo say?")] == \
+        [("sam", "altman"), ("sam", "altman"), ("marlow",)]
+    assert name_spans("Ann's Marlow Cup.", {"ann", "marlow", "cup"}) == [[(0, 3)], [(6, 12), (13, 16)]]
+
+
+@pytest.mark.parametrize("question, sources, expected", [
+    ("What did Sam Altman's Marlow memo say about export controls?", ["Altman on export controls."],
+     "The articles found do not mention a Marlow memo."),
+    ("What did the Halvorsen Report say about chips?", ["Chips."], "The articles found do not mention the Halvorsen Report."),
+    ("What did Altman tell the Rowan Institute?", ["Altman spoke at an institute."],
+     "The articles found do not mention the Rowan Institute."),
+    ("Did Nvidia's H25 chip get approved?", ["Nvidia's H20 chip was approved."], "The articles found do not mention H25."),
+    ("What did Jensen Huang say?", ["Altman spoke."], "The articles found do not mention Jensen Huang."),
+])
+def test_the_refusal_names_the_missing_part_as_the_question_wrote_it(question, sources, expected):
+    assert reason(question, missing(constraints(question), sources), sources) == expected
+
+
+def test_mentions_and_written_name():
+    assert mentions("What did Sam Altman's Marlow memo say?", constraints("a Marlow")) == ["a Marlow memo"]
+    assert mentions("Who makes the H20 chip?", constraints("H20")) == ["H20"]
+    assert written_name("Did Nvidia say", 4, 10) == "Nvidia"
+    assert written_name("OpenAI's Orion model", 9, 14) == "an Orion model"
+    assert written_name("What does the Pemberton Review conclude?", 14, 30) == "the Pemberton Review"
+
+
+def passages_of(sentences: list[str]):
+    """A Hypothesis strategy: a run of one to four consecutive sentences of a text, joined as a passage would be."""
+    return st.integers(0, len(sentences) - 1).flatmap(
+        lambda i: st.integers(1, 4).map(lambda n: " ".join(sentences[i:i + n])))
+
+
+SEED_SENTENCES = article_sentences(sorted((ROOT / "corpus").glob("*.md")))
+
+
+@given(passages_of(SEED_SENTENCES))
+@settings(max_examples=200, deadline=None)
+def test_no_name_or_number_of_a_seed_passage_is_missing_from_it(passage):
+    assert missing(constraints(passage), [passage]) == []
+    assert missing_numbers(passage, [passage]) == []
+
+
+@pytest.mark.skipif(not RGB_CORPUS.is_dir(), reason="../shared/bench/rgb is not beside this checkout")
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_no_name_or_number_of_an_rgb_passage_is_missing_from_it(data):
+    path = data.draw(st.sampled_from(RGB_FILES()))
+    passage = " ".join(article_sentences([path])[:4])
+    assert missing(constraints(passage), [passage]) == []
+    assert missing_numbers(passage, [passage]) == []
+
+
+def RGB_FILES(cache={}):  # noqa: B006  (listed once, only when the corpus is there)
+    if "files" not in cache:
+        cache["files"] = sorted(RGB_CORPUS.glob("*.txt"))
+    return cache["files"]
+
+
+def test_a_made_up_word_shares_no_stem():
+    # "Chinese" ~ "China" is a derived form English knows; "Meason" is no English word, so "measures" does not name it
+    assert missing(constraints("Is China ahead?"), ["Chinese companies build fabs."]) == []
+    assert [c.text for c in missing(constraints("Does Altman see the Meason AI race as zero-sum?"),
+                                    ["Altman measures the AI race."])] == ["Meason"]

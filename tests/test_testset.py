@@ -119,3 +119,23 @@ def test_a_history_that_is_not_a_list_of_questions_is_refused_with_its_line(tmp_
                                "history": history}) + "\n")
     with pytest.raises(RagError, match="line 1: 'history' must be a list"):
         load_testset(bad)
+
+
+NEAR_MISSES = ROOT / "tests" / "near-misses.jsonl"
+
+
+def test_the_made_up_qualifier_questions_name_only_what_the_article_lacks(article_text):
+    """tests/near-misses.jsonl: questions about the bundled article with an invented name, report or code beside real
+    ones; unanswerable, the reason in the answer, the invented part in "invented"."""
+    from rag.grounding import constraints, missing
+
+    items = load_testset(NEAR_MISSES)
+    assert len(items) >= 10 and [i["id"] for i in items] == [f"m{n:03d}" for n in range(1, len(items) + 1)]
+    for item in items:
+        assert set(item) == KEYS | {"invented", "history"} and not item["answerable"], item["id"]
+        assert not item["evidence"] and not item["keywords"] and item["answer"].startswith("The articles do not say (")
+        assert fold(item["invented"]) not in fold(article_text), item["id"]
+        lacking = missing(constraints(item["question"]), [article_text])
+        invented = [c for c in lacking if c.text == item["invented"]]
+        assert invented and all(c == invented[0] or c.tokens[0] in invented[0].phrase for c in lacking), \
+            f"{item['id']}: the article lacks {[c.text for c in lacking]}, not only the invented name"

@@ -27,9 +27,10 @@ def add_eval_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, help="Folder for report.md, results.json, chart.png (default: eval-out/<test set>).")
     parser.add_argument("--compare", action="append", default=[], metavar="SETTING=V1,V2",
                         help=COMPARE_HELP + f" Settings: {', '.join(PER_QUESTION)}.")
-    parser.add_argument("--near-misses", action="store_true",
+    parser.add_argument("--near-misses", nargs="?", const="years", choices=("years", "names"),
                         help="Score refusals on near misses instead: each answerable question with its year or women's/men's "
-                        "swapped for one the corpus does not pair with the rest (written to the out folder).")
+                        "swapped for one the corpus does not pair with the rest (years, the default), or with an invented "
+                        "name added beside a real one or swapped into it (names); written to the out folder.")
     parser.add_argument("--judge-model", type=Path, metavar="GGUF",
                         help="Also judge answers and citations with this model (judge_* metrics); any GGUF.")
     parser.add_argument("--retrieval-only", action="store_true", help="Score only what reaches the model (hit@k, MRR, "
@@ -62,11 +63,13 @@ def cmd_eval(args) -> int:
     grid = parse_grid(args.compare, PER_QUESTION)
     flags = {name: getattr(args, name, None) for name in COMMON_FLAGS if name not in ("home", "corpus")}
     settings = eval_settings(args.corpus, args.home, status, **flags)
-    out_dir = args.out or Path("eval-out") / (Path(args.testset).stem + ("-near-misses" if args.near_misses else ""))
+    suffix = {None: "", "years": "-near-misses", "names": "-near-misses-names"}[args.near_misses]
+    out_dir = args.out or Path("eval-out") / (Path(args.testset).stem + suffix)
     if args.near_misses:
         from .nearmiss import near_miss_testset
 
-        args.testset, args.limit = near_miss_testset(args.testset, settings.corpus, Path(out_dir), args.limit, status), None
+        args.testset, args.limit = near_miss_testset(args.testset, settings.corpus, Path(out_dir), args.limit, status,
+                                                     args.near_misses), None
         count = len(load_testset(args.testset))
     if args.retrieval_only:
         return eval_retrieval(settings, args, grid)

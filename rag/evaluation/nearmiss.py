@@ -8,9 +8,16 @@ builds them for any test set and corpus, so a user can measure refusals on their
 a search of every paragraph of the corpus (grounding.missing), so a variant is only kept when the corpus
 really lacks it. The swaps are years (±1 to ±3) and the women's/men's qualifier: swapping names for other
 names of the corpus made nonsense ("the Nintendo's Creed movie") as often as near misses, so it is not done.
+
+``rag eval --near-misses names`` makes the other kind: an invented name beside a real one, added ("Altman's
+memo" -> "Altman's Brandow memo", "the Tour de France" -> "the Brandow Tour de France") or swapped for the
+least common word of a name of several ("Sam Altman" -> "Sam Brandow"). The invented name is spelled from
+letters by a hash of the question, and kept only when no English word (wordfreq) and no word of the corpus is
+spelled so: the question then asks about something the articles cannot hold.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -96,6 +103,70 @@ def near_misses(items: Sequence[dict], paras: Sequence[str], per_question: int =
     return out
 
 
+ONSETS = "b br c cl d dr f g gr h k l m n p pr r s st t tr v w z".split()
+VOWELS = "a e i o u ai ea".split()
+ENDINGS = "ow ell ine ard on is ey er ane ock".split()
+CODAS = ["", "n", "r", "l", "s", "m", "nd", "rt"]
+
+
+def invented_name(seed: str, taken: set[str]) -> str:
+    """A name spelled from letters by a hash of seed, that is no English word and not in taken (normalised words).
+
+    ``invented_name('q1', set())`` -> a capitalised made-up word such as ``'Brandow'``, the same for the same seed.
+    """
+    from ..distinctive import zipf
+
+    for attempt in range(1000):
+        digest = hashlib.sha256(f"{seed}/{attempt}".encode()).digest()
+        name = (ONSETS[digest[0] % len(ONSETS)] + VOWELS[digest[1] % len(VOWELS)] + CODAS[digest[2] % len(CODAS)]
+                + ENDINGS[digest[3] % len(ENDINGS)]).capitalize()
+        if zipf(name.lower()) == 0.0 and grounding.norm(name) not in taken:
+            return name
+    raise RagError("No invented name could be spelled that the corpus does not hold.")
+
+
+def name_variants(question: str, name: str) -> list[tuple[str, str]]:
+    """(variant, what changed) with an invented name beside the question's names: after an owner ("Altman's"), after
+    "the" before a name, or in place of the least common word of a name of several words.
+
+    ``name_variants("What is Altman's view of the Tour de France?", 'Brandow')`` -> ``[("What is Altman's Brandow view
+    of the Tour de France?", 'added Brandow'), ("What is Altman's view of the Brandow Tour de France?", 'added Brandow')]``
+    """
+    from ..distinctive import zipf
+
+    text = question
+    names = {c.tokens[0] for c in grounding.constraints(question) if c.kind == "name"}
+    out = []
+    for run in grounding.name_spans(text, names):
+        start, end = run[0][0], run[-1][1]
+        if text[end:end + 2] in ("'s", "’s"):
+            out.append((f"{text[:end + 2]} {name}{text[end + 2:]}", f"added {name}"))
+        if text[:start].rstrip().lower().endswith(" the"):
+            out.append((f"{text[:start]}{name} {text[start:]}", f"added {name}"))
+        if len(run) > 1:
+            a, b = min(run, key=lambda span: zipf(text[span[0]:span[1]].lower()))
+            out.append((f"{text[:a]}{name}{text[b:]}", f"{text[a:b]} -> {name}"))
+    return out
+
+
+def invented_near_misses(items: Sequence[dict], paras: Sequence[str], per_question: int = 1) -> list[dict]:
+    """Unanswerable variants of the answerable items with an invented name beside a real one (name_variants), kept
+    when the real names are all in the corpus, so only the invented one is missing."""
+    indexed = [grounding.searchable([p]) for p in paras]
+    taken = set().union(*(vocabulary for vocabulary, _ in indexed)) if indexed else set()
+    out = []
+    for item in items:
+        real = [c for c in grounding.constraints(item["question"]) if c.kind == "name"]
+        if not item.get("answerable") or not real or not all(any(grounding.present(c, *p) for p in indexed) for c in real):
+            continue
+        name = invented_name(item["id"], taken)
+        for made, (variant, change) in enumerate(name_variants(item["question"], name)[:per_question], 1):
+            out.append({"id": f"{item['id']}~nv{made}", "question": variant,
+                        "answer": f"The articles do not say (near miss of {item['id']}: {change}).",
+                        "answerable": False, "evidence": [], "keywords": [], "invented": name})
+    return out
+
+
 def corpus_paragraphs(corpus: Path) -> list[str]:
     """Every readable document of a corpus folder, as paragraphs (unreadable files are passed over)."""
     docs = []
@@ -108,24 +179,32 @@ def corpus_paragraphs(corpus: Path) -> list[str]:
     return paragraphs(docs)
 
 
-def write_near_misses(testset: Path, corpus: Path, out: Path, limit: Optional[int] = None) -> int:
-    """Build the near misses of a test set over a corpus into out (JSON Lines); returns how many."""
+def write_near_misses(testset: Path, corpus: Path, out: Path, limit: Optional[int] = None, kind: str = "years") -> int:
+    """Build the near misses of a test set over a corpus into out (JSON Lines); returns how many.
+
+    kind: "years" (a year or women's/men's swapped: near_misses) or "names" (an invented name: invented_near_misses).
+    """
     from .testset import load_testset
 
-    made = near_misses(load_testset(testset, limit), corpus_paragraphs(corpus))
+    build = invented_near_misses if kind == "names" else near_misses
+    made = build(load_testset(testset, limit), corpus_paragraphs(corpus))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in made), encoding="utf-8")
     return len(made)
 
 
-def near_miss_testset(testset: Path, corpus: Path, out_dir: Path, limit: Optional[int], progress=print) -> Path:
-    """``rag eval --near-misses``: write the near misses of a test set to out_dir/near-misses.jsonl and return it.
+def near_miss_testset(testset: Path, corpus: Path, out_dir: Path, limit: Optional[int], progress=print,
+                      kind: str = "years") -> Path:
+    """``rag eval --near-misses [years|names]``: write the near misses of a test set to out_dir/near-misses.jsonl
+    and return it.
 
     Raises:
         RagError: no near miss could be made from this test set and corpus.
     """
     path = Path(out_dir) / "near-misses.jsonl"
-    count = write_near_misses(testset, corpus, path, limit)
+    count = write_near_misses(testset, corpus, path, limit, kind)
+    if not count and kind == "names":
+        raise RagError("No near misses could be made: no answerable question names something the corpus names.")
     if not count:
         raise RagError("No near misses could be made: no answerable question names a year or a women's/men's "
                        "qualifier that one passage of the corpus pairs with the rest of it.")

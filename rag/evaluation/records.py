@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 from .. import grounding
 from ..answerability import source_text
 from ..citations import SimilarityFn
+from ..distinctive import Common, in_language
 from ..text import strip_markers
 from .judge import judge_metrics
 from .metrics import (citation_scores, contains_evidence, evidence_rank, keyword_recall, mean, percentile,
@@ -61,8 +62,9 @@ class Record:
     error: str = ""
 
 
-def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) -> Record:
-    """Score one pipeline Answer against its test-set item by the rules in the module docstring."""
+def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None, common: Common = in_language) -> Record:
+    """Score one pipeline Answer against its test-set item by the rules in the module docstring (common: the words
+    of a name that need not be found, as the pipeline decided them: Retriever.common)."""
     record = Record(item["id"], item["question"], item["answerable"], item["answer"], answer.answer, answer.refused,
                     kind=item.get("type", ""), lang=item.get("lang", ""), as_of=answer.as_of)
     record.passages = [f"{p.source}:{p.start}-{p.end}" for p in answer.passages]
@@ -70,7 +72,7 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
     record.reason, record.grounded = answer.why, answer.grounded
     record.signals = asdict(answer.signals) if answer.signals else None
     record.missing = [[c.kind, c.text] for c in grounding.missing(grounding.constraints(
-        answer.standalone_question or answer.question), [source_text(p) for p in answer.passages])]
+        answer.standalone_question or answer.question), [source_text(p) for p in answer.passages], common=common)]
     if item["answerable"] and item["evidence"]:
         record.evidence_rank = evidence_rank([p.text for p in answer.passages], item["evidence"])
         record.hit = record.evidence_rank is not None
@@ -84,7 +86,7 @@ def score_answer(item: dict, answer, similarity: Optional[SimilarityFn] = None) 
             record.cited_evidence = [any(contains_evidence(c.text, quote) for quote in item["evidence"])
                                      for c in answer.citations]
         record.claims = [{"text": c.text, "cited": c.cited, "supported": c.supported, "scores": c.scores,
-                          "checked": c.checked, "grounded": c.grounded} for c in answer.claims]
+                          "checked": c.checked, "grounded": c.grounded, "unheld": c.unheld} for c in answer.claims]
     t = answer.timings
     record.retrieve_ms, record.total_ms = t.retrieve_ms, t.total_ms
     if t.completion_tokens:

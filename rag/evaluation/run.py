@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..distinctive import in_language
 from ..errors import IndexEmptyError, ModelError, RagError
 from ..index import ProgressFn
 from ..settings import PROJECT_DIR, Settings, expand_grid
@@ -24,7 +25,7 @@ from .testset import earlier_turns, load_testset
 PER_QUESTION = ("top_k", "candidates", "retrieval", "prefer_numbers", "context_tokens", "context_mode", "sentence_tokens",
                 "max_tokens", "temperature", "min_relevance", "support_threshold", "refuse_unsupported",
                 "refuse_missing_numbers", "min_confidence", "min_stated", "show_titles", "refuse_missing",
-                "check_sentences", "min_claim", "min_grounded", "time_aware", "timeline_events")
+                "check_sentences", "check_specifics", "min_claim", "min_grounded", "time_aware", "timeline_events")
 
 
 def run_evaluation(assistant, testset_path: Path, limit: Optional[int] = None, progress: Optional[ProgressFn] = None,
@@ -72,7 +73,8 @@ def ask_one(assistant, item: dict, overrides: dict, judge=None) -> Record:
         raise
     except RagError as exc:
         return error_record(item, str(exc))
-    record = score_answer(item, answer, assistant.similarity)
+    retriever = getattr(assistant, "retriever", None)  # the pipeline's; a test's stand-in has none: English alone
+    record = score_answer(item, answer, assistant.similarity, retriever.common() if retriever else in_language)
     if judge is not None:
         record.judge = judge.judge(item, answer)
     return record
