@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from . import grounding
+from . import grounding, reasons
 from .relative import annotate
 from .distinctive import Common, in_language
 from .specifics import unheld_share
@@ -169,12 +169,12 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
     lacking_numbers = [n for n in missing_numbers(question, texts) if n not in own]
     if settings.refuse_missing_numbers and lacking_numbers:
         lacking = [c for c in grounding.constraints(question) if c.text in lacking_numbers]
-        return "numbers", grounding.reason(question, lacking, texts)
+        return "numbers", reasons.reason(question, lacking, texts)
     kinds = missing_kinds(settings.refuse_missing)
     wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
     lacking = grounding.missing(wanted, texts, kinds, common) if kinds else []
     if lacking:
-        return "missing", grounding.reason(question, lacking, texts)
+        return "missing", reasons.reason(question, lacking, texts)
     return "", ""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from . import grounding
+from . import reasons
 from .answer import Answer, Timings, date_key, make_citation
 from .answerability import (Signals, answer_signals, backs, cited_numbers, grounded_probability, load_weights,
                             source_text)
@@ -76,7 +76,7 @@ class Checks:
         refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
         if grounded is not None and grounded < settings.min_grounded:
             cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
-            why = grounding.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
+            why = reasons.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
             return self.refuse(question, standalone, passages, timings, "grounding", why=why, **refusal)
         if settings.refuse_unsupported and not any(claim.grounded for claim in claims):
             return self.refuse(question, standalone, passages, timings, "unsupported", **refusal)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable, Optional, Sequence
 
-from .dates import parse_date
+from . import grounding, reasons
+from .dates import parse_date, spoken_date
 from .relative import annotate
 from .when import MONTH_WORD, YEAR, TimeFrame, period_words
 
@@ -121,8 +122,6 @@ def subject(question: str, frame: TimeFrame) -> list:
 
     ``[c.text for c in subject('Who ran Harwick Rail in March 2023?', read_question(…))] -> ['Harwick', 'Rail']``
     """
-    from . import grounding
-
     skip = set(grounding.tokens(frame.words))
     return [c for c in grounding.constraints(question) if c.kind in ("name", "code")
             and not skip.intersection(c.tokens) and not re.fullmatch(MONTH_WORD, c.text, re.I)]
@@ -142,8 +141,6 @@ def about(wanted: Sequence, articles: Optional[dict[str, str]] = None) -> Callab
     several words itself: "Dunmore Transit Authority" is not found by "authority" alone). Any passage passes when
     wanted is empty.
     """
-    from . import grounding
-
     strict = [replace(c, phrase=()) for c in wanted]
     seen: dict[str, bool] = {}
 
@@ -168,16 +165,13 @@ def uncovered(question: str, frame: TimeFrame, pool: Sequence, test: Callable) -
     by articles dated before and after it. The sentence names the period the articles do cover:
     ``'The articles on Harwick Rail run from 14 March 2018 to 16 April 2025; none is from 2015.'``
     """
-    from . import grounding
-    from .dates import spoken_date
-
     if frame.kind != "period":
         return ""
     on_subject = [p for p in pool if test(p)]
     covered, bracketed, dates = coverage(frame, on_subject)
     if not dates or covered or (bracketed and frame.stative):
         return ""
-    name = grounding.event_phrase(question) or " ".join(c.text for c in subject(question, frame))
+    name = reasons.event_phrase(question) or " ".join(c.text for c in subject(question, frame))
     articles = f"The articles on {name}" if name else "The articles found"
     span = f"from {spoken_date(dates[0].isoformat())} to {spoken_date(dates[-1].isoformat())}"
     if len(dates) == 1 or dates[0] == dates[-1]:
