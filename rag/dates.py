@@ -28,6 +28,12 @@ LEADING = re.compile(r"^\s*(?:(?P<date>[A-Za-z]{3,9}\.? [0-3]?\d, \d{4}|[0-3]?\d
                      r"\s*(?:\.\.\.|…|[-–—|·:])|(?P<zh>\d{4}年[01]?\d月[0-3]?\d[日号])\s*(?:\.\.\.|…|[-–—|·:：\s]))")
 
 
+def month_number(name: str) -> int:
+    """A month's number from its name or abbreviation: ``month_number('Sept.') -> 9``; ``month_number('May') -> 5``."""
+    key = name.lower().rstrip(".")[:3]
+    return next(i for i, full in enumerate(MONTHS, 1) if full.startswith(key))
+
+
 def parse_date(value) -> str:
     """ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``) of a date written in a common form, else ''.
 
@@ -53,7 +59,7 @@ def from_parts(parts: dict) -> str:
     """
     year = int(parts["year"])
     if parts.get("month"):
-        month = next(i for i, name in enumerate(MONTHS, 1) if name.startswith(parts["month"].lower()[:3]))
+        month = month_number(parts["month"])
     else:
         month = int(parts["mnum"]) if parts.get("mnum") else 0
     day = int(parts.get("day") or parts.get("dnum") or 0)

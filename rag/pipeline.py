@@ -31,7 +31,7 @@ from .safety import without_instructions
 from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
-from .timeline import events, timeline_answer
+from .timeline import events, latest, timeline_answer
 from .chronology import Candidates, about, order, subject
 from .when import TimeFrame, read_question
 
@@ -165,9 +165,10 @@ class Assistant(Checks):
         ranked, passages = self.retrieve(standalone, settings, frame, pool)
         timings = Timings(retrieve_ms=ms_since(started))
         timed = dict(time=frame.kind, today=frame.today)
-        if frame.kind == "history":
-            found = events(standalone, pool.passages, pool.on_subject, settings.timeline_events)
-            if len(found) >= 2:  # fewer is no timeline: the model answers from the passages
+        if frame.kind in ("history", "latest"):
+            found = (events(standalone, pool.passages, pool.on_subject, settings.timeline_events)
+                     if frame.kind == "history" else latest(pool.passages, pool.on_subject))
+            if len(found) >= (2 if frame.kind == "history" else 1):  # else the model answers from the passages
                 timings.total_ms = ms_since(started)
                 yield timeline_answer(question, standalone, found, timings, self.generator.name, **timed)
                 return

@@ -4,13 +4,13 @@ News copy dates events relative to the day it was written. A reader asking "when
 the date, and so does the model (it would copy "on Sunday"). Each expression is found by a pattern, resolved from the
 article's publication date and the tense around it (past: "said on Monday" is the Monday before; future: "will open
 on Monday" the Monday after), and written beside the original words, which are never changed:
-``annotate('The board met on Sunday.', '2023-06-19') -> 'The board met on Sunday (18 June 2023).'`` (in parentheses:
-the model copied a date in square brackets as if it were a citation marker, measured in docs/dates.md).
+``annotate('The board met on Sunday.', '2023-06-19') -> 'The board met on Sunday, 18 June 2023.'`` (a day as an
+apposition, anything else in parentheses: in square brackets the model copied the date as if it were a citation
+marker, in parentheses it often gave the publication date instead; measured in docs/time.md).
 
-A resolved date is ISO text at the precision the words give: a day (``2023-06-18``), a month (``2023-06``) or a
-year (``2023``); a week is given as its Monday and a quarter as its first month (``2019-10``), with words to
-match ("the week of 10 February 2020", "the fourth quarter of 2019"). Measured against dates resolved by hand on
-real news sentences in docs/dates.md (tests/data/temporal/relative_dates.jsonl).
+A resolved date is ISO text at the precision the words give (``2023-06-18``, ``2023-06``, ``2023``; a week by its
+Monday, a quarter by its first month), shown in words ("the week of 10 February 2020", "the fourth quarter of
+2019"). Measured against hand-resolved news sentences in docs/time.md (tests/data/temporal/relative_dates*.jsonl).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from functools import lru_cache
 from datetime import date, timedelta
 from typing import Optional
 
-from .dates import MONTHS, parse_date, spoken_date
+from .dates import month_number, parse_date, spoken_date
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}  # first month (northern hemisphere)
@@ -111,14 +111,27 @@ def resolve(text: str, published: str) -> list[Resolved]:
 def annotate(text: str, published: str) -> str:
     """The text with each relative date's resolved date in brackets after its words; nothing else changes.
 
-    ``annotate('It opened on Sunday, two years ago.', '2023-06-19') -> 'It opened on Sunday (18 June 2023), two
+    ``annotate('It opened on Sunday, two years ago.', '2023-06-19') -> 'It opened on Sunday, 18 June 2023, two
     years ago (2021).'``
     """
     pieces, at = [], 0
     for found in resolve(text, published):
-        pieces += [text[at:found.end], f" ({found.shown})"]
+        pieces += [text[at:found.end], beside(found, text[found.end:found.end + 2])]
         at = found.end
     return "".join(pieces) + text[at:]
+
+
+def beside(found: Resolved, after: str) -> str:
+    """What is written after an expression's words: a day named only by its weekday or as "yesterday" gets its date
+    as an apposition (", 18 June 2023,"), which the model reads as the day it is; anything else its date in
+    parentheses ("last week (the week of 10 February 2020)").
+
+    ``beside(Resolved(0, 6, 'Sunday', '2023-06-18', '18 June 2023'), ' it') -> ', 18 June 2023,'``
+    """
+    plain_day = len(found.iso) == 10 and not found.words.endswith("'s") and not re.search(r"\d|week", found.words)
+    if not plain_day:
+        return f" ({found.shown})"
+    return f", {found.shown}" + ("" if not after or after[0] in ".,;:!?)\"”'" else ",")
 
 
 def full_date(iso: str) -> Optional[date]:
@@ -161,12 +174,6 @@ def tense_words(text: str) -> list[str]:
     return found
 
 
-def month_number(name: str) -> int:
-    """``month_number('Sept.') -> 9``; ``month_number('May') -> 5``"""
-    key = name.lower().rstrip(".")[:3]
-    return next(i for i, full in enumerate(MONTHS, 1) if full.startswith(key))
-
-
 def number(word: str) -> int:
     """``number('twenty') -> 20``; ``number('16') -> 16``; ``number('a dozen') -> 12``"""
     word = word.lower()
@@ -180,7 +187,7 @@ def shift_months(day: date, months: int) -> tuple[int, int]:
 
 
 def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+    return day - timedelta(days=day.weekday())  # the Monday of day's week
 
 
 def weekday_near(day: date, weekday: int, when: str) -> date:
@@ -244,7 +251,7 @@ def season_year(day: date, season: str, rel: str, when: str) -> int:
 
 
 def iso_month(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
+    return f"{year:04d}-{month:02d}"  # iso_month(2023, 6) -> '2023-06'
 
 
 def resolve_unit(unit: str, rel: str, day: date) -> str:

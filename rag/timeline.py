@@ -20,6 +20,7 @@ from .text import content_words, sentences
 ASKING = frozenset(content_words("how did has have had change changed changes evolve evolved develop developed "
                                  "progress progressed history timeline time line happen happened happening over years "
                                  "time course story step since what with grow rise fall shift move unfold hands"))
+DATELINE = re.compile(r"[A-Z][A-Z .'-]{2,}(?:, [A-Z][\w.]*(?: \d{1,2})?)?\s+[-–—]\s+")  # "HARWICK, April 16 - "
 DATED = re.compile(r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 
 
@@ -51,9 +52,31 @@ def events(question: str, passages: Sequence, on_subject: Callable, limit: int) 
             if score > 0 and score > best.get(passage.doc_id, (0.0,))[0]:
                 best[passage.doc_id] = (score, passage, start, end)
     chosen = sorted(best.values(), key=lambda item: -item[0])[:limit]
-    found = [Event(event_date(p.text[a:b], p.date), replace(p, text=p.text[a:b], start=p.start + a, end=p.start + b))
-             for _, p, a, b in chosen]
+    found = [Event(event_date(p.text[a:b], p.date), quote(p, a, b)) for _, p, a, b in chosen]
     return sorted(found, key=lambda e: (e.date, e.passage.date))
+
+
+def latest(passages: Sequence, on_subject: Callable, sentences_kept: int = 2) -> list[Event]:
+    """The latest news on the subject: the opening sentences of the newest dated article on it (a news article puts
+    what happened first), as one event; none when no article on the subject is dated.
+
+    ``latest([p('2021-03-17', 'Old.'), p('2025-04-16', 'It won a contract. It made a profit. More.')], lambda p: True)``
+    -> ``[Event('2025-04-16', p('It won a contract. It made a profit.'))]``
+    """
+    dated = [p for p in passages if p.date and on_subject(p)]
+    if not dated:
+        return []
+    newest = max(dated, key=lambda p: (p.date, -p.start))
+    opening = min((p for p in dated if p.doc_id == newest.doc_id), key=lambda p: p.start)
+    spans = sentences(opening.text)[:sentences_kept]
+    return [Event(opening.date, quote(opening, spans[0][0], spans[-1][1]))] if spans else []
+
+
+def quote(passage, start: int, end: int):
+    """The passage cut to text[start:end], its dateline left out ("HARWICK, April 16 - "), offsets kept exact."""
+    dateline = DATELINE.match(passage.text, start, end)
+    start = dateline.end() if dateline else start
+    return replace(passage, text=passage.text[start:end], start=passage.start + start, end=passage.start + end)
 
 
 def sentence_score(wanted: set[str], sentence: str) -> float:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import MONTHS
+from .dates import MONTHS, month_number
 
 YEAR = r"(?:19|20)\d\d"
 MONTH_WORD = (r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -142,7 +142,7 @@ def bounds(match: re.Match) -> tuple[str, str]:
     ``bounds(FRAME.search('as of late January 2022')) -> ('2022-01-21', '2022-01-31')``
     """
     year = int(match["year"])
-    month = month_of(match["month"]) if match["month"] else 0
+    month = month_number(match["month"]) if match["month"] else 0
     day = int(re.sub(r"\D", "", match["day"] or match["day2"] or "") or 0)
     part = (match["part"] or "").lower().removeprefix("the ").removesuffix(" of")
     if month and day:
@@ -172,12 +172,6 @@ def relative_bounds(rel: str, unit: str, today: date) -> tuple[str, str]:
     index = today.year * 12 + today.month - 1 + step
     year, month = index // 12, index % 12 + 1
     return date(year, month, 1).isoformat(), month_end(year, month).isoformat()
-
-
-def month_of(word: str) -> int:
-    """``month_of('Sept.') -> 9``"""
-    key = word.lower().rstrip(".")[:3]
-    return next(i for i, name in enumerate(MONTHS, 1) if name.startswith(key))
 
 
 def month_end(year: int, month: int) -> date:

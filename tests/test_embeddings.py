@@ -83,6 +83,7 @@ def test_changing_the_embedder_re_embeds_into_its_own_collection(settings, embed
     assert back.unchanged == first.added and back.chunks_written == 0
 
 
+@pytest.mark.slow  # the e5 embedder
 def test_an_english_question_finds_a_german_article_with_e5(settings, e5, corpus):
     (corpus / "lindenfeld-bruecke.md").write_text(GERMAN, encoding="utf-8")
     index = Index(settings.model_copy(update={"embedder": "e5-small"}), e5)

@@ -37,6 +37,7 @@ def test_folds_are_balanced_disjoint_complete_and_fixed_by_the_ids():
     assert folds[0] != items[:28]  # shuffled, not the first half
 
 
+@pytest.mark.slow  # the embedder indexes the corpus
 def test_retrieval_only_run_finds_the_seed_answer_without_the_weights(settings, corpus, tmp_path):
     testset = tmp_path / "t.jsonl"
     testset.write_text(json.dumps({"id": "seed", "question": SEED_QUESTION, "answer": "x", "answerable": True,
@@ -49,6 +50,7 @@ def test_retrieval_only_run_finds_the_seed_answer_without_the_weights(settings, 
     assert summary["hit_at_k"] == 1.0 and records[0].rank >= 1 and summary["keyword_coverage"] == 1.0
 
 
+@pytest.mark.slow  # `rag eval` in a subprocess, with the embedder
 def test_rag_eval_retrieval_only_prints_both_folds_and_writes_json(tmp_path):
     import os
     import subprocess
@@ -69,6 +71,7 @@ def test_rag_eval_retrieval_only_prints_both_folds_and_writes_json(tmp_path):
     assert 0.0 <= results[1]["all"]["hit_at_k"] <= 1.0
 
 
+@pytest.mark.slow  # the embedder indexes the corpus
 def test_follow_ups_searched_with_their_conversation_reach_more_evidence_than_alone(settings, corpus):
     """tests/followups.jsonl (its labels are the test set's) with the default rewrite=context, no model call,
     against the same follow-ups searched without their conversation; a model rewrite is refused here, by name."""

@@ -346,6 +346,7 @@ def test_compare_runs_every_combination_into_one_table(tmp_path):
 
 # --- end to end: the real model on the bundled corpus --------------------------------------------------
 
+@pytest.mark.slow  # `rag eval` in a subprocess: the model answers
 def test_eval_command_end_to_end(tmp_path, corpus, model_path):
     lines = (ROOT / "tests" / "testset.jsonl").read_text().splitlines()
     testset = tmp_path / "three.jsonl"  # two answerable and one unanswerable, so every metric applies

@@ -145,6 +145,7 @@ def test_a_feed_that_is_not_a_feed_is_one_sentence(site, library):
         add_feed(library, site.url + "/feed.xml")
 
 
+@pytest.mark.slow  # the CLI indexes the page: the embedder loads
 def test_the_cli_adds_a_page_and_reruns_a_feed(site, isolated_env, capsys):
     assert main(["ingest", site.url + "/article.html"]) == 0
     assert "saved: Port strike ends after nine days.md" in capsys.readouterr().out

@@ -52,7 +52,7 @@ def test_consecutive_sources_of_one_article_share_one_heading_and_titles_off_kee
 def test_the_prompt_says_how_to_read_relative_dates_when_a_source_is_dated():
     dated = build_messages(PROMPTS, [passage(date="2019-07-28")], "What happened yesterday?")
     assert dated[-1]["content"].startswith(PROMPTS.dated + "\nSources:")
-    assert "not from today" in PROMPTS.dated
+    assert "not the publication date" in PROMPTS.dated
     undated = build_messages(PROMPTS, [passage()], "What happened yesterday?")
     assert PROMPTS.dated not in undated[-1]["content"]  # an undated corpus gets the prompt it always had
     assert dated[0] == undated[0]  # the cached system prompt is the same either way

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rag.answerability import missing_numbers
-from rag.grounding import (constraints, event_phrase, mentions, missing, name_spans, norm, reason, tokens, written_name,
-                           years_about)
+from rag.grounding import constraints, missing, name_spans, norm, tokens
+from rag.reasons import event_phrase, mentions, reason, written_name, years_about
 from tests.test_safety import article_sentences
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rag.relative import annotate, resolve, tense
+from rag.relative import annotate, beside, resolve, tense
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"development": ROOT / "tests" / "data" / "temporal" / "relative_dates.jsonl",
@@ -69,7 +69,8 @@ def test_resolve(text, published, expected):
 
 def test_annotate_writes_the_date_beside_the_words():
     assert annotate("The board met on Sunday, two years ago.", "2023-06-19") == \
-        "The board met on Sunday (18 June 2023), two years ago (2021)."
+        "The board met on Sunday, 18 June 2023, two years ago (2021)."
+    assert annotate("It said on Monday it would sell.", "2021-08-18") == "It said on Monday, 16 August 2021, it would sell."
     assert annotate("The ban is reviewed next week.", "2024-07-30") == \
         "The ban is reviewed next week (the week of 5 August 2024)."
 
@@ -96,10 +97,13 @@ DAYS = st.dates(min_value=date(1995, 1, 1), max_value=date(2030, 12, 31))
 def test_resolving_never_changes_the_articles_own_words(words, published):
     text = " ".join(words)
     annotated = annotate(text, published.isoformat())
-    inserted = [f" ({found.shown})" for found in resolve(text, published.isoformat())]
-    for piece in inserted:
-        annotated = annotated.replace(piece, "", 1)
-    assert annotated == text
+    kept = annotated
+    for found in reversed(resolve(text, published.isoformat())):  # take each insertion out where it was put
+        at = sum(len(beside(f, text[f.end:f.end + 2])) for f in resolve(text, published.isoformat()) if f.end < found.end)
+        inserted = beside(found, text[found.end:found.end + 2])
+        assert kept[found.end + at:found.end + at + len(inserted)] == inserted
+        kept = kept[:found.end + at] + kept[found.end + at + len(inserted):]
+    assert kept == text
     for found in resolve(text, published.isoformat()):
         assert text[found.start:found.end] == found.words
 
