@@ -2,7 +2,8 @@
 (or ``make run``), all on http://127.0.0.1:7860.
 
 Entry point only: read the settings, check who may connect, load the Assistant once (model,
-embedder, index) and index the corpus, then serve the page built by rag/web/layout.py.
+embedder, index), index a collection first only when its index is empty, then serve the page built by
+rag/web/layout.py and bring the other indexes in step with their folders behind it (rag/web/indexing.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rag.errors import RagError
 from rag.pipeline import Assistant
 from rag.settings import Settings
 from rag.web.access import check_access
+from rag.web.indexing import IndexQueue
 from rag.web.layout import build_app, launch
 
 log = logging.getLogger("rag.app")
@@ -39,13 +41,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         settings = Settings.load(**{name: getattr(args, name) for name in FLAGS})
         auth = check_access(settings)
         assistant = Assistant(settings, progress=log.info)
-        log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
-        for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
-            log.info("Collection %s: %s", collection.name, assistant.in_collection(collection.name).ingest().summary())
+        shelves = [assistant] + [assistant.in_collection(c.name) for c in catalog.list_collections(settings)[1:]]
+        later = []
+        for shelf in shelves:
+            if shelf.index.count() == 0:  # a first start: nothing to answer from until it is indexed
+                log.info("Collection %s: %s", shelf.settings.collection, shelf.ingest().summary())
+            else:  # anything left undone (a crash mid-upload, files dropped in) is indexed once the page is up
+                later.append(shelf)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    launch(build_app(assistant), assistant, auth)
+    queue = IndexQueue()
+    launch(build_app(assistant, queue), assistant, auth, serving=lambda: queue.catch_up(later))
     return 0
 
 
