@@ -239,3 +239,15 @@ def inert_piece(before: str, piece: str) -> str:
     ``inert_piece('See ![x]', '(u)') -> ' (u)'``, as ``inert('See ![x](u)') == 'See ![x] (u)'``."""
     context = before[-INERT_CONTEXT:]
     return inert(context + piece)[len(inert(context)):]
+
+
+def code_span(text: str) -> str:
+    """Text as a Markdown code span, shown exactly as written and never rendered (no tag, link or image inside
+    one is live): fenced with one more backtick than its longest run of them, on one line.
+
+    ``code_span('a.md') -> '`a.md`'``; ``code_span('x`<img>') -> '`` x`<img> ``'``
+    """
+    text = " ".join((text or "").split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or fence != "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
