@@ -218,9 +218,21 @@ def test_upload_message_lists_added_and_refused_files():
 
 def test_evaluation_report_drops_the_chart_link_and_keeps_html_inert():
     report = f"# Evaluation: t.jsonl\n\n| q | a |\n|---|---|\n| {SCRIPT} | x |\n\n![scores](chart.png)\n\n## Per question\n"
-    shown = view.evaluation_markdown(report, "/home/<me>/eval/1")
+    shown = view.evaluation_markdown(report, "eval/<1>")
     assert "<script>" not in shown and "&lt;script>" in shown
     assert "chart.png" not in shown and "\n\n\n" not in shown
     assert shown.startswith("# Evaluation: t.jsonl\n\n| q | a |") and "## Per question" in shown
-    assert shown.endswith("<small>Report files: <code>/home/&lt;me&gt;/eval/1</code></small>")
+    assert shown.endswith("<small>Report files: <code>eval/&lt;1&gt;</code> in the data folder</small>")
+    uploaded = view.evaluation_markdown("from `/tmp/gradio/4f2a/news.jsonl`, answered", "/srv/rag/.rag/eval/1")
+    assert "/tmp/gradio" not in uploaded and "/srv/rag" not in uploaded and "`…/news.jsonl`" in uploaded
     assert view.evaluation_markdown("# E\n") == "# E"
+
+
+@pytest.mark.parametrize("message, shown", [
+    ("The index at /srv/rag/.rag/index cannot be opened.", "The index at …/index cannot be opened."),
+    ("Not found: /home/ana/notes/a.md, /tmp/x.", "Not found: …/a.md, …/x."),
+    ("http://127.0.0.1:8000/a/b/c: the site answered 404 Not Found.", "http(:)//127.0.0.1:8000/a/b/c: the site answered 404 Not Found."),
+    ("Prices rose 3/4 and/or fell (see /etc/hosts).", "Prices rose 3/4 and/or fell (see …/hosts)."),
+])
+def test_pages_name_no_folder_of_the_server(message, shown):
+    assert view.error_markdown(message) == "⚠️ " + shown

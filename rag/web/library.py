@@ -86,8 +86,9 @@ class Library:
                 kept = self.assistant.delete_collection(collection)
         except RagError as exc:
             return (view.error_markdown(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-        return (f"Deleted the collection “{view.escape(collection)}” and its index; its articles are kept in "
-                f"`{view.escape(str(kept))}`.", *self.refresh(None))
+        aside = kept.relative_to(catalog.root(self.assistant.settings)).as_posix()  # the page names no server folder
+        return (f"Deleted the collection “{view.escape(collection)}” and its index; its articles are kept in the "
+                f"collections folder, under `{view.escape(aside)}`.", *self.refresh(None))
 
     def upload_files(self, files, replace: bool = False, collection: Optional[str] = None, progress=gr.Progress()):
         """Save, check and index uploaded files (replacing same-named articles only when asked) into the shown

@@ -118,9 +118,20 @@ def streaming_markdown(text: str) -> str:
     return escape(text).rstrip() + " ▍"
 
 
+# An absolute path of this machine in a message (not the path part of a URL, which follows its host): the page is
+# shown to whoever can reach it, so it names the file, never the server's folders.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~%-])/(?:[^\s/`'\"<>|()\[\]]+/)+")  # its folders: the name stays
+
+
+def hide_paths(text: str) -> str:
+    """Absolute paths shortened to their last part: ``hide_paths('The index at /srv/rag/.rag/index failed.')
+    -> 'The index at …/index failed.'``; ``hide_paths('http://e.org/a/b') -> 'http://e.org/a/b'``."""
+    return ABSOLUTE_PATH.sub("…/", text or "")
+
+
 def error_markdown(message: str) -> str:
     """A readable error in the chat: ``error_markdown('Please type a question.') -> '⚠️ Please type a question.'``."""
-    return f"⚠️ {escape(message)}"
+    return f"⚠️ {escape(hide_paths(message))}"
 
 
 def progress_markdown(message: str) -> str:
@@ -293,7 +304,7 @@ def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summ
     """What an upload did, in Markdown: each added or replaced file, each refused one with its reason."""
     lines = [f"✅ Added **{escape(name)}**; you can ask about it now." for name in saved]
     lines += [f"🔁 Replaced **{escape(name)}** with the upload; you can ask about it now." for name in replaced]
-    lines += [f"⚠️ Not added: {escape(reason)}" for _, reason in failed]
+    lines += [f"⚠️ Not added: {escape(hide_paths(reason))}" for _, reason in failed]
     if summary and (saved or replaced):
         lines.append(f"<small>{escape(summary)}</small>")
     return "\n\n".join(lines) or "No file was uploaded."
@@ -307,11 +318,13 @@ EVAL_INTRO = ("Score the assistant on a test set, asked through the same answer 
 
 
 def evaluation_markdown(markdown: str, folder: str = "") -> str:
-    """An evaluation report for the page: image links dropped (the chart is shown beside it), any HTML inert.
+    """An evaluation report for the page: image links dropped (the chart is shown beside it), any HTML inert, no
+    absolute path; folder is where its files are, in the data folder.
 
-    ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', '/h/eval/1')``
-    -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>/h/eval/1</code></small>'``
+    ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', 'eval/1')``
+    -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>eval/1</code> in the data folder</small>'``
     """
-    body = inert(IMAGE_LINE.sub("", markdown).replace("<", "&lt;")).rstrip()  # the report's own chart line goes first
+    body = inert(hide_paths(IMAGE_LINE.sub("", markdown)).replace("<", "&lt;")).rstrip()  # the chart line goes first
     body = re.sub(r"\n{3,}", "\n\n", body)
-    return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")
+    return body + (f"\n\n<small>Report files: <code>{html.escape(hide_paths(str(folder)))}</code> in the data "
+                   "folder</small>" if folder else "")

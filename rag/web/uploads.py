@@ -269,5 +269,6 @@ def delete_document(assistant, doc_id: str) -> str:
     if inside:
         path.unlink(missing_ok=True)
     assistant.index.delete(doc_id)
-    where = "its file was removed from the corpus folder" if inside else f"its file {path} is outside the corpus and was kept"
+    where = ("its file was removed from the corpus folder" if inside
+             else f"its file {path.name} lies outside the corpus folder and was kept")
     return f"Deleted “{info.title}”: {where}."
