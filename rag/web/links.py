@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from ..addresses import Reach, is_loopback_host
 from ..errors import DocumentError
-from ..fetch import FEED_TYPES, PAGE_TYPES, Deadline, fetch, shown
+from ..fetch import FEED_TYPES, PAGE_TYPES, Deadline, fetch
 from ..index import ProgressFn
 from ..pages import known_sources, page_markdown
 from ..text import inert
@@ -144,5 +144,4 @@ def link_lines(state: LinkImport) -> list[str]:
     return [inert(line) for line in lines + [result.summary or f"{len(result.saved)} added"]]
 
 
-__all__ = ["LinkImport", "add_feed", "add_links", "import_feed", "import_links", "left_note", "link_lines", "owner_reach",
-           "shown"]
+__all__ = ["LinkImport", "add_feed", "add_links", "import_feed", "import_links", "left_note", "link_lines", "owner_reach"]
