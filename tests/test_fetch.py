@@ -427,3 +427,18 @@ def test_a_declared_charset_is_read_and_an_unknown_one_is_not_an_error(site, lib
     result = add_links(library, [site.url + "/cafe.html"], reach=LOOPBACK)
     assert result.saved and not result.failed, result.failed
     assert "Le café du port rouvre" in (library.settings.corpus / result.saved[0]).read_text(encoding="utf-8")
+
+
+def test_the_command_line_reaches_loopback_only_for_a_link_named_there(isolated_env):
+    """The owner may fetch from this machine by naming it; a link elsewhere (a feed, a page that redirects) never
+    leads the command line to loopback, and private or link-local addresses stay refused unless allowed."""
+    from rag.web.links import owner_reach
+
+    settings = Settings.load()
+    assert owner_reach(settings, "http://localhost:8000/saved/page.html").loopback
+    assert owner_reach(settings, " http://[::1]/feed.xml").loopback
+    assert not owner_reach(settings, "https://news.example/feed.xml").loopback
+    named = owner_reach(settings, "http://127.0.0.1:8000/a.html")
+    assert named.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1")) is None
+    assert named.refusal("x", ipaddress.ip_address("169.254.169.254")) == "a link-local address (cloud metadata services use one)"
+    assert named.refusal("x", ipaddress.ip_address("192.168.1.20")) == "a private address"
