@@ -197,8 +197,10 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
     shelves = [collection, asked_in, *listing]
     indexing = dict(concurrency_limit=1, concurrency_id=INDEX_QUEUE, api_visibility="private")
     gr.on([demo.load, tab.select], library.refresh, [collection], shelves, api_visibility="private")
-    gr.on([demo.load, tab.select, polling.tick], library.background, [collection], [background, polling, *listing],
-          queue=False, api_visibility="private", show_progress="hidden")
+    gr.on([demo.load, tab.select], library.background, None, [background, polling], queue=False,
+          api_visibility="private", show_progress="hidden")
+    polling.tick(library.background_tick, [collection], [background, polling, *listing], queue=False,
+                 api_visibility="private", show_progress="hidden")
     collection.input(library.show_documents, [collection], listing, api_visibility="private")
     gr.on([create.click, name.submit], library.create_collection, [name], [status, *shelves], **indexing)
     rename.click(library.rename_collection, [collection, name], [status, *shelves], **indexing)

@@ -135,13 +135,18 @@ class Library:
             state, message = None, view.error_markdown(GENERIC_ERROR)
         yield (message, *self.show_documents(collection), "" if state and not state.result.failed else url)
 
-    def background(self, collection: Optional[str] = None):
-        """The catch-up's progress line and the timer that polls it while it runs; when it has just finished, the
-        refreshed table too. Returns (line, timer, table, document dropdown)."""
+    def background(self):
+        """When the page loads or the tab opens: the catch-up's progress line, and the timer that polls it while it
+        runs. Returns (line, timer)."""
         if self.queue.busy:
-            return view.progress_markdown(self.queue.activity), gr.Timer(active=True), gr.skip(), gr.skip()
-        line = view.escape(self.queue.finished) if self.queue.finished else ""
-        return (line, gr.Timer(active=False), *self.show_documents(collection))
+            return view.progress_markdown(self.queue.activity), gr.Timer(active=True)
+        return (f"✅ {view.escape(self.queue.finished)}" if self.queue.finished else ""), gr.Timer(active=False)
+
+    def background_tick(self, collection: Optional[str] = None):
+        """Every tick of that timer: the line, and once the catch-up is done, the timer stopped and the table refreshed.
+        Returns (line, timer, table, document dropdown)."""
+        line, timer = self.background()
+        return (line, timer, gr.skip(), gr.skip()) if self.queue.busy else (line, timer, *self.show_documents(collection))
 
     def delete_chosen(self, doc_id: Optional[str], collection: Optional[str] = None):
         """Delete the chosen document from the collection's index and corpus folder."""
