@@ -86,7 +86,8 @@ class IndexQueue:
             names += [Path(source).name for source in report.added + report.updated]
         with self.turn:
             report = shelf.ingest()
-        log.info("Collection %s in step with its folder: %s", shelf.settings.collection, report.summary())
+        log.info("Collection %s in step with its folder, after finishing what the last run left undone: %s (then %s)",
+                 shelf.settings.collection, ", ".join(names) or "nothing", report.summary())
         return names
 
     def show(self, what: str, message: str) -> None:
