@@ -61,9 +61,11 @@ test: setup $(VENV)/.installed-dev chromium $(LLAMA_SERVER)
 check: $(VENV)/.installed-dev
 	scripts/offline.sh $(BIN)/python -m pytest -m "not slow" -q
 
-# Eight concurrent chat sessions for 5 minutes on the real app, offline; exits 1 on an error, cross-talk or a leak.
+# Eight concurrent chat sessions for SOAK_MINUTES (default 5) on the real app, offline; exits 1 on an error, cross-talk
+# or a leak, and says whether memory levels off (`make soak SOAK_MINUTES=120` for the two-hour run).
+SOAK_MINUTES ?= 5
 soak: setup $(VENV)/.installed-dev
-	scripts/offline.sh $(BIN)/python scripts/soak.py
+	scripts/offline.sh $(BIN)/python scripts/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 # The same load with the model behind llama_cpp.server on loopback (RAG_LLM_URL), started and stopped by the script.
 soak-server: setup $(VENV)/.installed-dev

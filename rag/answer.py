@@ -107,14 +107,16 @@ class Answer:
         return f"As of {spoken_date(self.as_of)} (the newest source it cites{today})."
 
     def to_json(self) -> dict:
-        """The documented JSON shape of ``rag ask --json``; the model's words with no live link or image
-        (text.inert), as every face shows them; citations keep the article's exact text for their offsets."""
+        """The documented JSON shape of ``rag ask --json``: every text with no live link or image (text.inert), as
+        every face shows them, but one: each citation's ``text`` is the article's exact text, for its ``start``/
+        ``end`` offsets, and is documented as raw (a client that renders it escapes it first, as the page does)."""
         return {
-            "question": self.question, "answer": inert(self.answer), "refused": self.refused,
-            "citations": [{k: v for k, v in asdict(c).items() if k != "highlights"} for c in self.citations],
+            "question": inert(self.question), "answer": inert(self.answer), "refused": self.refused,
+            "citations": [{**{k: v for k, v in asdict(c).items() if k != "highlights"}, "title": inert(c.title),
+                           "source": inert(c.source)} for c in self.citations],
             "timings": {**asdict(self.timings), "tokens_per_s": round(self.timings.tokens_per_s, 2)},
             "model": self.model,
-            "standalone_question": self.standalone_question or self.question,
+            "standalone_question": inert(self.standalone_question or self.question),
             "withheld": inert(self.withheld), "confidence": self.confidence, "stated": self.stated,
             "refused_by": self.refused_by, "reason": inert(self.why), "grounded": self.grounded,
             "as_of": self.as_of, "as_of_line": self.as_of_line, "today": self.today, "time": self.time,
@@ -122,7 +124,7 @@ class Answer:
             "signals": asdict(self.signals) if self.signals else None, "marked": inert(self.marked),
             "sentences": [{"text": inert(c.text), "cited": c.cited, "supported": bool(c.grounded),
                            "check": c.best_check(), "unheld": c.unheld} for c in self.claims] if not self.refused else [],
-            "sources": [{"n": n, "title": p.title, "source": p.source, "date": p.date, "chunk_id": p.chunk_id,
+            "sources": [{"n": n, "title": inert(p.title), "source": inert(p.source), "date": p.date, "chunk_id": p.chunk_id,
                          "similarity": p.similarity} for n, p in enumerate(self.passages, 1)],
         }
 

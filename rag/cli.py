@@ -44,11 +44,22 @@ def cmd_ingest(args) -> int:
     if links or args.feed:
         from types import SimpleNamespace
 
-        from .web.links import add_feed, add_links, link_lines
+        from .web.uploads import combine
+
+        from .web.links import LinkImport, add_feed, add_links, link_lines, owner_reach
         target = SimpleNamespace(settings=settings, index=index, ingest=index.ingest)  # what an upload needs, no model
-        result, already = add_feed(target, args.feed) if args.feed else (add_links(target, links), 0)
-        print("\n".join(link_lines(result, already)))
-        return 1 if result.failed else 0
+        if args.feed:
+            state = add_feed(target, args.feed, reach=owner_reach(settings, args.feed))
+        else:  # each link with its own reach: loopback only for a link named on loopback
+            state = LinkImport(total=len(links))
+            for link in links:
+                added = add_links(target, [link], reach=owner_reach(settings, link))
+                state.result.saved += added.saved
+                state.result.failed += added.failed
+                state.result.reports += added.reports
+            state.result.summary = combine(state.result.reports).summary() if state.result.reports else ""
+        print("\n".join(link_lines(state)))
+        return 1 if state.result.failed else 0
     report = index.ingest([Path(p) for p in args.paths] or None,
                           progress=lambda fraction, message: status(f"[{fraction:4.0%}] {message}"))
     for source, reason in report.failed:
@@ -103,7 +114,7 @@ def print_answer(answer) -> None:
         flag = "" if c.supported else "  (not supported by this passage)"
         snippet = inert(c.text if len(c.text) < 300 else c.text[:297] + "…")
         dated = f", {spoken_date(c.date)}" if c.date else ""
-        print(f"[{c.n}] {inert(c.title)} — {c.source}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
+        print(f"[{c.n}] {inert(c.title)} — {inert(c.source)}{dated} (chars {c.start}–{c.end}){flag}\n    {snippet}")
     t = answer.timings
     if not t.completion_tokens:  # a timeline, or an answer with no model call
         print(f"\n(retrieval {t.retrieve_ms:.0f} ms, total {t.total_ms / 1000:.1f} s, no model call)")

@@ -21,6 +21,10 @@ class DocumentError(RagError):
     """A document cannot be read or holds no text."""
 
 
+class AddressError(DocumentError):
+    """A link leads to an address that adding by link may not reach (loopback, private, link-local, …)."""
+
+
 class QuestionError(RagError):
     """The question is empty or unusable."""
 

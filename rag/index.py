@@ -201,7 +201,9 @@ class Index:
                     report.unchanged.append(entry["source"])
                     continue
                 doc = self.reader.read(path, self.settings.corpus)
-                written = self.write_document(doc, file_hash)
+                step = (lambda done, total, n=number, name=path.name: progress(
+                    (n - 1 + done / total) / len(files), f"Indexing {name} ({n}/{len(files)}): {done:,} of {total:,} chunks"))
+                written = self.write_document(doc, file_hash, step)
             except DocumentError as exc:
                 report.failed.append((str(path), str(exc)))
                 continue
@@ -212,11 +214,12 @@ class Index:
         progress(1.0, report.summary())
         return report
 
-    def write_document(self, doc: Document, file_hash: str = "") -> int:
+    def write_document(self, doc: Document, file_hash: str = "", step: Optional[Callable[[int, int], None]] = None) -> int:
         """Upsert the document's chunks a batch at a time, then drop every other chunk of it: other versions and orphans.
 
         Chunk ids are ``<doc_id>:<hash8>:<index>``, so with other chunk settings the same content reuses
-        ids 0..n-1 (overwritten here) and may have left higher ones, which are deleted.
+        ids 0..n-1 (overwritten here) and may have left higher ones, which are deleted. ``step(written, total)``
+        is told after each batch.
 
         Raises:
             DocumentError: the document makes more chunks than max_document_chunks (nothing is written).
@@ -235,6 +238,8 @@ class Index:
                 self.write_guarded(self.collection.upsert, ids=[c.chunk_id for c in part],
                                    documents=[c.text for c in part],
                                    metadatas=[chunk_metadata(doc, c, len(chunks), now, made_with) for c in part])
+            if step:
+                step(first + len(part), len(chunks))
         self.write_guarded(self.collection.delete, where={"$and": [
             {"doc_id": doc.doc_id},
             {"$or": [{"content_hash": {"$ne": doc.content_hash}}, {"index": {"$gte": len(chunks)}}]}]})

@@ -9,8 +9,12 @@ limit, or kills the worker, is refused with one sentence naming the limit, and t
 again for the next file. One worker reads the files one at a time, so an ingest pays its start-up
 once. It ends when its parent does (its stdin closes).
 
+Pages and feeds fetched by link are read here too (rag/pages.py), within the same limits: their bytes are
+handed over in a temporary file.
+
 The protocol is one JSON object a line: ``{"path", "corpus", "pages", "chars"}`` in, ``{"document": …}``
-or ``{"error": "one sentence"}`` out.
+out; ``{"kind": "page", "path", "url", "content_type", "charset", "chars"}`` in, ``{"page": [title, text,
+date]}`` out; ``{"kind": "feed", "path", "url"}`` in, ``{"links": […]}`` out; or ``{"error": "one sentence"}``.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import weakref
 from dataclasses import asdict
@@ -58,6 +63,35 @@ class Reader:
         if "error" in reply:
             raise DocumentError(reply["error"])
         return Document(**reply["document"])
+
+    def read_page(self, page) -> tuple[str, str, str]:
+        """(title, main text, date) of a fetched page (fetch.Fetched), read by the worker within the limits.
+
+        Raises:
+            DocumentError: over a limit (memory, time, characters), binary, or unreadable.
+        """
+        from .fetch import shown
+
+        reply = self.exchange_bytes(page.body, {"kind": "page", "url": page.url, "content_type": page.content_type,
+                                                "charset": page.charset, "chars": self.limits.chars}, shown(page.url))
+        return tuple(reply["page"])
+
+    def read_feed(self, feed) -> list[str]:
+        """The entries' links of a fetched feed (fetch.Fetched), read by the worker within the limits."""
+        from .fetch import shown
+
+        return self.exchange_bytes(feed.body, {"kind": "feed", "url": feed.url}, shown(feed.url))["links"]
+
+    def exchange_bytes(self, body: bytes, request: dict, name: str) -> dict:
+        """Hand bytes to the worker in a temporary file with a request about them; its reply, or its one sentence."""
+        with tempfile.TemporaryDirectory(prefix="rag-page-") as folder:
+            path = Path(folder) / "body"
+            path.write_bytes(body)
+            with self.lock:
+                reply = self.exchange({**request, "path": str(path)}, name)
+        if "error" in reply:
+            raise DocumentError(reply["error"])
+        return reply
 
     def exchange(self, request: dict, name: str) -> dict:
         """Send one request to the worker (started if need be) and wait for its reply within the time limit."""
@@ -156,8 +190,11 @@ def serve(extra_mb: int) -> None:
     import bs4  # noqa: F401  the parsers are loaded before the limit, so it bounds what reading adds
     import docx  # noqa: F401
     import ebooklib.epub  # noqa: F401
+    import feedparser  # noqa: F401
     import pypdf  # noqa: F401
     import trafilatura  # noqa: F401
+
+    from . import pages  # noqa: F401  (and, through it, what reading a fetched page needs)
 
     logging.disable(logging.WARNING)  # pypdf's warnings about broken files are not the parent's business
     limit_memory(extra_mb)
@@ -167,15 +204,32 @@ def serve(extra_mb: int) -> None:
         request = json.loads(line)
         path = Path(request["path"])
         try:
-            corpus = Path(request["corpus"]) if request["corpus"] else None
-            document = load_document(path, corpus, Limits(request["pages"], request["chars"]))
-            reply = json.dumps({"document": asdict(document)}, default=str)
+            reply = json.dumps(answer(request, path), default=str)
         except DocumentError as exc:
             reply = json.dumps({"error": str(exc)})
+        except MemoryError:  # the limit held and the parser gave up: the same sentence as a worker killed at it
+            shown = request["url"][:200] if request.get("url") else path.name
+            reply = json.dumps({"error": f"{shown}: reading it needs more than {extra_mb:,} MB of memory, the limit "
+                                         "(RAG_PARSE_MEMORY_MB), so it is not added."})
         except Exception as exc:  # the reply itself failed (MemoryError, …): still one sentence
-            reply = json.dumps({"error": f"{path.name}: the file cannot be read ({type(exc).__name__})."})
+            shown, what = (request["url"][:200], "it") if request.get("url") else (path.name, "the file")
+            reply = json.dumps({"error": f"{shown}: {what} cannot be read ({type(exc).__name__})."})
         sys.stdout.write(reply + "\n")
         sys.stdout.flush()
+
+
+def answer(request: dict, path: Path) -> dict:
+    """The worker's reply to one request: a document, a page's (title, text, date) or a feed's links."""
+    from .pages import read_feed, read_page
+
+    kind = request.get("kind", "document")
+    if kind == "page":
+        return {"page": read_page(path.read_bytes(), request["url"], request["content_type"], request["charset"],
+                                  request["chars"])}
+    if kind == "feed":
+        return {"links": read_feed(path.read_bytes(), request["url"])}
+    corpus = Path(request["corpus"]) if request["corpus"] else None
+    return {"document": asdict(load_document(path, corpus, Limits(request["pages"], request["chars"])))}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Literal, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import SettingsError
 
@@ -112,11 +112,24 @@ class Settings(BaseModel):
     max_upload_mb: float = Field(10.0, gt=0, le=2048, description="Largest file accepted by the chat's upload, in MB.")
     max_document_mb: float = Field(10.0, gt=0, le=2048, description="Largest file the ingest indexes, in MB (a 10 MB text is about 40,000 chunks).")
     fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a web page or feed added by its link to connect, or to send its next piece (its size limit is max_upload_mb).")
+    fetch_deadline_s: float = Field(60.0, gt=0, le=3600, description="Seconds a web page or feed added by its link may take in all, from looking up its host to its last byte, redirects included; a slower one is refused.")
+    fetch_allow: Optional[str] = Field(None, max_length=4000, description="Hosts and address ranges that adding by link may reach although they are loopback, private or otherwise internal, separated by commas, e.g. archive.newsroom.internal,10.20.0.0/16 (a name is trusted whatever it resolves to). Empty allows public addresses only (and, on the command line, a loopback link named there).")
+    feed_max_entries: int = Field(100, ge=1, le=10000, description="Most new entries one feed adds per run (the first ones it lists); the next run adds the next ones.")
+    feed_deadline_s: float = Field(600.0, gt=0, le=86400, description="Seconds one feed's entries may take in all to fetch; the entries left are added by the next run.")
     max_document_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages of one PDF; a longer one is refused before its text is read.")
     max_document_chars: int = Field(2_000_000, ge=100, le=1_000_000_000, description="Most characters of text one document may hold (about 4,000 chunks); reading stops and refuses the file when it reaches more.")
     max_document_chunks: int = Field(5000, ge=1, le=10_000_000, description="Most chunks one document may become; a document that would make more is refused before anything is written.")
     parse_memory_mb: int = Field(1024, ge=16, le=1_048_576, description="Memory the worker process that reads one file may take on top of its own, in MB; a file that needs more is refused and the app's memory is untouched.")
     parse_timeout_s: float = Field(120.0, gt=0, le=3600, description="Seconds the worker process may spend reading one file; a file that takes longer is refused.")
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def allowed_hosts(cls, value: Optional[str]) -> Optional[str]:
+        """Every entry a host name, an address or a range (addresses.parse_allow)."""
+        from .addresses import parse_allow
+
+        parse_allow(value)
+        return value
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

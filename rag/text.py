@@ -303,3 +303,15 @@ def language(text: str) -> str:
     counts = {lang: sum(w in known for w in found) for lang, known in FUNCTION_WORDS.items()}
     best = max(counts, key=lambda lang: (counts[lang], lang == "en"))
     return best if counts[best] > counts["en"] else "en"
+
+
+def code_span(text: str) -> str:
+    """Text as a Markdown code span, shown exactly as written and never rendered (no tag, link or image inside
+    one is live): fenced with one more backtick than its longest run of them, on one line.
+
+    ``code_span('a.md') -> '`a.md`'``; ``code_span('x`<img>') -> '`` x`<img> ``'``
+    """
+    text = " ".join((text or "").split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or fence != "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -237,6 +237,39 @@ def warm_rss(samples: list, warm_after: int) -> Optional[float]:
     return None
 
 
+def slope_mb_per_hour(points: list[tuple[float, float]]) -> Optional[float]:
+    """Least-squares slope of (seconds, MB) points, in MB per hour: ``slope_mb_per_hour([(0, 100), (1800, 110),
+    (3600, 120)]) -> 20.0``; None for fewer than two distinct times."""
+    if len({t for t, _ in points}) < 2:
+        return None
+    n = len(points)
+    mean_t, mean_mb = sum(t for t, _ in points) / n, sum(mb for _, mb in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    return sum((t - mean_t) * (mb - mean_mb) for t, mb in points) / var * 3600
+
+
+def levelling(samples: list, warm_after: int, flat_mb_per_hour: float = 20.0) -> str:
+    """Whether memory levels off: RSS at each quarter of the run after warm-up and its trend over each half.
+
+    ``levelling([(t, 2800 + min(t, 1800) / 10, 9) for t in range(0, 7201, 60)], 8)`` -> ``'RSS by quarter after
+    warm-up 2800, 2980, 2980, 2980, 2980 MB; trend first half +180 MB/h, second half +0 MB/h: levels off'``
+    """
+    warm = [(t, mb) for t, mb, done in samples if done >= warm_after] or [(t, mb) for t, mb, _ in samples]
+    if len(warm) < 4:
+        return "too few samples after warm-up to tell whether memory levels off"
+    start, end = warm[0][0], warm[-1][0]
+    marks = [start + (end - start) * q / 4 for q in range(5)]
+    by_quarter = [next(mb for t, mb in warm if t >= mark - 1e-9) for mark in marks[:-1]] + [warm[-1][1]]
+    middle = start + (end - start) / 2
+    first = slope_mb_per_hour([p for p in warm if p[0] <= middle])
+    second = slope_mb_per_hour([p for p in warm if p[0] >= middle])
+    if first is None or second is None:
+        return "too short a run to tell whether memory levels off"
+    verdict = "levels off" if second <= flat_mb_per_hour else f"still rising at {second:+.0f} MB/h"
+    return (f"RSS by quarter after warm-up {', '.join(f'{mb:.0f}' for mb in by_quarter)} MB; trend first half "
+            f"{first:+.0f} MB/h, second half {second:+.0f} MB/h: {verdict}")
+
+
 def summary(results: list[Result], samples: list, sessions: int, elapsed_s: float, max_growth_mb: float,
             options: ChatOptions, slots: int = 1) -> tuple[str, list[str]]:
     """The printed summary and the list of failures (empty when the run passed)."""
@@ -268,6 +301,7 @@ def summary(results: list[Result], samples: list, sessions: int, elapsed_s: floa
         lines.append(f"memory (RSS) start {mbs[0]:.0f} MB, warm {warm:.0f} MB, peak {max(mbs):.0f} MB, "
                      f"end {mbs[-1]:.0f} MB; growth after warm-up {growth:+.0f} MB (bound {max_growth_mb:.0f} MB), "
                      f"{len(samples)} samples")
+        lines.append(levelling(samples, sessions))
         if growth > max_growth_mb:
             failures.append(f"memory grew {growth:.0f} MB after warm-up (bound {max_growth_mb:.0f} MB)")
     else:

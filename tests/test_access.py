@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Iterator
@@ -163,6 +164,21 @@ def test_an_upload_cannot_leave_the_corpus_folder(default_app, name):
     status, body = get(default_app, "/gradio_api/file=" + str(saved))
     assert status in (403, 404) and content not in body
     saved.unlink()  # the app serves the whole module: the next case's upload must not find the name taken
+
+
+@pytest.mark.parametrize("path, kind", [("/gradio_api/upload", "multipart/form-data; boundary=b0undary"),
+                                        ("/v1/chat/completions", "application/json")])
+def test_a_client_that_goes_away_mid_request_leaves_no_traceback(default_app, path, kind):
+    """Half a request, then the connection closed: the app notes it in one line and goes on serving."""
+    before = len(default_app.log.read_bytes())
+    with socket.create_connection(("127.0.0.1", port_of(default_app)), timeout=10) as raw:
+        raw.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
+                    "Content-Length: 100000\r\n\r\n".encode() + b"--b0undary\r\n{\"partial\": ")
+        time.sleep(1.0)
+    time.sleep(1.5)
+    status, _ = get(default_app, "/")
+    logged = default_app.log.read_bytes()[before:].decode(errors="replace")
+    assert status == 200 and "Traceback" not in logged and "ClientDisconnect" not in logged, logged
 
 
 # -- password ------------------------------------------------------------------------------------
@@ -369,3 +385,66 @@ def test_bearer_gate_throttles_keys_and_logins_of_one_client_in_process():
 
     statuses = asyncio.run(run())
     assert statuses == [401] * FREE_FAILURES + [429, 429], statuses
+
+
+def test_logins_sent_all_at_once_are_counted_as_they_arrive():
+    """40 wrong logins sent together, answered slowly: only the free ones reach the login, the rest get 429 at once
+    (counting them when answered let 10 through)."""
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from rag.web.access import FREE_FAILURES, BearerGate
+
+    reached = []
+
+    async def login(request):
+        reached.append(1)
+        await asyncio.sleep(0.3)  # Gradio checks the password while the others arrive
+        return JSONResponse({"detail": "Incorrect credentials."}, 400)
+
+    app = BearerGate(Starlette(routes=[Route("/login", login, methods=["POST"])]), key=None)
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            answers = await asyncio.gather(*[client.post("/login", content=f"password=guess{n}") for n in range(40)])
+            return sorted(a.status_code for a in answers)
+
+    statuses = asyncio.run(run())
+    assert len(reached) == FREE_FAILURES and statuses == [400] * FREE_FAILURES + [429] * (40 - FREE_FAILURES), statuses
+
+
+def test_a_client_that_goes_away_mid_request_is_one_line_in_the_log(caplog):
+    import asyncio
+    import logging
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from rag.web.access import BearerGate
+
+    async def upload(request):
+        await request.body()  # Gradio's upload and /v1 read the whole body first
+        return JSONResponse({})
+
+    app = BearerGate(Starlette(routes=[Route("/gradio_api/upload", upload, methods=["POST"])]), key=None)
+    messages = iter([{"type": "http.request", "body": b"--boundary\r\npart of a file", "more_body": True},
+                     {"type": "http.disconnect"}])
+    sent = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "headers": [], "query_string": b"",
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 7860), "scheme": "http", "root_path": ""}
+    with caplog.at_level(logging.INFO, logger="rag.web"):
+        asyncio.run(app(scope, receive, send))  # no ClientDisconnect escapes to the server, which logs a traceback
+    assert [r.getMessage() for r in caplog.records] == [
+        "POST /gradio_api/upload: the client went away before sending its whole request"]

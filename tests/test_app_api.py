@@ -129,7 +129,8 @@ def test_evaluate_runs_the_bundled_test_set_on_the_index(client, app_server):
     with urllib.request.urlopen(chart["url"], timeout=30) as response:
         assert response.read(8) == b"\x89PNG\r\n\x1a\n"
     (run,) = (app_server.home / "eval").iterdir()  # <home>/eval/<timestamp>/
-    assert str(run) in report and {p.name for p in run.iterdir()} == {"report.md", "results.json", "chart.png", "risk.png"}
+    assert f"<code>eval/{run.name}</code> in the data folder" in report and str(app_server.home) not in report  # no
+    assert {p.name for p in run.iterdir()} == {"report.md", "results.json", "chart.png", "risk.png"}  # server folder
     results = json.loads((run / "results.json").read_text())
     assert [r["id"] for r in results["records"]] == ["q001"] and results["settings"]["home"] == str(app_server.home)
 

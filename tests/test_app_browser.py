@@ -18,6 +18,7 @@ import pytest
 from tests.app_fixtures import (ARTIFACTS, CHINESE_ARTICLE, CHINESE_QUESTION, CHINESE_QUESTION_IN_ENGLISH,  # noqa: F401
                                 NEW_ARTICLE_DATE, NEW_ARTICLE_QUESTION, POSTER_QUESTION, ROOT, TEMPORAL_CORPUS,
                                 SEED_QUESTION, app_server, article_files, model_file)
+from tests.test_fetch import site  # noqa: F401  (a hostile site on 127.0.0.1, played by the test)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")  # found as `make chromium` finds it: `command -v chromium`
@@ -446,4 +447,27 @@ def test_a_chinese_question_is_answered_in_chinese_from_a_chinese_article_and_an
     text = last_bot(page).inner_text()
     assert re.search(r"42 million|4200|42,000,000", text) and last_bot(page).locator("a.cite").count() >= 1, text
     shoot(page, "16-english-question-chinese-article")
+
+
+def test_adding_a_loopback_page_by_link_is_refused_in_one_sentence(page, app_server, site, requests_seen):
+    """The app adds public pages only: a page served on the machine itself (a hostile site played by this test on
+    127.0.0.1), however its address is written, is refused in one sentence and never asked for."""
+    from rag.text import inert
+
+    page.get_by_role("tab", name="Documents").click()
+    before = sorted(p.name for p in app_server.corpus.iterdir())
+    for host, rule in (("127.0.0.1", "127.0.0.1 is a loopback address"),
+                       ("localhost", "localhost resolves to 127.0.0.1, a loopback address"),
+                       ("0x7f000001", "the host '0x7f000001' is an address written as a number")):
+        url = f"http://{host}:{site.port}/secret.html"
+        page.fill("#link textarea", url)
+        page.click("#link-add")
+        page.wait_for_function("(u) => document.querySelector('#documents-status').innerText.includes(u)",
+                               arg=f"{host}:{site.port}/secret.html: ", timeout=60_000)
+        status = page.inner_text("#documents-status").strip()
+        assert status.startswith(f"⚠️ Not added: {inert(url)}: {rule}") and "\n" not in status, status
+        assert status.endswith(".") and "Traceback" not in status and page.input_value("#link textarea") == url
+    assert site.requests == [], "the app fetched a page on its own machine"
+    assert sorted(p.name for p in app_server.corpus.iterdir()) == before
+    shoot(page, "13-loopback-link-refused")
     assert_all_local(requests_seen)

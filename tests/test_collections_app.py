@@ -4,22 +4,26 @@ Chromium (create, upload into, rename and delete a collection in the Documents t
 cites an article of B).
 
 The app starts with two collections: the default one (the seed article) and 'Cycling' (one article), made on disk
-before the start as `rag collections create` makes it; the start indexes both.
+before the start as `rag collections create` makes it; the start indexes both. It allows the tests' news site on
+127.0.0.1 (RAG_FETCH_ALLOW), which the default app refuses (test_app_browser.py): links are fetched beside the index
+queue, and an import stops when its page goes away.
 """
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from rag import catalog
 from rag.settings import Settings
-from tests.app_fixtures import model_file, running_app  # noqa: F401
+from tests.app_fixtures import model_file, running_app, upload  # noqa: F401
 from tests.conftest import SEED_QUESTION
 from tests.test_app_browser import (ANSWER_TIMEOUT_S, BOT, CHROMIUM, CHROMIUM_ARGS, IN_CI, assert_all_local,
                                     open_tab, wait_for_bot_messages)
 from tests.test_collections import CYCLING_ARTICLE, CYCLING_QUESTION
-from tests.test_fetch import site  # noqa: F401  (a real HTTP server on loopback, serving a news page)
+from tests.test_fetch import drip, site  # noqa: F401  (a real HTTP server on loopback, serving a news page)
+from tests.test_fetch import feed
 from tests.test_mcp import call
 
 SEED_TITLE = "Sam Altman on China"
@@ -37,7 +41,7 @@ def two_collections(tmp_path_factory, model_file):  # noqa: F811
     folder = tmp_path_factory.mktemp("collections")
     cycling = catalog.create(Settings.load(home=folder / "home"), "Cycling")
     (cycling.corpus / "cycling.md").write_text(CYCLING_ARTICLE, encoding="utf-8")
-    with running_app(folder, model_file) as app:
+    with running_app(folder, model_file, RAG_FETCH_ALLOW="127.0.0.1") as app:  # the tests' news site: allowed here
         yield app
 
 
@@ -186,3 +190,52 @@ def test_a_chat_in_one_collection_shows_and_cites_only_its_articles(page):
     page.wait_for_selector(f"{BOT} .answer-meta")
     page.wait_for_function("() => document.querySelector('#chat-collection input')?.value == 'Cycling'")
     assert CYCLING_TITLE in page.inner_text("#sources") and "van aert" in page.locator(BOT).last.inner_text().lower()
+
+
+def wait_until(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s"
+        time.sleep(0.1)
+
+
+def test_a_slow_link_holds_up_no_upload(page, two_collections, site, tmp_path):
+    """A page that takes 40 s to arrive is fetched beside the index queue: an upload made meanwhile is indexed at
+    once (it waited for the whole page before, 97 s in the probe)."""
+    site.routes["/slow.html"] = drip(b"<html><body><p>" + b"The slow harbour story. " * 16 + b"</p></body></html>", 0.1)
+    page.get_by_role("tab", name="Documents").click()
+    page.fill("#link textarea", site.url + "/slow.html")
+    page.click("#link-add")
+    wait_until(lambda: "/slow.html" in site.requests, 30, "the app asks for the slow page")
+    article = tmp_path / "giro.md"
+    article.write_text(GIRO_ARTICLE, encoding="utf-8")
+    started = time.monotonic()
+    added = upload(two_collections, article)
+    took = time.monotonic() - started
+    assert added["saved"] == ["giro.md"] and added["failed"] == [], added
+    assert took < 25, f"the upload waited {took:.0f} s behind a slow link"
+    assert "slow harbour" not in " ".join(p.read_text(errors="replace") for p in two_collections.corpus.glob("*.md")), \
+        "the slow page was still arriving while the upload was indexed"
+
+
+def test_a_feed_import_stops_when_its_page_goes_away(page, two_collections, site):
+    """A feed of 60 slow entries, added from a tab that is then closed: no entry is asked for once the app has
+    noticed (Gradio checks its clients every few seconds), far from the 60."""
+    site.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, feed(*[f"e{n}.html" for n in range(60)]))
+    for n in range(60):
+        site.routes[f"/e{n}.html"] = drip(f"<html><body><p>Harbour entry {n} reopened its gates.</p></body></html>"
+                                          .encode(), 0.02)
+    tab = open_tab(page.context.browser, two_collections, [])
+    tab.get_by_role("tab", name="Documents").click()
+    tab.fill("#link textarea", site.url + "/feed.xml")
+    tab.check("#link-feed input")
+    tab.click("#link-add")
+    wait_until(lambda: "/e2.html" in site.requests, 120, "the import reaches its third entry")
+    tab.context.close()
+    closed, asked, still = time.monotonic(), len(site.requests), time.monotonic()
+    while time.monotonic() - still < 8:  # the app notices the closed page (within ~10 s), then stops at the next entry
+        assert time.monotonic() - closed < 60, f"the import went on after its page had gone: {site.requests[-5:]}"
+        time.sleep(0.5)
+        if len(site.requests) != asked:
+            asked, still = len(site.requests), time.monotonic()
+    assert asked < 40, f"{asked - 1} entries were asked for: the import did not stop when its page went away"

@@ -19,13 +19,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_BYTES = 15_360
 SETTINGS_START, SETTINGS_END = "<!-- settings:start -->\n", "\n<!-- settings:end -->"
 
-# Pages that are linked before they exist on this branch. Each entry is removed when its page lands
-# (a test below fails once the page exists, so the entry cannot outlive it).
-NOT_YET_WRITTEN = {
-    "docs/security.md",  # fetching by link and output safety: written in a separate change; remove on merge
-}
-
-
 def github_anchor(heading: str) -> str:
     """The anchor GitHub gives a heading's text: lower case, punctuation but '-' and '_' removed, spaces to '-'.
 
@@ -67,8 +60,6 @@ def broken_links(page: Path, root: Path = ROOT) -> list[str]:
             continue  # http:, https:, mailto: — not this repository's files
         path_part, _, anchor = unquote(target).partition("#")
         file = (page.parent / path_part).resolve() if path_part else page
-        if file.relative_to(root).as_posix() in NOT_YET_WRITTEN and not anchor:
-            continue
         if not file.exists():
             broken.append(f"{target}: no file {file.relative_to(root)}")
         elif anchor and file.suffix == ".md":
@@ -103,11 +94,6 @@ def test_the_link_check_finds_links_and_catches_a_broken_one(tmp_path):
 def test_github_anchor(heading, anchor):
     assert github_anchor(heading) == anchor
 
-
-def test_pages_not_yet_written_are_still_missing():
-    """An entry of NOT_YET_WRITTEN is removed when its page lands, so that the page's links are checked again."""
-    landed = [name for name in NOT_YET_WRITTEN if (ROOT / name).exists()]
-    assert landed == [], f"{landed} exist now: remove them from NOT_YET_WRITTEN in tests/test_docs.py"
 
 
 def test_readme_is_a_front_door():

@@ -286,7 +286,7 @@ def test_a_report_row_renders_no_image_or_link_from_the_test_set_or_the_answer()
     from markdown_it import MarkdownIt
 
     from rag.evaluation.report import record_row
-    from rag.web.presentation import evaluation_markdown
+    from rag.web.tabs import evaluation_markdown
 
     image = "![i](http://elsewhere.example/i.png)"
     row = record_row(Record(image, f"Why? {image} <img src=http://elsewhere.example/h.png>", True, "r",

@@ -33,3 +33,13 @@ def test_at_once_counts_the_most_answers_in_progress_together():
     assert at_once([Result(0, "q", 0, 1, 5), Result(1, "q", 0, 4.5, 9)]) == 1  # within the clocks' tolerance
     assert at_once([Result(0, "q", 0, 1, 5), Result(1, "q", 0, 2, 3), Result(2, "q", 0, 2.5, 9)]) == 2
     assert at_once([]) == 0
+
+
+def test_the_soak_says_whether_memory_levels_off():
+    from scripts.soak import levelling
+
+    flat = [(t, 2800 + min(t, 1800) / 10, 9) for t in range(0, 7201, 60)]  # grows for 30 min, then stays
+    rising = [(t, 2800 + t / 10, 9) for t in range(0, 7201, 60)]  # 360 MB an hour, all along
+    assert levelling(flat, 8).endswith("second half +0 MB/h: levels off")
+    assert levelling(rising, 8).endswith("second half +360 MB/h: still rising at +360 MB/h")
+    assert levelling(flat[:2], 8).startswith("too few samples")

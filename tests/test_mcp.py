@@ -112,3 +112,17 @@ def test_search_and_list_give_each_articles_publication_date(app_server, article
     error, text = call(app_server, "list_articles", {})
     dates = {article["source"]: article["date"] for article in json.loads(text)}
     assert dates == {"altman-china-ai-open-weights.md": "", "zorblax-festival.md": NEW_ARTICLE_DATE}
+
+
+def test_every_text_a_tool_returns_is_inert(app_server, article_files):
+    """Last in this module: it adds the article that asks for an image and links elsewhere (app_fixtures)."""
+    from test_faces import live_strings
+
+    assert upload(app_server, article_files["hostile"])["saved"] == ["vellmora-poster.md"]
+    error, text = call(app_server, "search_articles", {"query": "Vellmora lantern poster carved heron", "k": 3})
+    assert not error, text
+    found = json.loads(text)
+    assert any("http(:)//elsewhere.example/poster.png" in p["text"] for p in found), text  # broken, not removed
+    assert live_strings(found) == {}
+    error, text = call(app_server, "list_articles", {})
+    assert not error and live_strings(json.loads(text)) == {}

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rag.web import presentation as view
+from rag.web import tabs
 from rag.index import DocInfo
 from rag.pipeline import Answer, Citation, Timings
 from rag.retrieval import Passage
@@ -196,31 +197,43 @@ def test_model_line_and_header_are_escaped():
 def test_documents_table_escapes_titles_and_formats_times():
     docs = [DocInfo("id1", SCRIPT, "a<b>.md", 3, "2025-01-02T03:04:05+00:00", True),
             DocInfo("id2", "Half", "b.md", 1, "", False)]
-    table = view.documents_html(docs)
+    table = tabs.documents_html(docs)
     assert "<script>" not in table and "a&lt;b&gt;.md" in table
     assert "2025-01-02 03:04 UTC" in table and "incomplete" in table
-    assert "No documents" in view.documents_html([])
-    assert view.document_choices(docs)[1] == ("Half — b.md", "id2")
+    assert "No documents" in tabs.documents_html([])
+    assert tabs.document_choices(docs)[1] == ("Half — b.md", "id2")
 
 
 @pytest.mark.parametrize("stamp, shown", [("2025-01-02T03:04:05+00:00", "2025-01-02 03:04 UTC"),
                                           ("2025-01-02T03:04Z", "2025-01-02 03:04 UTC"), ("yesterday", "yesterday"),
                                           ("", "")])
 def test_when(stamp, shown):
-    assert view.when(stamp) == shown
+    assert tabs.when(stamp) == shown
 
 
 def test_upload_message_lists_added_and_refused_files():
-    message = view.upload_message(["new.md"], [("x.txt", "x.txt: looks like a binary file, not text.")], "1 added")
+    message = tabs.upload_message(["new.md"], [("x.txt", "x.txt: looks like a binary file, not text.")], "1 added")
     assert "Added **new.md**" in message and "Not added: x.txt: looks like a binary" in message
-    assert view.upload_message([], []) == "No file was uploaded."
+    assert tabs.upload_message([], []) == "No file was uploaded."
 
 
 def test_evaluation_report_drops_the_chart_link_and_keeps_html_inert():
     report = f"# Evaluation: t.jsonl\n\n| q | a |\n|---|---|\n| {SCRIPT} | x |\n\n![scores](chart.png)\n\n## Per question\n"
-    shown = view.evaluation_markdown(report, "/home/<me>/eval/1")
+    shown = tabs.evaluation_markdown(report, "eval/<1>")
     assert "<script>" not in shown and "&lt;script>" in shown
     assert "chart.png" not in shown and "\n\n\n" not in shown
     assert shown.startswith("# Evaluation: t.jsonl\n\n| q | a |") and "## Per question" in shown
-    assert shown.endswith("<small>Report files: <code>/home/&lt;me&gt;/eval/1</code></small>")
-    assert view.evaluation_markdown("# E\n") == "# E"
+    assert shown.endswith("<small>Report files: <code>eval/&lt;1&gt;</code> in the data folder</small>")
+    uploaded = tabs.evaluation_markdown("from `/tmp/gradio/4f2a/news.jsonl`, answered", "/srv/rag/.rag/eval/1")
+    assert "/tmp/gradio" not in uploaded and "/srv/rag" not in uploaded and "`…/news.jsonl`" in uploaded
+    assert tabs.evaluation_markdown("# E\n") == "# E"
+
+
+@pytest.mark.parametrize("message, shown", [
+    ("The index at /srv/rag/.rag/index cannot be opened.", "The index at …/index cannot be opened."),
+    ("Not found: /home/ana/notes/a.md, /tmp/x.", "Not found: …/a.md, …/x."),
+    ("http://127.0.0.1:8000/a/b/c: the site answered 404 Not Found.", "http(:)//127.0.0.1:8000/a/b/c: the site answered 404 Not Found."),
+    ("Prices rose 3/4 and/or fell (see /etc/hosts).", "Prices rose 3/4 and/or fell (see …/hosts)."),
+])
+def test_pages_name_no_folder_of_the_server(message, shown):
+    assert view.error_markdown(message) == "⚠️ " + shown

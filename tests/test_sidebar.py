@@ -76,6 +76,7 @@ def test_a_damaged_store_turns_saving_off_with_one_sentence_and_the_chat_goes_on
     sidebar = Sidebar(tmp_path)
     browser, listed, chat, sources, turns, opened, title, notice = sidebar.start(None, request())
     assert "cannot be read" in notice and "Move the file away" in notice and len(browser["id"]) >= 40
+    assert str(tmp_path) not in notice, "every browser is shown the notice: it names no folder of the server"
     saved = sidebar.save("", browser, [turn("Q")], request())
     assert saved[0] == "" and "cannot be read" in saved[-1]
     assert (tmp_path / "conversations.sqlite3").read_bytes() == b"not a database" * 300
@@ -84,3 +85,25 @@ def test_a_damaged_store_turns_saving_off_with_one_sentence_and_the_chat_goes_on
 @pytest.mark.parametrize("title, name", [("Why did OpenAI act?", "why-did-openai-act.md"), ("???", "conversation.md")])
 def test_export_name(title, name):
     assert export_name(title) == name
+
+
+@pytest.mark.parametrize("chosen", ["A" * 43, "a-weak-id-of-the-clients-own-choosing-000000", "x" * 200, "", 42, None,
+                                    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlq.forged-signature-000000"])
+def test_an_id_the_browser_chose_is_replaced_by_one_the_server_minted(sidebar, chosen):
+    browser = first_load(sidebar, {"id": chosen, "open": ""})[0]
+    assert browser["id"] != chosen and sidebar.owner(browser, request()) is not None
+    assert sidebar.owner({"id": chosen}, request()) is None, "an id the server did not sign owns nothing"
+    assert first_load(sidebar, browser)[0]["id"] == browser["id"], "a minted id is kept on the next load"
+
+
+def test_an_earlier_versions_id_that_owns_conversations_keeps_them(sidebar):
+    from rag.web.conversations import new_secret, owner_key
+
+    legacy = new_secret()  # what earlier versions gave a browser, unsigned
+    kept = sidebar.store.save(owner_key(None, legacy), "", [turn("Q")])
+    browser = first_load(sidebar, {"id": legacy, "open": kept})[0]
+    assert browser["id"].startswith(legacy + ".") and browser["open"] == kept
+    assert [c["id"] for c in sidebar.store.list(sidebar.owner(browser, request()))] == [kept]
+    weak = "A" * 43  # an earlier version accepted it; it is not kept, even owning conversations
+    sidebar.store.save(owner_key(None, weak), "", [turn("Q")])
+    assert first_load(sidebar, {"id": weak, "open": ""})[0]["id"].split(".")[0] != weak

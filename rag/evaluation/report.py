@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..settings import PROJECT_DIR
-from ..text import inert
+from ..text import code_span, inert
 from .records import SCORES, Record, accuracy_by, risk_coverage
 
 @dataclass
@@ -94,22 +94,24 @@ def render_markdown(report: EvalReport) -> str:
     m, s, model = report.metrics, report.settings, report.model
     lines = [f"# Evaluation: {inert(Path(report.testset).name)}", "",
              f"{m['questions']} questions ({m['answerable']} answerable, {m['unanswerable']} unanswerable) from "
-             f"`{inert(shown_path(report.testset))}`, answered by `{model.get('file', '?')}` ({model.get('quantization') or '?'}, "
+             f"{code_span(shown_path(report.testset))}, answered by {code_span(str(model.get('file', '?')))} "
+             f"({inert(str(model.get('quantization') or '?'))}, "
              f"n_ctx {model.get('n_ctx', '?')}, threads {model.get('threads', '?')}) in {report.seconds / 60:.1f} min; "
              f"{m['refused']} refused, {m['errors']} failed.", "",
              "## Scores", "", "| Metric | Value | Definition |", "|---|---|---|"]
     for name, note in METRIC_NOTES.items():
         label = f"{name} (k={s['top_k']})" if name == "hit_at_k" else name
         lines.append(f"| {label} | {decimal(m[name])} | {note} |")
-    lines += [f"| {name} | {decimal(m[name])} | {note} ({model.get('judge', '?')}) |"
+    lines += [f"| {name} | {decimal(m[name])} | {note} ({inert(str(model.get('judge', '?')))}) |"
               for name, note in JUDGE_NOTES.items() if name in m]
     lines += by_type_lines(report)
     lines += ["", "## Latency", "", "| Stage | p50 | p95 |", "|---|---|---|"]
     lines += [f"| {label} (ms) | {decimal(m[f'{key}_p50_ms'], 0)} | {decimal(m[f'{key}_p95_ms'], 0)} |" for label, key in LATENCIES]
     lines += [f"| decoding (tokens/s, median) | {decimal(m['tokens_per_s'], 1)} | |", "",
               "## How answers are judged", "", *judgement_notes(s), "",
-              "## Settings", "", "| Setting | Value |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in s.items()],
-              *[f"| overridden: {k} | `{v}` |" for k, v in report.overrides.items()], ""]
+              "## Settings", "", "| Setting | Value |", "|---|---|",
+              *[f"| {k} | {value_cell(v)} |" for k, v in s.items()],
+              *[f"| overridden: {cell(k, 60)} | {value_cell(v)} |" for k, v in report.overrides.items()], ""]
     if report.chart_path:
         lines += [f"![scores and latencies]({Path(report.chart_path).name})", ""]
     lines += risk_lines(report)
@@ -223,6 +225,11 @@ def cell(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     text = text if len(text) <= limit else text[:limit - 1] + "…"
     return inert(text).replace("|", "\\|")
+
+
+def value_cell(value) -> str:
+    """A setting's value in a table cell, as code (never rendered): ``value_cell('code+name') -> '`code+name`'``."""
+    return code_span(str(value)).replace("|", "\\|")
 
 
 def decimal(value, digits: int = 3) -> str:

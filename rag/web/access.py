@@ -3,12 +3,14 @@
 The page is behind Gradio's login; the routes added beside it (the OpenAI-compatible ``/v1`` and the MCP
 server) are not, so ``BearerGate`` asks them for ``Authorization: Bearer <key>`` under the same rule. Beyond
 loopback a password or key is at least MIN_SECRET characters, and failed logins and keys are throttled per
-client (``Throttle``): after FREE_FAILURES, each attempt waits twice as long as the one before, up to a minute.
+client (``Throttle``, counted as each attempt arrives): after FREE_FAILURES, each attempt waits twice as long as
+the one before, up to a minute.
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import math
 import time
 from typing import Callable, Optional
@@ -16,6 +18,7 @@ from typing import Callable, Optional
 from ..errors import SettingsError
 from ..settings import Settings
 
+log = logging.getLogger("rag.web")
 API_PATHS = ("/v1/", "/gradio_api/mcp")  # what BearerGate guards: the OpenAI face and the MCP server
 MIN_SECRET = 12  # characters of a password or API key beyond loopback
 FREE_FAILURES = 5  # failed attempts per client before the waits begin
@@ -85,7 +88,11 @@ def wait_after(failures: int) -> float:
 
 
 class Throttle:
-    """Failed logins and keys per client address; a success forgets them."""
+    """Failed logins and keys per client address; a success forgets them.
+
+    An attempt counts as failed the moment it arrives (``attempt``) and is forgiven if it succeeds, so attempts
+    sent all at once are counted before any is answered: only FREE_FAILURES of them get through.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
@@ -95,6 +102,16 @@ class Throttle:
         """Seconds before client may try again (0: now)."""
         count, last = self.failures.get(client, (0, 0.0))
         return max(0.0, last + wait_after(count) - self.clock())
+
+    def attempt(self, client: str) -> float:
+        """An attempt arrives: the seconds it must wait (0: it goes ahead, counted as failed until it succeeds).
+
+        With FREE_FAILURES = 5: six attempts at once -> ``[0, 0, 0, 0, 0, 1.0]`` seconds to wait.
+        """
+        wait = self.wait(client)
+        if not wait:
+            self.failed(client)
+        return wait
 
     def failed(self, client: str) -> None:
         now = self.clock()
@@ -135,33 +152,38 @@ class BearerGate:
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("unknown",))[0]
         if is_login(scope):
-            if wait := self.throttle.wait(client):
+            if wait := self.throttle.attempt(client):  # counted now, as failed, until Gradio answers success
                 return await too_many(wait)(scope, receive, send)
-            return await self.app(scope, receive, self.watch_login(send, client))
+            return await self.quietly(scope, receive, self.watch_login(send, client))
         if self.key and guarded(scope.get("path", "")):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             header = headers.get("authorization")
-            if header is not None and (wait := self.throttle.wait(client)):
+            if header is not None and (wait := self.throttle.attempt(client)):  # no key sent: not a guess
                 return await too_many(wait)(scope, receive, send)
             if not bearer_matches(header, self.key):
                 from starlette.responses import JSONResponse
 
-                if header is not None:  # a client that sends no key is not guessing one
-                    self.throttle.failed(client)
                 body = {"error": {"message": "This server needs an API key: send 'Authorization: Bearer <key>' "
                                              "(RAG_API_KEY if set, otherwise RAG_PASSWORD).",
                                   "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
                 return await JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
             self.throttle.succeeded(client)
-        await self.app(scope, receive, send)
+        await self.quietly(scope, receive, send)
+
+    async def quietly(self, scope, receive, send) -> None:
+        """Run the app; a client that went away mid-request is one line in the log, not a traceback."""
+        from starlette.requests import ClientDisconnect
+
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            log.info("%s %s: the client went away before sending its whole request", scope.get("method"),
+                     scope.get("path"))
 
     def watch_login(self, send, client: str):
-        """send, noting whether Gradio's login answered success (200) or wrong credentials (400)."""
+        """send, forgiving the attempt counted on arrival when Gradio's login answers success (200)."""
         async def watched(message):
-            if message["type"] == "http.response.start":
-                if message["status"] == 200:
-                    self.throttle.succeeded(client)
-                elif message["status"] in (400, 401):
-                    self.throttle.failed(client)
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                self.throttle.succeeded(client)
             await send(message)
         return watched

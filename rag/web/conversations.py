@@ -3,14 +3,18 @@
 The store belongs to the web room, not to the pipeline: the CLI and /v1 stay stateless. Each
 conversation has an owner key (a login's user name and the browser's own random id, see
 ``owner_key``), and every query names it, so an id guessed or copied from another browser opens
-nothing. A turn is saved whole in one transaction when its answer ends; an app killed mid-answer
+nothing. A browser's id is minted and signed by the server (``mint_browser_id``): one a client
+makes up, weak or not, owns nothing. A turn is saved whole in one transaction when its answer ends; an app killed mid-answer
 loses at most that answer. A store that is damaged or was written by a newer version is never
 written to: it raises StoreError (one sentence) and the chat goes on without saving.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import re
 import secrets
 import sqlite3
 import time
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from ..errors import RagError
+from ..text import code_span, inert
 
 SCHEMA_VERSION = 1
 FILE_NAME = "conversations.sqlite3"
@@ -37,12 +42,43 @@ TURN_FIELDS = ("question", "answer", "status", "markdown", "sources")
 
 
 class StoreError(RagError):
-    """The conversation store cannot be read or was written by a newer version; it is left as it is."""
+    """The conversation store cannot be read or was written by a newer version; it is left as it is. The sentence
+    names the file, never its folder: it is shown to every browser (the log has the full path)."""
 
 
 def new_secret() -> str:
     """An unguessable id (256 random bits), for a browser or a conversation: ``len(new_secret()) -> 43``."""
     return secrets.token_urlsafe(32)
+
+
+def browser_mac(key: str, token: str) -> str:
+    """The server's signature of a browser token (HMAC-SHA256 under the store's private key, 128 bits)."""
+    digest = hmac.new(key.encode(), token.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def mint_browser_id(key: str, token: Optional[str] = None) -> str:
+    """A browser id the server vouches for: a random token (new_secret) and its signature, ``token.mac``.
+
+    A browser keeps it in its storage and sends it back; the client never chooses one (see vouched_token).
+    """
+    token = token or new_secret()
+    return f"{token}.{browser_mac(key, token)}"
+
+
+def vouched_token(key: str, browser_id: str) -> Optional[str]:
+    """The token of a browser id this server minted, or None for any other (a client's own choice, a forged one).
+
+    ``vouched_token(k, mint_browser_id(k, 'T' * 43)) -> 'T' * 43``; ``vouched_token(k, 'A' * 43) -> None``
+    """
+    token, dot, tag = (browser_id if isinstance(browser_id, str) else "").rpartition(".")
+    return token if dot and len(token) >= 32 and hmac.compare_digest(tag, browser_mac(key, token)) else None
+
+
+def strong(token: str) -> bool:
+    """Whether an unsigned id could be one this app once made (new_secret: 43 URL-safe characters, random):
+    ``strong('A' * 43) -> False``; ``strong(new_secret()) -> True`` (all but never fewer than 16 distinct)."""
+    return len(token) >= 40 and re.fullmatch(r"[A-Za-z0-9_-]+", token) is not None and len(set(token)) >= 16
 
 
 def owner_key(username: Optional[str], browser_id: str) -> str:
@@ -105,7 +141,7 @@ class Store:
             raise self.damaged(exc) from None
 
     def damaged(self, exc: Exception) -> StoreError:
-        return StoreError(f"The conversation store {self.path} cannot be read ({exc}); conversations are not "
+        return StoreError(f"The conversation store ({self.path.name} in the data folder) cannot be read ({exc}); conversations are not "
                           "being saved. Move the file away (it was left as it is) and restart to begin a new one.")
 
     def check_readable(self, db: sqlite3.Connection) -> None:
@@ -121,26 +157,28 @@ class Store:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             found = int(row[0]) if row and str(row[0]).isdigit() else None
             if found is None or found > SCHEMA_VERSION:
-                raise StoreError(f"The conversation store {self.path} was written by a newer version of this app "
+                raise StoreError(f"The conversation store ({self.path.name} in the data folder) was written by a newer version of this app "
                                  f"(schema {row[0] if row else '?'}; this one reads {SCHEMA_VERSION}); it was left "
                                  "as it is and conversations are not being saved. Upgrade, or move the file away.")
             return
         if tables - {"conversations", "turns"}:
-            raise StoreError(f"The conversation store {self.path} holds tables this app did not make; it was left as "
+            raise StoreError(f"The conversation store ({self.path.name} in the data folder) holds tables this app did not make; it was left as "
                              "it is and conversations are not being saved. Move the file away and restart.")
         # one by one in this transaction (executescript would commit first)
         for statement in filter(str.strip, SCHEMA.split(";")):
             db.execute(statement)
         db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def secret(self) -> str:
-        """A random key kept in the store (made on first use): what browsers' ids are encrypted with."""
+    def secret(self, name: str = "browser_secret") -> str:
+        """A random key kept in the store (made on first use): ``browser_secret``, what the page encrypts the
+        browser's storage with (the page knows it), or ``browser_id_key``, what the server signs browser ids with
+        (it never leaves the server)."""
         with self.connect() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'browser_secret'").fetchone()
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
             if row:
                 return row[0]
             value = new_secret()
-            db.execute("INSERT INTO meta VALUES ('browser_secret', ?)", (value,))
+            db.execute("INSERT INTO meta VALUES (?, ?)", (name, value))
         return value
 
     # -- conversations ----------------------------------------------------------------------------
@@ -210,34 +248,42 @@ class Store:
 
 
 def quote(text: str) -> str:
-    """Markdown block quote of a passage: ``quote('a\\nb') -> '> a\\n> b'``."""
-    return "\n".join(f"> {line}".rstrip() for line in (text or "").splitlines() or [""])
+    """Markdown block quote of a passage, made inert (text.inert): ``quote('a\\nb') -> '> a\\n> b'``."""
+    return "\n".join(f"> {line}".rstrip() for line in inert(text or "").splitlines() or [""])
 
 
 def export_markdown(title: str, turns: Sequence[dict]) -> str:
     """A conversation as Markdown: each question, its answer, and every cited passage quoted with its place.
 
+    All of it came from a user, an article or the model, so all of it is made inert (text.inert), the file names
+    being code spans: rendered with HTML on, it shows no image, link, script or frame.
     ``export_markdown('T', [{'question': 'Q?', 'answer': 'A [1].', 'status': 'answer', 'record': {'citations':
     [{'n': 1, 'title': 'Art', 'source': 'a.md', 'start': 0, 'end': 4, 'text': 'Text', 'supported': True}]}}])``
     -> ``'# T\\n\\n## Q?\\n\\nA [1].\\n\\n**[1]** Art — `a.md`, characters 0–4\\n\\n> Text\\n'``
     """
-    parts = [f"# {title}"]
+    parts = [f"# {one_line(title)}"]
     for turn in turns:
         record = turn.get("record") or {}
-        parts.append(f"## {' '.join(turn.get('question', '').split()) or '(empty question)'}")
+        parts.append(f"## {one_line(turn.get('question', '')) or '(empty question)'}")
         if turn.get("status") == "answer":
-            parts.append(record.get("answer") or turn.get("answer", ""))
+            parts.append(inert(record.get("answer") or turn.get("answer", "")))
         elif turn.get("status") == "stopped":
             parts.append("*(stopped before the answer ended)*")
         else:
             parts.append("*(no answer: an error)*")
         if record.get("refused") and record.get("refused_by"):
-            parts.append(f"*Refused ({record['refused_by']}).*")
+            parts.append(f"*Refused ({one_line(record['refused_by'])}).*")
         for c in record.get("citations", []):
             mark = "" if c.get("supported", True) else " (not clearly supported)"
-            parts.append(f"**[{c['n']}]** {c['title']} — `{c['source']}`, characters {c['start']}–{c['end']}{mark}")
+            parts.append(f"**[{c['n']}]** {one_line(c['title'])} — {code_span(str(c['source']))}, "
+                         f"characters {c['start']}–{c['end']}{mark}")
             parts.append(quote(c.get("text", "")))
     return "\n\n".join(parts) + "\n"
+
+
+def one_line(text) -> str:
+    """Text on one line, made inert: ``one_line('A <img src=x>\\nB') -> 'A < img src=x> B'``."""
+    return inert(" ".join(str(text or "").split()))
 
 
 def store_at(home: Path) -> Store:
@@ -245,4 +291,5 @@ def store_at(home: Path) -> Store:
     return Store(Path(home) / FILE_NAME)
 
 
-__all__ = ["Store", "StoreError", "answer_record", "export_markdown", "new_secret", "owner_key", "store_at", "title_of"]
+__all__ = ["Store", "StoreError", "answer_record", "export_markdown", "mint_browser_id", "new_secret", "owner_key",
+           "store_at", "strong", "title_of", "vouched_token"]

@@ -1,7 +1,8 @@
 """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API, and its launch."""
 from __future__ import annotations
 
-from typing import Optional
+import logging
+from typing import Callable, Optional
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -14,6 +15,7 @@ from . import presentation as view
 from .access import BearerGate, api_key
 from .style import CLICK_TO_SOURCE, CSS
 from .chat import Chat
+from .indexing import IndexQueue
 from .library import Library, collection_choices
 from .mcp_tools import Tools, add_tools, only_these_tools
 from .openai_api import OpenAIFace
@@ -22,15 +24,21 @@ from .sidebar import STORAGE_KEY, Sidebar
 
 EXAMPLES = [SEED_QUESTION, "What does Sam Altman think about export controls?",
             "Which open-weight models did OpenAI release?"]
+log = logging.getLogger("rag.web")
 ASSISTANT_QUEUE = "assistant"  # answers: as many at once as the model has slots (Assistant.slots; 1 in-process)
 INDEX_QUEUE = "index"  # uploads and deletes, one at a time, beside the answers: an ingest takes its turns on
-# the model's lock a batch of chunks at a time (generation.FairLock), so a question waits for one batch at most
+# the model's lock a batch of chunks at a time (generation.FairLock), so a question waits for one batch at most;
+# each also takes the index queue's turn (indexing.IndexQueue), shared with pages added by link and the catch-up
+LINK_QUEUE = "links"  # fetching by link, beside the index queue: a fetched page then takes one turn to be indexed,
+LINKS_AT_ONCE = 4  # so a slow site holds up no upload, and a few users' links are fetched at once
 EVALUATION_QUEUE = "evaluation"  # one run at a time; its questions take answer slots one by one, like any chat
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API and MCP tools."""
-    chat, library, scoring = Chat(assistant), Library(assistant), Scoring(assistant)
+def build_app(assistant: Assistant, queue: Optional[IndexQueue] = None) -> gr.Blocks:
+    """The page: Chat (answer left, sources right, settings), Documents and Evaluation tabs, the API and MCP tools.
+
+    queue is the index queue the Documents tab shares with the start-up's catch-up (app.py)."""
+    chat, library, scoring = Chat(assistant), Library(assistant, queue), Scoring(assistant)
     sidebar = Sidebar(assistant.settings.home)
     model = assistant.generator.describe()
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
@@ -47,8 +55,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]]) -> None:
-    """Serve the page (blocking) with its look, the click-to-source script and the upload limit.
+def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]],
+           serving: Optional[Callable[[], None]] = None) -> None:
+    """Serve the page (blocking) with its look, the click-to-source script and the upload limit; once the server
+    answers, call serving() (the start-up's catch-up begins there, never before the page is up).
 
     The same server answers the OpenAI-compatible /v1 routes and the MCP server at /gradio_api/mcp/, both behind
     BearerGate (a key whenever the page has a password).
@@ -62,7 +72,11 @@ def launch(demo: gr.Blocks, assistant: Assistant, auth: Optional[tuple[str, str]
                                      font_mono=["ui-monospace", "monospace"]),
                 css=CSS, js=CLICK_TO_SOURCE, ssr_mode=False, footer_links=["api"], show_error=False,
                 max_file_size=int(settings.max_upload_mb * 1024 * 1024), pwa=False, mcp_server=True,
-                app_kwargs=extra)
+                app_kwargs=extra, prevent_thread_lock=True)
+    log.info("Serving on http://%s:%s", settings.host, settings.port)
+    if serving:
+        serving()
+    demo.block_thread()
 
 
 def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, model: dict, slots: int = 1) -> gr.Dropdown:
@@ -177,10 +191,16 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
         is_feed = gr.Checkbox(False, label="It is a feed: add its new entries", elem_id="link-feed", scale=1)
         fetch = gr.Button("Add link", elem_id="link-add", scale=1)
     status = gr.Markdown(elem_id="documents-status")
+    background = gr.Markdown(elem_id="documents-background")  # the start-up's catch-up, while it runs
+    polling = gr.Timer(2.0, active=False)
     listing = [table, chosen]
     shelves = [collection, asked_in, *listing]
     indexing = dict(concurrency_limit=1, concurrency_id=INDEX_QUEUE, api_visibility="private")
     gr.on([demo.load, tab.select], library.refresh, [collection], shelves, api_visibility="private")
+    gr.on([demo.load, tab.select], library.background, None, [background, polling], queue=False,
+          api_visibility="private", show_progress="hidden")
+    polling.tick(library.background_tick, [collection], [background, polling, *listing], queue=False,
+                 api_visibility="private", show_progress="hidden")
     collection.input(library.show_documents, [collection], listing, api_visibility="private")
     gr.on([create.click, name.submit], library.create_collection, [name], [status, *shelves], **indexing)
     rename.click(library.rename_collection, [collection, name], [status, *shelves], **indexing)
@@ -189,7 +209,8 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
                js="(yes, name) => [confirm(`Delete the collection “${name}” and its index? Its articles are moved "
                   "aside, not erased.`), name]")
     uploader.upload(library.upload_files, [uploader, replace, collection], [status, *listing, uploader], **indexing)
-    gr.on([fetch.click, link.submit], library.add_link, [link, is_feed, collection], [status, *listing, link], **indexing)
+    gr.on([fetch.click, link.submit], library.add_link, [link, is_feed, collection], [status, *listing, link],
+          concurrency_limit=LINKS_AT_ONCE, concurrency_id=LINK_QUEUE, api_visibility="private")
     remove.click(library.delete_chosen, [chosen, collection], [status, *listing], **indexing)
 
 

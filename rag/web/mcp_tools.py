@@ -15,6 +15,7 @@ import gradio as gr
 from ..errors import RagError
 from ..pipeline import Assistant, check_question
 from ..safety import without_instructions
+from ..text import inert
 from .chat import GENERIC_ERROR, log
 from .openai_requests import bounds
 
@@ -23,11 +24,26 @@ MCP_PATH = "/gradio_api/mcp/"
 
 
 def passage_json(n: int, passage) -> dict:
-    """A search hit as an assistant reads it: rank, where it comes from, its text, offsets and scores."""
-    return {"n": n, "title": passage.title, "source": passage.source, "date": passage.date, "doc_id": passage.doc_id,
-            "chunk_id": passage.chunk_id, "text": passage.text, "start": passage.start, "end": passage.end,
-            "score": round(passage.score, 6),
+    """A search hit as an assistant reads it: rank, where it comes from, its text, offsets and scores; every text
+    inert (text.inert), since an assistant quotes what it reads into replies that are rendered."""
+    return {"n": n, "title": inert(passage.title), "source": inert(passage.source), "date": passage.date,
+            "doc_id": passage.doc_id, "chunk_id": passage.chunk_id, "text": inert(passage.text), "start": passage.start,
+            "end": passage.end, "score": round(passage.score, 6),
             "similarity": None if passage.similarity is None else round(passage.similarity, 4)}
+
+
+def answer_json(answer) -> dict:
+    """ask_articles' result: the answer JSON (Answer.to_json) with its citations' text inert too — unlike /v1 and
+    ``rag ask --json``, where it stays the article's exact text for clients that highlight by offsets."""
+    record = answer.to_json()
+    record["citations"] = [{**c, "text": inert(c["text"])} for c in record["citations"]]
+    return record
+
+
+def document_json(document, collection: str) -> dict:
+    """list_articles' entry for an indexed document, its title and file name inert."""
+    return {**asdict(document), "title": inert(document.title), "source": inert(document.source),
+            "collection": collection}
 
 
 def as_json(value) -> str:
@@ -67,11 +83,12 @@ class Tools:
             JSON: answer, marked (the answer with each sentence the checks do not back marked "(not found in the
             sources)"), refused, reason (why it refused, e.g. "The articles found do not mention H20."), sentences
             [{text, cited, supported, check}], citations [{n, doc_id, title, source, date, chunk_id, text, start, end,
-            supported}], sources, timings, model.
+            supported}], sources, timings, model. Every text has its links and images broken by a space or
+            parentheses (nothing removed), so it can be quoted into a rendered reply as it is.
         """
         assistant = self.pick(collection)
         try:
-            return as_json(assistant.ask(question).to_json())
+            return as_json(answer_json(assistant.ask(question)))
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -90,7 +107,7 @@ class Tools:
             collection: The collection to search, by name; empty for the default collection.
 
         Returns:
-            JSON list, best first: [{n, title, source, date, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text.
+            JSON list, best first: [{n, title, source, date, doc_id, chunk_id, text, start, end, score, similarity}]; start/end are character offsets in the article's text. Links and images in the texts are broken by a space or parentheses (nothing removed), so a text may be a little longer than end - start.
         """
         low, high = bounds("top_k")
         try:
@@ -121,7 +138,7 @@ class Tools:
         for name in names:
             assistant = self.pick(name)
             shown = catalog.find(self.assistant.settings, name or None).name
-            listed += [{**asdict(d), "collection": shown} for d in assistant.index.documents()]
+            listed += [document_json(d, shown) for d in assistant.index.documents()]
         return as_json(listed)
 
 

@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Sequence
 from ..answerability import REASONS
 from ..citations import marked_text, note_of
 from ..dates import spoken_date
-from ..text import inert, inert_piece
+from ..text import inert_piece
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
@@ -129,9 +129,20 @@ def streaming_markdown(text: str) -> str:
     return escape(text).rstrip() + " ▍"
 
 
+# An absolute path of this machine in a message (not the path part of a URL, which follows its host): the page is
+# shown to whoever can reach it, so it names the file, never the server's folders.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~%-])/(?:[^\s/`'\"<>|()\[\]]+/)+")  # its folders: the name stays
+
+
+def hide_paths(text: str) -> str:
+    """Absolute paths shortened to their last part: ``hide_paths('The index at /srv/rag/.rag/index failed.')
+    -> 'The index at …/index failed.'``; ``hide_paths('http://e.org/a/b') -> 'http://e.org/a/b'``."""
+    return ABSOLUTE_PATH.sub("…/", text or "")
+
+
 def error_markdown(message: str) -> str:
     """A readable error in the chat: ``error_markdown('Please type a question.') -> '⚠️ Please type a question.'``."""
-    return f"⚠️ {escape(message)}"
+    return f"⚠️ {escape(hide_paths(message))}"
 
 
 def progress_markdown(message: str) -> str:
@@ -270,59 +281,3 @@ def header_html(info: dict) -> str:
     return ('<div class="app-header"><div><h1>Ask the articles</h1><p>Answers from your news articles only, '
             'every sentence citing its source. Runs offline on this machine.</p></div>'
             f'<div class="model-pill" title="The model answering">Model: {model_line(info)}</div></div>')
-
-
-def documents_html(docs: Sequence) -> str:
-    """The Documents tab's table: title, publication date, file, chunks, when indexed, status (all escaped).
-
-    ``documents_html([])`` -> ``'<p class="docs-empty">No documents yet: …</p>'``
-    """
-    if not docs:
-        return '<p class="docs-empty">No documents yet: add articles below.</p>'
-    rows = "".join(
-        f'<tr><td class="doc-title">{escape(d.title)}</td><td class="doc-date">{escape(d.date)}</td>'
-        f'<td class="doc-file">{escape(d.source)}</td>'
-        f'<td class="doc-chunks">{d.chunks}</td><td>{escape(when(d.indexed_at))}</td>'
-        f'<td>{"indexed" if d.complete else "incomplete: ingest again"}</td></tr>' for d in docs)
-    return ('<table class="docs-table"><thead><tr><th>Title</th><th>Published</th><th>File</th><th>Chunks</th><th>Indexed</th>'
-            f'<th>Status</th></tr></thead><tbody>{rows}</tbody></table>')
-
-
-def when(stamp: str) -> str:
-    """``when('2025-01-02T03:04:05+00:00') -> '2025-01-02 03:04 UTC'``; other text is kept."""
-    match = re.match(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2})?(?:\+00:00|Z)$", stamp or "")
-    return f"{match.group(1)} {match.group(2)} UTC" if match else (stamp or "")
-
-
-def document_choices(docs: Sequence) -> list[tuple[str, str]]:
-    """Dropdown choices (label, doc_id): ``[('T — a.md', 'id')]``."""
-    return [(f"{d.title} — {d.source}", d.doc_id) for d in docs]
-
-
-def upload_message(saved: Sequence[str], failed: Sequence[tuple[str, str]], summary: str = "",
-                   replaced: Sequence[str] = ()) -> str:
-    """What an upload did, in Markdown: each added or replaced file, each refused one with its reason."""
-    lines = [f"✅ Added **{escape(name)}**; you can ask about it now." for name in saved]
-    lines += [f"🔁 Replaced **{escape(name)}** with the upload; you can ask about it now." for name in replaced]
-    lines += [f"⚠️ Not added: {escape(reason)}" for _, reason in failed]
-    if summary and (saved or replaced):
-        lines.append(f"<small>{escape(summary)}</small>")
-    return "\n\n".join(lines) or "No file was uploaded."
-
-
-
-IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$", re.MULTILINE)
-EVAL_INTRO = ("Score the assistant on a test set, asked through the same answer path as the chat on the articles "
-              "indexed here: retrieval, answers, citations, refusals and latency. Questions use the one model in turn, "
-              "so the chat waits while an evaluation runs (about 10–60 s a question).")
-
-
-def evaluation_markdown(markdown: str, folder: str = "") -> str:
-    """An evaluation report for the page: image links dropped (the chart is shown beside it), any HTML inert.
-
-    ``evaluation_markdown('# E\\n\\n![c](chart.png)\\n\\n| a <b> |', '/h/eval/1')``
-    -> ``'# E\\n\\n| a &lt;b> |\\n\\n<small>Report files: <code>/h/eval/1</code></small>'``
-    """
-    body = inert(IMAGE_LINE.sub("", markdown).replace("<", "&lt;")).rstrip()  # the report's own chart line goes first
-    body = re.sub(r"\n{3,}", "\n\n", body)
-    return body + (f"\n\n<small>Report files: <code>{html.escape(str(folder))}</code></small>" if folder else "")

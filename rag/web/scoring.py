@@ -12,6 +12,7 @@ from ..evaluation.run import run_evaluation
 from ..evaluation.testset import DEFAULT_TESTSET
 from ..pipeline import Assistant
 from . import presentation as view
+from . import tabs
 from .chat import GENERIC_ERROR, log
 
 
@@ -49,7 +50,8 @@ class Scoring:
         except Exception:
             log.exception("Evaluating %s failed", path)
             return view.error_markdown(GENERIC_ERROR), None
-        return view.evaluation_markdown(report.markdown, str(out_dir)), load_image(report.chart_path)
+        folder = out_dir.relative_to(self.assistant.settings.home).as_posix()  # the page names no server folder
+        return tabs.evaluation_markdown(report.markdown, folder), load_image(report.chart_path)
 
 
 def load_image(path: Optional[Path]):

@@ -1,6 +1,7 @@
 """The chat's process: read the settings, check who may connect, load the Assistant once (model, embedder,
-index), index the corpus and every collection, then serve the page built by layout.py, its /v1 and its MCP
-server. ``python app.py`` (the checkout's entry point) and ``rag chat`` (the installed command) both run main().
+index), index a collection first only when its index is empty, then serve the page built by layout.py (its /v1 and
+its MCP server) and bring the other indexes in step with their folders behind it (indexing.py). ``python app.py``
+(the checkout's entry point) and ``rag chat`` (the installed command) both run main().
 """
 from __future__ import annotations
 
@@ -33,15 +34,21 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
         auth = check_access(settings)  # before the slow imports: a refused start says so in a second
         from .. import catalog
         from ..pipeline import Assistant
+        from .indexing import IndexQueue
         from .layout import build_app, launch
 
         assistant = Assistant(settings, progress=log.info)
-        log.info("Corpus %s: %s", settings.corpus, assistant.ingest().summary())
-        for collection in catalog.list_collections(settings)[1:]:  # articles dropped into a collection's folder
-            log.info("Collection %s: %s", collection.name, assistant.in_collection(collection.name).ingest().summary())
+        shelves = [assistant] + [assistant.in_collection(c.name) for c in catalog.list_collections(settings)[1:]]
+        later = []
+        for shelf in shelves:
+            if shelf.index.count() == 0:  # a first start: nothing to answer from until it is indexed
+                log.info("Collection %s: %s", shelf.settings.collection, shelf.ingest().summary())
+            else:  # anything left undone (a crash mid-upload, files dropped in) is indexed once the page is up
+                later.append(shelf)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    launch(build_app(assistant), assistant, auth)
+    queue = IndexQueue()
+    launch(build_app(assistant, queue), assistant, auth, serving=lambda: queue.catch_up(later))
     return 0
 

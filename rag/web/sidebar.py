@@ -2,8 +2,10 @@
 
 Whose conversations a call may touch comes from the request (the login's user name) and the browser's
 own secret id, kept in its localStorage (``gr.BrowserState``, encrypted with a key kept in the store
-so that it survives a restart). A browser without an id gets a fresh one on its first load. Each
-handler returns the page's new state; a store that cannot be used turns saving off with one sentence.
+so that it survives a restart). The id is minted and signed by the server on a browser's first load;
+an id it did not sign is replaced (except the unsigned ids of earlier versions that already own
+conversations, which are signed as they are). Each handler returns the page's new state; a store that
+cannot be used turns saving off with one sentence, which names no folder of the server.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from typing import Optional
 import gradio as gr
 
 from . import presentation as view
-from .conversations import Store, StoreError, export_markdown, new_secret, owner_key, store_at
+from .conversations import (Store, StoreError, export_markdown, mint_browser_id, new_secret, owner_key, store_at,
+                            strong, vouched_token)
 
 log = logging.getLogger("rag.web")
 STORAGE_KEY = "ask-the-articles-browser"
@@ -41,21 +44,37 @@ class Sidebar:
     def __init__(self, home: Path):
         self.store: Optional[Store] = None
         self.problem = ""
+        self.path = Path(home) / "conversations.sqlite3"
         try:
             self.store = store_at(home)
+            self.id_key = self.store.secret("browser_id_key")
         except StoreError as exc:
-            log.error("%s", exc)
+            log.error("%s (%s)", exc, self.path)
             self.problem = str(exc)
+            self.id_key = new_secret()  # nothing is kept anyway: ids good until the app stops
 
     def browser_secret(self) -> str:
         """The key BrowserState encrypts the browser's id with: the same after a restart."""
         return self.store.secret() if self.store else new_secret()
 
     def owner(self, browser: Optional[dict], request: Optional[gr.Request]) -> Optional[str]:
-        browser_id = (browser or {}).get("id") or ""
-        if len(browser_id) < 32:  # no id yet (first load not done): no one's conversations
-            return None
-        return owner_key(getattr(request, "username", None), browser_id)
+        """Whose conversations these are: None for a browser without an id this server signed."""
+        token = vouched_token(self.id_key, (browser or {}).get("id") or "")
+        return owner_key(getattr(request, "username", None), token) if token else None
+
+    def vouched(self, browser: dict, request) -> dict:
+        """The browser's state with an id this server signed: its own, an earlier version's unsigned id that owns
+        conversations (signed as it is, so they stay its own), or a new one."""
+        browser_id = browser.get("id") if isinstance(browser.get("id"), str) else ""
+        if vouched_token(self.id_key, browser_id):
+            return browser
+        if self.store and strong(browser_id):
+            try:
+                if self.store.list(owner_key(getattr(request, "username", None), browser_id)):
+                    return {**browser, "id": mint_browser_id(self.id_key, browser_id)}
+            except StoreError:
+                pass
+        return {"id": mint_browser_id(self.id_key), "open": ""}
 
     def listing(self, owner: Optional[str], selected: str = ""):
         return list_update(self.store.list(owner) if self.store and owner else [], selected)
@@ -69,7 +88,7 @@ class Sidebar:
         try:
             return action()
         except StoreError as exc:
-            log.error("%s", exc)
+            log.error("%s (%s)", exc, self.path)
             return fallback(str(exc))
 
     # -- events ------------------------------------------------------------------------------------
@@ -78,9 +97,7 @@ class Sidebar:
 
         Returns (browser, list, chatbot, sources, turns, conversation id, title box, notice).
         """
-        browser = dict(browser or {})
-        if len(browser.get("id") or "") < 32:
-            browser = {"id": new_secret(), "open": ""}
+        browser = self.vouched(dict(browser or {}) if isinstance(browser, dict) else {}, request)
         owner = self.owner(browser, request)
 
         def action():

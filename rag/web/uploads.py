@@ -84,6 +84,7 @@ class UploadResult:
     replaced: list[str] = field(default_factory=list)  # corpus files replaced on request, now indexed
     failed: list[tuple[str, str]] = field(default_factory=list)  # (uploaded name, reason)
     summary: str = ""
+    reports: list = field(default_factory=list)  # the IngestReport of each upload indexed
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def add_uploads(assistant, files: Sequence[tuple[str, Path]], progress: Optional
             if item.backup:
                 item.backup.unlink(missing_ok=True)
             (result.replaced if item.backup else result.saved).append(item.target.name)
-    result.summary = combine(reports).summary() if reports else ""
+    result.summary, result.reports = (combine(reports).summary() if reports else ""), reports
     return result
 
 
@@ -268,5 +269,6 @@ def delete_document(assistant, doc_id: str) -> str:
     if inside:
         path.unlink(missing_ok=True)
     assistant.index.delete(doc_id)
-    where = "its file was removed from the corpus folder" if inside else f"its file {path} is outside the corpus and was kept"
+    where = ("its file was removed from the corpus folder" if inside
+             else f"its file {path.name} lies outside the corpus folder and was kept")
     return f"Deleted “{info.title}”: {where}."
