@@ -182,3 +182,14 @@ def test_ml_article_has_front_matter_and_a_news_length(name):
     document = load_document(path, ML / "corpus")
     assert document.date == head.group(1) and document.title and not document.text.startswith("---")
     assert 200 <= len(document.text.split()) <= 400, f"{name}: {len(document.text.split())} words"
+
+
+def test_chinese_questions_about_the_bundled_english_article_are_true_to_it():
+    # tests/data/zh/seed.jsonl: the Chinese->English direction, asked over corpus/ (the seed article)
+    items = load_testset(ZH / "seed.jsonl")
+    article = load_document(DATA.parent.parent / "corpus" / "altman-china-ai-open-weights.md").text
+    assert len({item["id"] for item in items}) == len(items) == 13
+    assert sum(item["answerable"] for item in items) == 10 and all(item["lang"] == "zh" for item in items)
+    for item in items:
+        assert all(quote in article for quote in item["evidence"]), item["id"]
+        assert item["answerable"] == bool(item["evidence"] and item["keywords"]), item["id"]

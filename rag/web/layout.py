@@ -12,6 +12,7 @@ from ..evaluation.testset import SEED_QUESTION
 from ..pipeline import Assistant
 from ..settings import Settings
 from . import presentation as view
+from . import tabs
 from .access import BearerGate, api_key
 from .style import CLICK_TO_SOURCE, CSS
 from .chat import Chat
@@ -216,7 +217,7 @@ def documents_tab(demo: gr.Blocks, library: Library, settings: Settings, tab: gr
 
 def evaluation_tab(scoring: Scoring) -> None:
     """Run the bundled or an uploaded test set, a number of questions at a time; the report and its chart."""
-    gr.Markdown(view.EVAL_INTRO)
+    gr.Markdown(tabs.EVAL_INTRO)
     with gr.Row():
         testset = gr.File(label="Test set (.jsonl); empty runs the bundled one", file_types=[".jsonl"],
                           elem_id="eval-testset", scale=2)
