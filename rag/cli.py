@@ -26,7 +26,8 @@ from .text import inert, inert_piece, rewrite_markers
 
 def cmd_ingest(args) -> int:
     from .errors import IndexCorruptError
-    from .index import Index, remove_index
+    from .index import Index
+    from .store import remove_index
 
     settings = in_collection(settings_from(args), args.collection, create=True)
     try:
@@ -182,7 +183,7 @@ def add_collections_parser(sub) -> None:
 def cmd_collections(args) -> int:
     """``rag collections [create NAME | rename NAME NEW | delete NAME --yes]``; lists them after any change."""
     from . import catalog
-    from .index import make_client
+    from .store import make_client
 
     settings = Settings.load(**{k: getattr(args, k) for k in ("home", "corpus", "chroma_host", "chroma_port", "collections_dir")})
     wanted = {"list": 0, "create": 1, "rename": 2, "delete": 1}[args.action]

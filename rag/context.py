@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from .retrieval import Passage
-from .text import content_words, join_spans, sentences
+from .text import content_words, join_spans, language, sentences
 
 CountFn = Callable[[str], int]
 RUN_COST = 4  # tokens of "[n] " and the blank line around each source
 RANK_BONUS = 0.05  # per retrieval rank: near-ties go to the passage retrieval trusted more
 SEED_SHARE = 0.25  # a sentence is worth sending when it scores at least this share of the best
 MIN_TOKENS = 6  # a shorter piece ("The goal?", "the U.S.") is read together with the next one
+OTHER_LANGUAGE = 0.5  # the score of a sentence of the best passage in another language than the question's
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,17 @@ def lexical_scores(question: str, texts: Sequence[str]) -> list[float]:
 
 
 def score_sentences(question: str, passages: Sequence[Passage], sentences: Sequence[Sentence]) -> list[float]:
-    """Relevance of each sentence to the question: IDF-weighted word overlap (lexical_scores).
+    """Relevance of each sentence to the question: IDF-weighted word overlap (lexical_scores); a passage in another
+    language than the question's shares no words with it, so its sentences score by the passage's retrieval rank
+    (``OTHER_LANGUAGE / (1 + rank)``), read from its start: dense retrieval already judged it relevant.
 
     Adding MiniLM similarity was measured and dropped: the evidence reached the model for 0.95 of the
     bundled answerable questions instead of 1.00, and no more on RGB dev (2026-11-26).
     """
-    return lexical_scores(question, [passages[s.passage].text[s.start:s.end] for s in sentences])
+    scores = lexical_scores(question, [passages[s.passage].text[s.start:s.end] for s in sentences])
+    asked = language(question)
+    other = {i for i, p in enumerate(passages) if language(p.text) != asked}
+    return [OTHER_LANGUAGE / (1 + s.passage) if s.passage in other else score for s, score in zip(sentences, scores)]
 
 
 def choose(sentences: Sequence[Sentence], relevance: Sequence[float], budget: int) -> set[int]:

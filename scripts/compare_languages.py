@@ -27,8 +27,9 @@ from rag.evaluation.testset import load_testset  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 SETS = {"zh": (ROOT / "tests/data/zh/dev.jsonl", ROOT / "tests/data/zh/corpus"),
+        "zh-seed": (ROOT / "tests/data/zh/seed.jsonl", ROOT / "corpus"),
         "de-fr-es": (ROOT / "tests/data/multilingual/questions.jsonl", ROOT / "tests/data/multilingual/corpus")}
-ARTICLES = {"zh": "zh", "de-fr-es": None}  # the articles' language (None: the item's id says de/fr/es)
+ARTICLES = {"zh": "zh", "zh-seed": "en", "de-fr-es": None}  # the articles' language (None: the item's id says it)
 
 
 def bigrams(run: str) -> list[str]:
@@ -48,6 +49,7 @@ def direction(item: dict, set_name: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--embedders", default="minilm,e5-small")
+    parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--segmenters", default="rjieba,bigrams,none")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -55,7 +57,7 @@ def main() -> int:
     for embedder in args.embedders.split(","):
         for segmenter in args.segmenters.split(","):
             rag.text.han_words = SEGMENTERS[segmenter]  # every word rule (BM25, sentences, checks) goes through it
-            for set_name, (testset, corpus) in SETS.items():
+            for set_name, (testset, corpus) in ((name, SETS[name]) for name in args.sets.split(",")):
                 with tempfile.TemporaryDirectory() as home:
                     settings = Settings.load(home=Path(home), corpus=corpus, embedder=embedder)
                     assistant = retrieval_assistant(settings)

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from rag import catalog
-from rag.index import Index, make_client
+from rag.index import Index
+from rag.store import make_client
 from rag.settings import Settings
 from tests.conftest import ROOT, SEED_QUESTION
 

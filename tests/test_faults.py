@@ -62,7 +62,7 @@ def test_missing_corpus_folder_is_a_clear_error(index, settings):
 
 def test_corrupt_index_file_is_reported_with_the_rebuild_command(settings, embedder):
     from rag.errors import IndexCorruptError
-    from rag.index import remove_index
+    from rag.store import remove_index
 
     settings.index_dir.mkdir(parents=True)
     (settings.index_dir / "chroma.sqlite3").write_bytes(b"garbage" * 1000)
