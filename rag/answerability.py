@@ -25,7 +25,7 @@ from . import grounding, reasons
 from .relative import annotate
 from .distinctive import Common, in_language
 from .specifics import unheld_share
-from .text import WORD, numbers
+from .text import WORD, language, numbers
 from .chronology import uncovered
 from .when import TimeFrame
 
@@ -171,11 +171,23 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
         lacking = [c for c in grounding.constraints(question) if c.text in lacking_numbers]
         return "numbers", reasons.reason(question, lacking, texts)
     kinds = missing_kinds(settings.refuse_missing)
-    wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
+    wanted = comparable([c for c in grounding.constraints(question) if not own.intersection(c.tokens)], question, texts)
     lacking = grounding.missing(wanted, texts, kinds, common) if kinds else []
     if lacking:
         return "missing", reasons.reason(question, lacking, texts)
     return "", ""
+
+
+def comparable(wanted: Sequence, question: str, texts: Sequence[str]) -> list:
+    """The question's specifics that can be looked for in texts: all of them in the question's own language; across
+    languages only numbers and codes, since a name is written otherwise in another language ("Vellmora" is 维尔莫拉).
+
+    ``[c.text for c in comparable(grounding.constraints('Did Vellmora spend 4200?'), 'Did Vellmora spend 4200?',
+    ['维尔莫拉花了4200万元。'])] -> ['4200']``
+    """
+    if not texts or language(question) == language(" ".join(texts)[:3000]):
+        return list(wanted)
+    return [c for c in wanted if c.kind in ("number", "code")]
 
 
 def missing_kinds(setting: str) -> set[str]:
@@ -213,8 +225,8 @@ def answer_signals(question: str, claims: Sequence, passages: Sequence[Passage],
     """
     cited = [claim for claim in claims if claim.cited]
     own = set(grounding.tokens(frame.words)) | frame.years if frame is not None and frame.kind == "period" else set()
-    wanted = [c for c in grounding.constraints(question) if not own.intersection(c.tokens)]
     texts = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+    wanted = comparable([c for c in grounding.constraints(question) if not own.intersection(c.tokens)], question, texts)
     lacking = grounding.missing(wanted, texts, common=common) if texts else wanted
     checks = [claim.best_check() for claim in cited if claim.checked]
     sims = [p.similarity for p in passages if p.similarity is not None]

@@ -151,10 +151,18 @@ def about(wanted: Sequence, articles: Optional[dict[str, str]] = None) -> Callab
         if key not in seen:
             text = articles[key] if articles and key in articles else f"{passage.title} {passage.text}"
             vocabulary, joined = grounding.searchable([text])
-            seen[key] = all(grounding.present(c, vocabulary, joined) for c in strict)
+            seen[key] = all(grounding.present(c, vocabulary, joined) and written(c, text) for c in strict)
         return seen[key]
 
     return test
+
+
+def written(constraint, text: str) -> bool:
+    """A name of the question is in a text as a name, capitalised as the question writes it ("The Crown" is not the
+    "crown" of a Grand Slam title); a code or a number as present() found it. ``written(name('Crown'), 'a crown') -> False``"""
+    word = constraint.text
+    return constraint.kind != "name" or not word[:1].isupper() or re.search(rf"(?<!\w){re.escape(word)}", text) is not None \
+        or word.upper() == word  # an acronym: present() already matched its spellings ("U.S." = "US")
 
 
 def uncovered(question: str, frame: TimeFrame, pool: Sequence, test: Callable) -> str:

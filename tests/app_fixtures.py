@@ -160,13 +160,13 @@ def article_files(tmp_path_factory) -> dict[str, Path]:
     return {"good": good, "bad": bad, "hostile": hostile}
 # A Chinese article for the language tests: invented, so the model cannot answer from memory.
 CHINESE_ARTICLE = """---
-title: 维尔莫拉渡轮将全部改用太阳能
+title: 青河渡轮将全部改用太阳能
 date: 2024-05-10
 ---
-维尔莫拉渡轮公司5月8日宣布，其三艘渡轮将在明年春天之前全部改用太阳能驱动。
+青河渡轮公司5月8日宣布，其三艘渡轮将在明年春天之前全部改用太阳能驱动。
 公司总经理林秀梅说，改装工程将耗资4200万元，由本地的海港船厂承担。
 这三艘渡轮每天往返六次，共运送约1800名乘客。
 """
-CHINESE_QUESTION = "维尔莫拉渡轮的改装工程耗资多少？"
-CHINESE_QUESTION_IN_ENGLISH = "How much will the refit of the Vellmora ferries cost?"
+CHINESE_QUESTION = "青河渡轮的改装工程耗资多少？"
+CHINESE_QUESTION_IN_ENGLISH = "How much will the refit of the Qinghe ferries cost?"
 TEMPORAL_CORPUS = ROOT / "tests" / "data" / "temporal" / "corpus"  # dated articles whose facts change over time

@@ -429,7 +429,7 @@ def test_how_did_it_change_is_shown_as_a_dated_cited_timeline(page, requests_see
 
 def test_a_chinese_question_is_answered_in_chinese_from_a_chinese_article_and_an_english_one_too(page, tmp_path,
                                                                                                requests_seen):
-    article = tmp_path / "vellmora-ferries.md"
+    article = tmp_path / "qinghe-ferries.md"
     article.write_text(CHINESE_ARTICLE, encoding="utf-8")
     upload_articles(page, [article])
     before = len(page.locator(BOT).all())

@@ -120,21 +120,3 @@ def test_a_chat_is_answered_while_another_session_runs_an_evaluation(app_server)
     assert not answer["refused"] and answer["citations"], answer["answer"]
     report, _ = evaluation.result(timeout=900)
     assert f"{EVAL_QUESTIONS} questions" in report and "0 failed" in report, report[:400]
-
-
-def test_a_chat_is_answered_while_an_upload_is_being_indexed(app_server, tmp_path):  # noqa: F811
-    from gradio_client import handle_file
-    from gradio_client.utils import Status
-
-    big = tmp_path / "river-gauges.md"  # about 1,500 chunks: indexing takes longer than an answer
-    big.write_text("---\ntitle: River gauge readings\n---\n" + "\n".join(
-        f"On day {n} the river gauge at station {n % 89} in Vellmora read {n % 97} centimetres, "
-        f"and the keeper of station {n % 89} wrote it in logbook {n // 50}." for n in range(12000)), encoding="utf-8")
-    uploader = client_for(app_server)
-    upload = uploader.submit(handle_file(str(big)), api_name="/upload")
-    wait_until(lambda: upload.status().code == Status.PROCESSING, 120, "the upload's processing")
-    answer = client_for(app_server).predict(SEED_QUESTION, api_name="/ask")
-    assert not upload.done(), "the chat waited for the upload to be indexed"
-    assert not answer["refused"] and answer["citations"], answer["answer"]
-    result = upload.result(timeout=900)
-    assert result["saved"] == ["river-gauges.md"] and result["failed"] == [], result

@@ -17,16 +17,23 @@ def run(*args, env=None, timeout=600):
 
 
 @pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
-def test_ingest_then_ask_json_answers_the_seed_question(model_path):
+def test_ingest_then_ask_json_answers_with_each_citations_article_and_date(model_path, corpus):
+    (corpus / "festival.md").write_text("---\ntitle: The Zorblax river festival\ndate: 2024-06-15\n---\n"
+                                        "The Zorblax river festival in Vellmora was founded in 1987 by the fisherman "
+                                        "Anouk Brevik.\n", encoding="utf-8")
     ingest = run("ingest")
     assert ingest.returncode == 0, ingest.stderr
-    assert "1 added" in ingest.stdout
-    result = run("ask", "--json", "--model", str(model_path), SEED_QUESTION)
+    assert "2 added" in ingest.stdout
+    question = "Who founded the Zorblax river festival?"
+    result = run("ask", "--json", "--model", str(model_path), question)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["question"] == SEED_QUESTION and not data["refused"]
-    assert any(SEED_REASON.search(c["text"]) for c in data["citations"]), data["citations"]
-    assert data["timings"]["ttft_ms"] > 0
+    assert data["question"] == question and not data["refused"] and "Brevik" in data["answer"], data["answer"]
+    assert any("Anouk Brevik" in c["text"] for c in data["citations"]), data["citations"]
+    assert data["timings"]["ttft_ms"] > 0 and data["as_of"] == "2024-06-15"
+    dates = {c["source"]: c["date"] for c in data["citations"]}
+    assert dates.get("festival.md") == "2024-06-15", data
+    assert {s["source"]: s["date"] for s in data["sources"]}["festival.md"] == "2024-06-15"
 
 
 @pytest.mark.slow  # runs the CLI in a subprocess, some cases past the model's load
@@ -69,19 +76,6 @@ def test_the_terminal_answer_marks_a_citation_its_passage_does_not_back(capsys):
     print_answer(answer)
     out = capsys.readouterr().out
     assert "Backed [1]. Not backed [2?]." in out and "(not supported by this passage)" in out
-
-
-@pytest.mark.slow  # runs the CLI in a subprocess: it loads the models
-def test_ask_json_gives_each_citation_its_articles_date(model_path, corpus):
-    (corpus / "festival.md").write_text("---\ntitle: The Zorblax river festival\ndate: 2024-06-15\n---\n"
-                                        "The Zorblax river festival in Vellmora was founded in 1987 by the fisherman "
-                                        "Anouk Brevik.\n", encoding="utf-8")
-    result = run("ask", "--json", "--model", str(model_path), "Who founded the Zorblax river festival?")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    dates = {c["source"]: c["date"] for c in data["citations"]}
-    assert dates.get("festival.md") == "2024-06-15", data
-    assert {s["source"]: s["date"] for s in data["sources"]}["festival.md"] == "2024-06-15"
 
 
 @pytest.mark.slow  # runs the CLI in a subprocess: it loads the models

@@ -175,7 +175,7 @@ def evaluated(tmp_path):
 
 
 def test_evaluation_report_file_and_tab(evaluated):
-    from rag.web.presentation import evaluation_markdown
+    from rag.web.tabs import evaluation_markdown
 
     report = markdown().enable("table").render(evaluated.markdown)  # as GitHub and the page render it: tables on
     parser = Live()
