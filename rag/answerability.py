@@ -179,13 +179,15 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
 
 
 def comparable(wanted: Sequence, question: str, texts: Sequence[str]) -> list:
-    """The question's specifics that can be looked for in texts: all of them in the question's own language; across
-    languages only numbers and codes, since a name is written otherwise in another language ("Vellmora" is 维尔莫拉).
+    """The question's specifics that can be looked for in texts: all of them when every text is in the question's own
+    language; when one is not, only numbers and codes, since a name is written otherwise in another language
+    ("Vellmora" is 维尔莫拉) and that text may name it.
 
     ``[c.text for c in comparable(grounding.constraints('Did Vellmora spend 4200?'), 'Did Vellmora spend 4200?',
     ['维尔莫拉花了4200万元。'])] -> ['4200']``
     """
-    if not texts or language(question) == language(" ".join(texts)[:3000]):
+    asked = language(question)
+    if all(language(text[:2000]) == asked for text in texts):
         return list(wanted)
     return [c for c in wanted if c.kind in ("number", "code")]
 

@@ -102,7 +102,7 @@ def test_an_upload_the_pdf_reader_gives_up_on_gets_its_sentence_in_the_api(clien
 def test_a_question_is_answered_while_a_long_upload_is_still_being_indexed(client, app_server, tmp_path):
     """The upload takes its turns on the model a batch at a time: a question from another session waits for one batch,
     not the upload."""
-    from gradio_client import handle_file
+    from gradio_client import Client, handle_file
 
     long = tmp_path / "long-report.txt"
     long.write_text("\n\n".join(f"Paragraph {i} of the long report on Rottnest Island quokkas, their burrows, "
