@@ -128,3 +128,10 @@ def test_a_timeline_is_the_best_dated_sentence_of_each_article_oldest_first():
     event = found[1].passage
     assert pool[0].text[event.start - pool[0].start:event.end - pool[0].start] == event.text  # offsets into the article
     assert event_date("It rained.", "2021-03-17") == "2021-03-17"
+
+
+def test_a_long_story_keeps_its_first_and_last_events_within_the_limit():
+    pool = [passage(f"{2005 + i}-03-01", f"The Marsh Bridge cost {300 + i} million.", doc=str(i)) for i in range(20)]
+    found = events("How has the Marsh Bridge cost changed?", pool, lambda p: True, 8)
+    assert len(found) == 8 and found[0].date == "2005-03-01" and found[-1].date == "2024-03-01"
+    assert [e.date for e in found] == sorted(e.date for e in found)
