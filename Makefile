@@ -40,7 +40,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "make chromium: chromium is still not on PATH" >&2; exit 1; }
 
 # llama.cpp's own server, built from the llama.cpp inside the pinned llama-cpp-python sdist (pip serves the sdist;
-# nothing else is downloaded): about 26 CPU-minutes, once per machine. The binary is kept in a per-user cache
+# nothing else is downloaded): about 12 CPU-minutes, once per machine. The binary is kept in a per-user cache
 # (~/.cache/ask-the-articles/llama-server/<key>/, the key covering the sdist, the flags, the compilers and the CPU),
 # checked (sha256, --version) and copied into build/; a second clone compiles nothing.
 llama-server: $(LLAMA_SERVER)

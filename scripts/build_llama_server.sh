@@ -59,7 +59,7 @@ good() {  # the cached binary is whole (its recorded sha256) and runs
 build() {  # compile into a scratch folder of the cache; the finished binary is moved into $DIR whole
   work=$(mktemp -d "$CACHE/llama-server/build.XXXXXX")
   trap 'rm -rf "$work"' EXIT
-  echo "build_llama_server.sh: building llama-server $VERSION for this machine (once; about 26 CPU-minutes)…" >&2
+  echo "build_llama_server.sh: building llama-server $VERSION for this machine (once; about 12 CPU-minutes, more on a busy machine)…" >&2
   tar -xzf "$SDIST" -C "$work"
   src="$work/llama_cpp_python-$VERSION/vendor/llama.cpp"
   # shellcheck disable=SC2086  # CMAKE_FLAGS is a list of words
