@@ -61,7 +61,7 @@ def test_a_broken_cached_binary_is_built_again_not_copied(tmp_path):
     binary.unlink()  # a new file, so the real cache (linked) is untouched
     binary.write_bytes(data[:-1024] + b"\0" * 1024)
     binary.chmod(0o755)
-    stubs = tmp_path / "stubs"  # a cmake that fails at once: the build is tried, not 26 CPU-minutes spent
+    stubs = tmp_path / "stubs"  # a cmake that fails at once: the build is tried, not 12 CPU-minutes spent
     stubs.mkdir()
     real = shutil.which("cmake")  # its version is part of the cache key, so the stub gives it
     (stubs / "cmake").write_text(f'#!/bin/sh\n[ "$1" = --version ] && exec {real} --version\n'
