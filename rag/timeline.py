@@ -33,9 +33,9 @@ class Event:
 
 
 def events(question: str, passages: Sequence, on_subject: Callable, limit: int) -> list[Event]:
-    """The timeline of the passages' dated articles on the question's subject: the best sentence of each article (of
-    those that match the question at least half as well as the best), at most limit of them spread over the whole
-    story, oldest first; on_subject(passage) says which are on the subject (chronology.about).
+    """The timeline of the passages' dated articles on the question's subject: the best sentence of each article, at
+    most limit of them (the best-matching, and always the oldest and the newest), oldest first; on_subject(passage)
+    says which are on the subject (chronology.about).
 
     ``[e.date for e in events('How did the cost change?', [p('2021-03-17', 'It rose to 480 million.'),
     p('2019-02-13', 'The cost was set at 410 million.')], lambda p: True, 8)] -> ['2019-02-13', '2021-03-17']``
@@ -51,18 +51,22 @@ def events(question: str, passages: Sequence, on_subject: Callable, limit: int) 
             score = sentence_score(wanted, passage.text[start:end])
             if score > 0 and score > best.get(passage.doc_id, (0.0,))[0]:
                 best[passage.doc_id] = (score, passage, start, end)
-    top = max((item[0] for item in best.values()), default=0.0)
-    kept = sorted((item for item in best.values() if item[0] >= top / 2), key=lambda item: item[1].date)
-    found = [Event(event_date(p.text[a:b], p.date), quote(p, a, b)) for _, p, a, b in spread(kept, limit)]
+    kept = with_ends(list(best.values()), limit)
+    found = [Event(event_date(p.text[a:b], p.date), quote(p, a, b)) for _, p, a, b in kept]
     return sorted(found, key=lambda e: (e.date, e.passage.date))
 
 
-def spread(items: Sequence, limit: int) -> list:
-    """At most limit of items (in date order), evenly spaced and always the first and the last: a story's beginning,
-    its end and its middle, not the first few. ``spread([1, 2, 3, 4, 5], 3) -> [1, 3, 5]``"""
-    if len(items) <= limit:
-        return list(items)
-    return [items[round(i * (len(items) - 1) / (limit - 1))] for i in range(limit)] if limit > 1 else [items[-1]]
+def with_ends(items: list, limit: int) -> list:
+    """At most limit of (score, passage, start, end) items: the oldest and the newest always (a long story keeps its
+    beginning and its end), then the best-scoring. ``[i[0] for i in with_ends([(3, p('2020')), (2, p('2019')),
+    (1, p('2024'))], 2)] -> [2, 1]``"""
+    if not items:
+        return []
+    oldest = min(items, key=lambda item: item[1].date)
+    newest = max(items, key=lambda item: item[1].date)
+    ends = [oldest] if newest is oldest else [oldest, newest]
+    rest = sorted((item for item in items if item is not oldest and item is not newest), key=lambda item: -item[0])
+    return (ends + rest)[:limit]
 
 
 def latest(passages: Sequence, on_subject: Callable, sentences_kept: int = 2) -> list[Event]:
