@@ -48,6 +48,7 @@ HISTORY = re.compile(r"\b(?:how (?:did|has|have|had) .{0,80}?\b(?:change|changed
                      r"progress|progressed|grow|grown|rise|risen|fall|fallen|shift|shifted|move|moved|go|gone|unfold|"
                      r"unfolded)\b|what (?:has|have) changed|history of|timeline|time line|what happened (?:with|to)|over the years|over time|"
                      r"step by step|chronolog)|历史|历程|演变|如何变化|怎样变化|怎么变化|有何变化|发生了什么", re.I)
+EVENT_WORDS = re.compile(r"\b(?:when|date|day)\b", re.I)  # "when does it open", "the release date": an event
 PRESENT = re.compile(r"\b(?:is|are|am|does|do|has|have|who's|what's|where's)\b", re.I)
 PAST = re.compile(r"\b(?:was|were|did|had|ago|former|formerly|previous|previously|(?-i:[a-z]{3,}ed))\b|"
                   r"\b(?:won|led|ran|became|began|broke|got|took|made|gave|held|left|lost|fell|rose|met|paid|sold|"
@@ -116,7 +117,7 @@ def read_question(question: str, today: date) -> TimeFrame:
         return TimeFrame("latest", words=LATEST.search(question).group(0), **common)
     if NOW.search(question):
         return TimeFrame("now", words=NOW.search(question).group(0), **common)
-    if present_tense(question):
+    if present_tense(question) and not asks_for_event(question):
         return TimeFrame("now", **common)
     return TimeFrame(**common)
 
@@ -177,6 +178,17 @@ def relative_bounds(rel: str, unit: str, today: date) -> tuple[str, str]:
 def month_end(year: int, month: int) -> date:
     """``month_end(2024, 2) -> date(2024, 2, 29)``"""
     return (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
+
+
+def asks_for_event(question: str) -> bool:
+    """A present-tense question that asks when something happens, or about a named year's edition, asks about an
+    event, not about how things stand now: its newest article is not its answer.
+
+    ``asks_for_event('When does the iPhone 11 release?') -> True``;
+    ``asks_for_event('What is the date of the 2021 NBA Draft?') -> True``;
+    ``asks_for_event('Who heads Hartwick Railworks?') -> False``
+    """
+    return bool(EVENT_WORDS.search(question) or re.search(rf"(?<!\d){YEAR}(?!\d)", question))
 
 
 def present_tense(question: str) -> bool:

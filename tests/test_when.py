@@ -35,6 +35,8 @@ def passage(day: str, text: str = "Harwick Rail news.", title: str = "Harwick Ra
     ("How has the cost estimate for the hospital changed?", "history", "", "", False),
     ("Who won the 2018 Tour de France?", "", "", "", False),  # an edition, not a time: the numbers rule's
     ("Which film won best picture at the 2019 Oscars?", "", "", "", False),
+    ("When does the iPhone 11 release?", "", "", "", False),  # present tense, but an event's date: not "now"
+    ("What is the date of the 2021 NBA Draft?", "", "", "", False),  # a named year's edition
     ("Did the line open in spring 2026 as planned?", "period", "2026-03-01", "2026-05-31", False),
 ])
 def test_read_question(question, kind, start, end, as_of):
