@@ -200,11 +200,7 @@ class Index:
                     continue
                 doc = self.reader.read(path, self.settings.corpus)
                 if self.goes_multilingual(doc):  # every article, this one too, into the multilingual collection
-                    self.embedder = make_embedder("e5-small", self.settings.models_dir)
-                    self.collection_name = collection_for(self.settings.collection, "e5-small")
-                    self.collection = self.open_collection()
-                    self.mark_changed()
-                    return self.ingest([self.settings.corpus], progress)
+                    return self.go_multilingual(progress)
                 step = (lambda done, total, n=number, name=path.name: progress(
                     (n - 1 + done / total) / len(files), f"Indexing {name} ({n}/{len(files)}): {done:,} of {total:,} chunks"))
                 written = self.write_document(doc, file_hash, step)
@@ -216,6 +212,22 @@ class Index:
         report.removed = self.remove_vanished(state)
         report.seconds = time.perf_counter() - started
         progress(1.0, report.summary())
+        return report
+
+    def go_multilingual(self, progress: ProgressFn) -> IngestReport:
+        """Embed the whole corpus anew with e5-small, then switch to it. It is written under a staging name and renamed
+        only when complete, so a question asked meanwhile (here or in another process) is answered from the English
+        collection, never from a half-filled one; a staging collection left by a crash is started again."""
+        staging = Index(self.settings.model_copy(update={"embedder": "e5-small",
+                                                         "collection": f"{self.settings.collection}-building"}))
+        staging.turn = self.turn
+        staging.reset()
+        report = staging.ingest([self.settings.corpus], progress)
+        final = collection_for(self.settings.collection, "e5-small")
+        self.write_guarded(staging.collection.modify, name=final)
+        self.embedder, self.collection_name = staging.embedder, final
+        self.collection = self.open_collection()
+        self.mark_changed()
         return report
 
     def write_document(self, doc: Document, file_hash: str = "", step: Optional[Callable[[int, int], None]] = None) -> int:

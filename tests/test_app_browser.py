@@ -386,12 +386,16 @@ def test_a_question_about_something_no_article_names_is_refused_saying_so(page, 
 
 
 def upload_articles(page, paths) -> None:
-    """Add articles through the Documents tab, one upload of several files, and wait until they are listed."""
+    """Add articles through the Documents tab, one upload of several files, and wait until they are listed and each is
+    indexed ("you can ask about it now"; a first article in another language has the collection embedded anew)."""
     page.get_by_role("tab", name="Documents").click()
     rows = page.locator("#documents-table tbody tr").count()
     page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
     page.wait_for_function("([n]) => document.querySelectorAll('#documents-table tbody tr').length >= n",
                            arg=[rows + len(paths)], timeout=ANSWER_TIMEOUT_S * 1000)
+    page.wait_for_function("(names) => names.every(n => document.querySelector('#documents-status').innerText"
+                           ".includes(n + '; you can ask about it now'))",
+                           arg=[p.name for p in paths], timeout=ANSWER_TIMEOUT_S * 1000)
     page.get_by_role("tab", name="Chat").click()
 
 

@@ -90,3 +90,26 @@ def test_an_english_question_finds_a_german_article_with_e5(settings, e5, corpus
     index.ingest()
     best = Retriever(index).search("How much will the new bridge in Lindenfeld cost?", 2, 20, "dense")
     assert best[0].source == "lindenfeld-bruecke.md" and "2,4 Millionen Euro" in best[0].text
+
+
+@pytest.mark.slow  # the e5 embedder
+def test_a_first_german_article_switches_to_e5_only_once_it_is_whole(settings, embedder, corpus):
+    """Under embedder auto, the first article not in English has the whole corpus embedded anew by e5-small; while
+    that runs, questions are still answered from the complete English collection, never from a half-filled one."""
+    index = Index(settings.model_copy(update={"embedder": "auto"}), embedder)
+    english = index.ingest().chunks_written
+    german = corpus / "lindenfeld-bruecke.md"
+    german.write_text(GERMAN, encoding="utf-8")
+    final = collection_for(settings.collection, "e5-small")
+    seen = []
+
+    def progress(fraction, message):
+        names = {getattr(c, "name", c) for c in index.client.list_collections()}
+        seen.append((index.count(), index.collection_name, final in names))
+
+    report = index.ingest([german], progress)
+    assert seen and all(got == (english, settings.collection, False) for got in seen[:-1]), seen  # English, whole
+    assert index.collection_name == final and index.count() == report.chunks_written > english  # then e5, whole
+    assert Index(settings.model_copy(update={"embedder": "auto"})).collection_name == final  # another process too
+    best = Retriever(index).search("How much will the new bridge in Lindenfeld cost?", 2, 20, "dense")
+    assert best[0].source == "lindenfeld-bruecke.md"

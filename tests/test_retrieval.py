@@ -1,8 +1,11 @@
 """Fusion and de-duplication (pure), then hybrid retrieval on a real Chroma index."""
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.retrieval import Passage, Retriever, drop_near_duplicates, merge_overlapping, prefer_matching_numbers, rrf_fuse
+from rag.retrieval import (Passage, Retriever, drop_near_duplicates, merge_overlapping, prefer_matching_numbers, rrf_fuse,
+                           with_other_language)
 
 
 def passage(cid, doc, start, end, text=None, sim=None):
@@ -116,6 +119,21 @@ def test_passages_naming_the_questions_year_come_first():
     assert [x.text for x in prefer_matching_numbers("Who won the 2018 Tour de France?", ranked)] == [
         ranked[1].text, ranked[0].text, ranked[2].text]  # stable otherwise
     assert prefer_matching_numbers("Who won the Tour?", ranked) == ranked
+
+
+def test_the_best_passage_in_another_language_moves_up_when_dense_search_nearly_ties_it():
+    def p(cid, text, similarity=None):
+        return Passage(cid, cid, "Title", f"{cid}.md", text, 0, len(text), similarity=similarity)
+    en = [p(f"en{i}", f"The hospital rebuild will cost {400 + i} million euros, officials said on Monday.") for i in range(3)]
+    zh = p("zh", "公司总经理林秀梅说，改装工程将耗资4200万元，由本地的海港船厂承担。")
+    fused = en + [zh]
+    question = "How much will the refit of the ferries cost?"
+    near = [replace(en[0], similarity=0.81), replace(zh, similarity=0.79)]
+    assert [x.chunk_id for x in with_other_language(question, fused, near)] == ["en0", "zh", "en1", "en2"]
+    far = [replace(en[0], similarity=0.81), replace(zh, similarity=0.70)]  # 0.11 below the best: not a near tie
+    assert with_other_language(question, fused, far) == fused
+    assert with_other_language("改装工程耗资多少？", fused, near) == fused  # the best other-language passage (English) is first
+    assert with_other_language(question, en, near[:1]) == en  # nothing in another language: unchanged
 
 
 def test_top_indices_picks_the_best_positive_scores_in_order():
