@@ -26,6 +26,7 @@ MAX_TOKENS = 1024  # the longest translation written, whatever the passage
 MARKUP = 64  # tokens of chat-template markup around the prompt
 LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:english\s+|chinese\s+|german\s+|french\s+|spanish\s+)?translation(?:\s+into\s+\w+)?|译文|翻译|中文翻译)\s*[:：]\s*",
                   re.IGNORECASE)
+TAIL = re.compile(r"\n\s*(?:-{3,}|\*{3,}|\(?(?:note|注)\s*[:：]).*\Z", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,14 @@ def token_cap(passage_tokens: int, room: int) -> int:
 
 
 def cleaned(reply: str) -> str:
-    """The model's reply without a "Translation:" lead it may echo from the prompt.
+    """The model's reply without a "Translation:" lead it may echo from the prompt, nor a note about the
+    translation it may add after a rule or a "Note:" line.
 
     ``cleaned('Translation into English: The ferry runs. ') -> 'The ferry runs.'``; ``cleaned('译文：渡轮。') -> '渡轮。'``;
+    ``cleaned('渡轮。\n---\n\nNote: The translation keeps…') -> '渡轮。'``;
     ``cleaned('The translation was late.') -> 'The translation was late.'``
     """
-    return LEAD.sub("", (reply or "").strip(), count=1).strip()
+    return TAIL.sub("", LEAD.sub("", (reply or "").strip(), count=1)).strip()
 
 
 def translate(assistant, text: str, into: str) -> Translation:

@@ -82,10 +82,13 @@ def test_the_token_cap_grows_with_the_passage_within_bounds():
     assert token_cap(100, 4000) >= 200 and token_cap(5000, 4000) == 1024 and token_cap(100, 50) == 50
 
 
-def test_a_lead_the_model_echoes_is_cut_and_the_text_kept():
+def test_a_lead_or_a_note_the_model_adds_is_cut_and_the_text_kept():
     assert cleaned("English translation: The ferry runs.") == "The ferry runs."
     assert cleaned("译文：渡轮每天往返六次。") == "渡轮每天往返六次。"
     assert cleaned("Translations of old laws differ.") == "Translations of old laws differ."
+    assert cleaned("美国和中国。\n---\n\nNote: The translation maintains the original structure.") == "美国和中国。"
+    assert cleaned("Ferries.\n(Note: kept the names)") == "Ferries."
+    assert cleaned("A -- B --- C.\nNotes follow.") == "A -- B --- C.\nNotes follow."
 
 
 # -- the model call, with a stand-in model ------------------------------------------------------------------------
