@@ -24,8 +24,9 @@ log = logging.getLogger("rag.translation")
 LABEL = "Machine translation by the local model — not the article's words"
 MAX_TOKENS = 1024  # the longest translation written, whatever the passage
 MARKUP = 64  # tokens of chat-template markup around the prompt
-LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:english\s+|chinese\s+|german\s+|french\s+|spanish\s+)?translation(?:\s+into\s+\w+)?|译文|翻译|中文翻译)\s*[:：]\s*",
-                  re.IGNORECASE)
+# "Translation:", "English translation:", "Translation into English:", "译文：" opening a reply
+LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:(?:english|chinese|german|french|spanish)\s+)?translation(?:\s+into\s+\w+)?"
+                  r"|译文|翻译|中文翻译)\s*[:：]\s*", re.IGNORECASE)
 TAIL = re.compile(r"\n\s*(?:-{3,}|\*{3,}|\(?(?:note|注)\s*[:：]).*\Z", re.IGNORECASE | re.DOTALL)
 
 
@@ -107,9 +108,10 @@ def translate(assistant, text: str, into: str) -> Translation:
     """The local model's translation of a passage into the reader's language (a code of text.LANGUAGES, as
     ``text.language(question)`` gives it), taken in an answer slot like any answer.
 
-    ``translate(assistant, '公司总经理林秀梅说，改装工程将耗资4200万元。', 'en')
-    -> Translation('The general manager Lin Xiumei said the refit will cost 42 million yuan.', 'en', 'zh')``
-    (about 6 s on the 2-core machine: docs/languages.md).
+    ``translate(assistant, '…公司总经理林秀梅说，改装工程将耗资4200万元，由本地的海港船厂承担。…', 'en')
+    -> Translation("… The company's CEO, Lin Shumei, said that the conversion project will cost 420 million yuan, …",
+    'en', 'zh')``: about 10 s for those three sentences on the 2-core machine (docs/languages.md), and the
+    figure wrong (4200万 is 42 million), which is why it is always shown as the model's, beside the original.
 
     Raises:
         TranslationError: the text is empty, already in that language, too long for the window, or the model
@@ -139,7 +141,8 @@ def translate(assistant, text: str, into: str) -> Translation:
         raise TranslationError(f"The local model could not translate this passage: {exc}") from None
     except Exception:
         log.exception("Translating a passage failed")
-        raise TranslationError("The local model could not translate this passage; the details are in the log.") from None
+        raise TranslationError("The local model could not translate this passage; "
+                               "the details are in the log.") from None
     if not reply:
         raise TranslationError("The local model wrote no translation of this passage.")
     return Translation(reply, into, source)

@@ -162,6 +162,21 @@ def test_the_button_is_offered_while_the_newest_answer_cites_an_untranslated_oth
     assert untranslated([]) is None
 
 
+def test_the_chat_translates_the_newest_answers_passages_and_says_why_one_failed():
+    from rag.web.chat import Chat
+
+    record = {"citations": [{"n": 1, "text": ENGLISH}, {"n": 2, "text": CHINESE}]}
+    turns = [{"question": QUESTION, "status": "answer", "sources": card(), "record": record}]
+    *_, (panel, after, notice) = Chat(helper(FakeGenerator("The refit <i>costs</i> 42 million yuan."))).translate_sources(turns)
+    assert "The refit &lt;i&gt;costs&lt;/i&gt; 42 million yuan." in panel and notice == ""
+    assert view.has_translation(after[0]["sources"], 1, 2) and not view.has_translation(after[0]["sources"], 1, 1)
+    assert untranslated(after) is None  # the button goes
+    fresh = [dict(turns[0], sources=card())]
+    *_, (panel, after, notice) = Chat(helper(FakeGenerator(ModelError("The model is gone.")))).translate_sources(fresh)
+    assert notice == "⚠️ Source 2: The local model could not translate this passage: The model is gone."
+    assert not view.has_translation(after[0]["sources"], 1, 2) and untranslated(after) == (1, [2])  # it may be asked again
+
+
 def test_rag_ask_takes_translate():
     args = build_parser().parse_args(["ask", "--translate", "How", "much?"])
     assert args.translate and args.question == ["How", "much?"]

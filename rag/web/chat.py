@@ -111,7 +111,7 @@ class Chat:
             try:
                 done = translate(self.assistant, texts[n], into)
             except RagError as exc:
-                failed.append(f"[{n}]: {exc}")
+                failed.append(f"Source {n}: {exc}")
                 continue
             turn["sources"] = view.with_translation(turn["sources"], number, n, view.translation_html(done, number, n))
             yield view.sources_panel(turns), turns, ""
