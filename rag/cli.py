@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from .bench.command import add_bench_parser
 from .cli_common import (COMMON_FLAGS, add_collection_flag, add_setting_flags, in_collection, settings_from,  # noqa: F401
@@ -20,7 +20,8 @@ from .dates import spoken_date
 from .errors import RagError
 from .evaluation.command import add_eval_parser
 from .settings import Settings, settings_rows, settings_table
-from .text import inert, inert_piece, rewrite_markers
+from .text import LANGUAGES, inert, inert_piece, language, rewrite_markers
+from .translation import LABEL, to_translate, translate
 
 
 
@@ -93,10 +94,31 @@ def cmd_ask(args) -> int:
             print("\n(cut off: not an answer)", flush=True)
         raise
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-    else:
-        print_answer(answer)
+        shown_json = answer.to_json()
+        if args.translate:
+            shown_json["translations"] = [{"n": n, **t.to_json(), "text": inert(t.text)}  # model output: inert
+                                          for n, t in translate_cited(assistant, answer)]
+        print(json.dumps(shown_json, ensure_ascii=False, indent=2))
+        return 0
+    print_answer(answer)
+    if args.translate and answer.citations and not to_translate(answer.citations, answer.question):
+        status("No cited passage is in another language than the question: nothing to translate.")
+    if args.translate:
+        for n, t in translate_cited(assistant, answer):
+            print(f"\n[{n}] {LABEL} ({LANGUAGES[t.source_language]} → {LANGUAGES[t.language]}):\n    "
+                  + inert(t.text).replace("\n", "\n    "), flush=True)
     return 0
+
+
+def translate_cited(assistant, answer) -> Iterator:
+    """(n, Translation) of each cited passage in another language than the question (translation.py), one at a
+    time as the model writes it; one the model cannot translate is said on stderr and left out."""
+    into, texts = language(answer.question), {c.n: c.text for c in answer.citations}
+    for n in to_translate(answer.citations, answer.question):
+        try:
+            yield n, translate(assistant, texts[n], into)
+        except RagError as exc:
+            status(f"source [{n}] not translated: {exc}")
 
 
 def print_answer(answer) -> None:
@@ -153,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="Answer a question with numbered, checked sources.")
     ask.add_argument("question", nargs="+", help="The question.")
     ask.add_argument("--json", action="store_true", help="Print the answer as JSON.")
+    ask.add_argument("--translate", action="store_true", help="Also print the local model's translation of each cited "
+                     "passage in another language than the question (marked as a machine translation).")
     ask.set_defaults(run=cmd_ask)
     prepare = sub.add_parser("prepare-model", help="Join and verify the bundled default model; print its path.")
     prepare.set_defaults(run=cmd_prepare_model)

@@ -31,3 +31,7 @@ class QuestionError(RagError):
 
 class SettingsError(RagError):
     """A setting is unknown or out of bounds."""
+
+
+class TranslationError(RagError):
+    """A passage cannot be translated: empty, already in the reader's language, or the model failed."""

@@ -29,7 +29,7 @@ from .text import LANGUAGES, language, strip_markers
 
 log = logging.getLogger("rag.generation")
 PROMPT_FILES = ("system", "answer", "source", "refusal", "rewrite", "followup", "check", "claim", "dated", "now", "period",
-                "language", "newer")
+                "language", "newer", "translate")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Prompts:
     period: str  # said when it asks about a time of its own ({period})
     language: str  # said when the question is not in English: answer in its language ({language})
     newer: str  # does newer source [{n}] ({date}) say that {claim} is no longer so? (checks.check_outdated)
+    translate: str  # a cited passage ({text}) from {source} into {language}, on demand (translation.py)
 
 
 def load_prompts(folder: Path) -> Prompts:

@@ -451,6 +451,15 @@ def test_a_chinese_question_is_answered_in_chinese_from_a_chinese_article_and_an
     text = last_bot(page).inner_text()
     assert re.search(r"42 million|4200|42,000,000", text) and last_bot(page).locator("a.cite").count() >= 1, text
     shoot(page, "16-english-question-chinese-article")
+    page.click("#translate")  # offered: the answer cites a Chinese passage for an English question
+    page.wait_for_selector("#sources details[open] .source-translation", timeout=ANSWER_TIMEOUT_S * 1000)
+    translated = page.locator("#sources details[open] .source-translation").first
+    assert "Machine translation by the local model — not the article's words" in translated.inner_text()
+    assert re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", translated.locator("p").inner_text())  # in English
+    highlighted = " ".join(page.locator("#sources details[open] mark").all_inner_texts())
+    assert "4200万元" in highlighted, highlighted  # the citation stays the article's own sentence, highlighted
+    page.wait_for_selector("#translate", state="hidden")  # every passage to translate is translated
+    shoot(page, "17-translated-passage")
 
 
 def test_adding_a_loopback_page_by_link_is_refused_in_one_sentence(page, app_server, site, requests_seen):

@@ -14,6 +14,8 @@ import gradio as gr
 from .. import catalog
 from ..errors import RagError
 from ..pipeline import Answer, Assistant, Retrieved
+from ..text import LANGUAGES, language
+from ..translation import to_translate, translate
 from . import presentation as view
 from .conversations import answer_record
 
@@ -90,6 +92,36 @@ class Chat:
     def clear():
         return [], view.sources_panel([]), [], ""
 
+    # -- translation on demand ------------------------------------------------------------------
+    def translate_sources(self, turns: list):
+        """Translate the newest answer's cited passages that are in another language than its question, one by one,
+        each shown under its original in the Sources panel; yields (sources panel, turns, notice)."""
+        turns = list(turns or [])
+        found = untranslated(turns)
+        if not found:
+            yield gr.skip(), turns, view.error_markdown("No cited passage of the last answer is in another language "
+                                                        "than its question.")
+            return
+        number, numbers = found
+        turn = turns[number - 1]
+        into, texts = language(turn["question"]), {c["n"]: c["text"] for c in turn["record"]["citations"]}
+        failed = []
+        for n in numbers:
+            yield gr.skip(), turns, view.progress_markdown(f"Translating source [{n}] into {LANGUAGES[into]}…")
+            try:
+                done = translate(self.assistant, texts[n], into)
+            except RagError as exc:
+                failed.append(f"Source {n}: {exc}")
+                continue
+            turn["sources"] = view.with_translation(turn["sources"], number, n, view.translation_html(done, number, n))
+            yield view.sources_panel(turns), turns, ""
+        yield view.sources_panel(turns), turns, view.error_markdown(" ".join(failed)) if failed else ""
+
+    @staticmethod
+    def translate_button(turns: list):
+        """The translate button, shown only while the newest answer cites a passage still to translate."""
+        return gr.update(visible=bool(untranslated(turns or [])))
+
     # -- API (gradio_client) ------------------------------------------------------------------
     def api_ask(self, question: str, history: Optional[list] = None, top_k: Optional[int] = None,
                 temperature: Optional[float] = None, max_tokens: Optional[int] = None,
@@ -105,3 +137,19 @@ class Chat:
         except Exception:
             log.exception("API ask %r failed", question)
             raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+
+
+def untranslated(turns: list) -> Optional[tuple[int, list[int]]]:
+    """(turn number, source numbers) of the newest answered turn's cited passages in another language than its
+    question that show no translation yet; None when there are none (the newest answer is the one shown open).
+
+    ``untranslated([{'question': 'How much?', 'status': 'answer', 'sources': '…',
+    'record': {'citations': [{'n': 1, 'text': '改装工程将耗资4200万元。'}]}}]) -> (1, [1])``
+    """
+    answered = [(number, t) for number, t in enumerate(turns, 1) if t.get("sources")]
+    if not answered or answered[-1][1].get("status") != "answer":
+        return None
+    number, turn = answered[-1]
+    numbers = [n for n in to_translate((turn.get("record") or {}).get("citations") or [], turn["question"])
+               if not view.has_translation(turn["sources"], number, n)]
+    return (number, numbers) if numbers else None

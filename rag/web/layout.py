@@ -122,6 +122,8 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
         with gr.Column(scale=2, min_width=320):
             gr.Markdown("### Sources")
             sources = gr.HTML(view.sources_panel([]), elem_id="sources")
+            translate = gr.Button("Translate cited passages", size="sm", elem_id="translate", visible=False)
+            translated = gr.Markdown(elem_id="translate-notice")  # its progress, or why a passage was not translated
 
     pending = gr.State("")
     ask_inputs, ask_outputs = [turns, top_k, temperature, max_tokens, collection], [chatbot, sources, turns]
@@ -134,26 +136,31 @@ def chat_tab(demo: gr.Blocks, chat: Chat, sidebar: Sidebar, settings: Settings, 
     private = dict(queue=False, api_visibility="private")
     keep = dict(fn=sidebar.save, inputs=[conversation, browser, turns], outputs=[conversation, browser, listed, title,
                                                                                   notice], **private)
+    offer = dict(fn=chat.translate_button, inputs=[turns], outputs=[translate], **private)
     for ask in asks:  # each answer is stored as it ends (a stopped one by stop, below)
-        ask.then(**keep)
+        ask.then(**keep).then(**offer)
+    # the local model's translations of the newest answer's other-language passages, beside them; in an answer slot
+    (translate.click(chat.translate_sources, [turns], [sources, turns, translated], **generating)
+     .then(**keep).then(**offer))
     # Cancel first, then show the result: a streamed update already on its way when the stream is cancelled
     # would otherwise land after "(stopped)" or after clearing, and bring the cursor or the old answer back.
-    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, **private).then(**keep)
+    stop.click(None, cancels=asks, queue=False).then(chat.stop, [turns], ask_outputs, **private).then(**keep).then(**offer)
     for trigger in (clear.click, chatbot.clear):  # a new conversation; the previous one stays in the list
         (trigger(None, cancels=asks, queue=False).then(chat.clear, None, [*ask_outputs, question], **private)
-         .then(sidebar.new, [browser], [conversation, browser, listed, title], **private))
+         .then(sidebar.new, [browser], [conversation, browser, listed, title], **private).then(**offer))
     shown = [chatbot, sources, turns, conversation, browser, title, notice]
     (demo.load(sidebar.start, [browser], [browser, listed, chatbot, sources, turns, conversation, title, notice],
                **private)
-     .then(chat.collection_of, [turns], [collection], **private))  # a reload reopens it in its collection
+     .then(chat.collection_of, [turns], [collection], **private).then(**offer))  # a reload reopens it in its collection
     (listed.input(None, cancels=asks, queue=False).then(sidebar.open, [listed, browser], shown, **private)
-     .then(chat.collection_of, [turns], [collection], **private))
+     .then(chat.collection_of, [turns], [collection], **private).then(**offer))
     rename.click(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
     title.submit(sidebar.rename, [conversation, title, browser], [listed, title, notice], **private)
     confirmed = gr.Checkbox(False, visible=False)  # the page's confirm() answer (a State's value comes from the server)
     delete.click(sidebar.delete, [confirmed, conversation, browser], [*shown[:5], listed, title, notice], **private,
                  api_name="conversation_delete",  # its own name: "delete" is the documents' /delete endpoint
-                 js="(yes, id, browser) => [confirm('Delete this conversation? This cannot be undone.'), id, browser]")
+                 js="(yes, id, browser) => [confirm('Delete this conversation? This cannot be undone.'), id, browser]"
+                 ).then(**offer)
     export.click(sidebar.export, [conversation, browser, turns], [exported], **private)
     with gr.Column(visible=False):  # /chat: this tab's handler and per-session history, for gradio_client
         api_question, api_send = gr.Textbox(), gr.Button()

@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Sequence
 from ..answerability import REASONS
 from ..citations import marked_text, note_of
 from ..dates import spoken_date
-from ..text import inert_piece
+from ..text import LANGUAGES, inert_piece
 
 MARKER = re.compile(r"\[(\d+)\]")  # the one [n] form left after citations.clean_markers, in escaped text
 TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
@@ -194,6 +194,39 @@ def citation_cards(answer, turn: int) -> list[str]:
     return [source_card(c.n, turn, c.title, c.source, ("… " if c.start > 0 else "") + highlight(c.text, c.highlights),
                         f" · characters {c.start:,}–{c.end:,}", "" if c.supported else flag, c.date)
             for c in answer.citations]
+
+
+def translation_html(translation, turn: int, n: int) -> str:
+    """The local model's translation of source n (translation.Translation), under its label, to go beside the
+    original passage (with_translation), never in place of it.
+
+    ``translation_html(Translation('Cost: 42m <b>', 'en', 'zh'), 2, 1)`` -> ``'<div class="source-translation"
+    data-for="src-2-1" lang="en"><div class="translation-label">Machine translation by the local model — not the
+    article's words (Chinese → English)</div><p>Cost: 42m &lt;b&gt;</p></div>'``
+    """
+    languages = f" ({LANGUAGES[translation.source_language]} → {LANGUAGES[translation.language]})"
+    text = "<br>".join(escape(line) for line in translation.text.splitlines() if line.strip())
+    return (f'<div class="source-translation" data-for="{source_id(turn, n)}" lang="{escape(translation.language)}">'
+            f'<div class="translation-label">{escape(translation.label + languages)}</div><p>{text}</p></div>')
+
+
+def with_translation(sources: str, turn: int, n: int, piece: str) -> str:
+    """A turn's sources (sources_html) with piece added at the end of source n's card, after its passage; unchanged
+    when that card is not there or already has a translation.
+
+    ``with_translation('<article … id="src-1-1">…</blockquote></article>', 1, 1, '<div …>')``
+    -> ``'<article … id="src-1-1">…</blockquote><div …></article>'``
+    """
+    card = sources.find(f'id="{source_id(turn, n)}"')
+    end = sources.find("</article>", card)
+    if card < 0 or end < 0 or has_translation(sources, turn, n):
+        return sources
+    return sources[:end] + piece + sources[end:]
+
+
+def has_translation(sources: str, turn: int, n: int) -> bool:
+    """Whether source n of a turn already shows a translation (the passages' own text is escaped: none can fake it)."""
+    return f'data-for="{source_id(turn, n)}"' in sources
 
 
 def passage_cards(passages: Sequence, turn: int, limit: Optional[int] = None) -> list[str]:

@@ -45,6 +45,10 @@ details.sources-turn > summary { cursor: pointer; font-weight: 600; font-size: 0
 .source-text { margin: 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
   font-size: 0.9rem; line-height: 1.5; white-space: pre-wrap; }
 .source-text mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
+.source-translation { margin: 0.5rem 0 0 0; padding: 0.3rem 0.6rem; border-left: 3px dashed #94a3b8;
+  font-size: 0.88rem; line-height: 1.5; }
+.source-translation p { margin: 0.2rem 0 0 0; font-style: italic; }
+.translation-label { font-size: 0.75rem; font-weight: 600; color: #64748b; }
 """
 
 # A click on [n] in an answer opens that answer's sources, scrolls to source n and marks it.
