@@ -56,7 +56,7 @@ serve-llama: $(LLAMA_SERVER) model
 # Two workers, each taking whole test files (their shared app, browser and servers stay one per file): 15.5 min
 # against 26.6 min in one process on the 2-core dev machine (docs/development.md).
 test: setup $(VENV)/.installed-dev chromium $(LLAMA_SERVER)
-	scripts/offline.sh $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	scripts/offline.sh $(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast tier for the inner loop: unit and pure-logic tests (no model, no server, no browser), offline, in
 # under 2 minutes. `make test` runs these too, with everything else; CI runs `make test`.

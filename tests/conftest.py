@@ -36,22 +36,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: needs the model, a server, the app or a browser (left out of `make check`)")
 
 
-# The test files that take longest (seconds summed over their tests, 2026-12-07 clean-clone run), heaviest first.
-# `make test` hands whole files to two workers in collection order (`--no-loadscope-reorder`): started first, the
-# long files end together, and the many short ones fill the gaps. (xdist's default order, most tests first, left
-# the few long files for last, one worker running them while the other sat idle.)
-HEAVIEST_FILES = ("test_app_api", "test_app_browser", "test_bench", "test_cli", "test_load", "test_faults",
-                  "test_index", "test_shared_index", "test_evaluation", "test_app_concurrency", "test_collections",
-                  "test_conversations_browser", "test_openai_api", "test_mcp", "test_grounding_browser",
-                  "test_collections_app", "test_llama_server", "test_remote", "test_streams", "test_access")
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    rank = {name: i for i, name in enumerate(HEAVIEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: each file's own order is kept
 
 
 @pytest.fixture(autouse=True)
