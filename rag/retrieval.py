@@ -108,9 +108,11 @@ def with_other_language(question: str, fused: list[Passage], dense: list[Passage
     """
     if not dense:
         return fused
-    asked, best = language(question), dense[0].similarity or 0.0
-    other = next((p for p in dense if language(p.text) != asked), None)
-    if other is None or (other.similarity or 0.0) < best - margin:
+    floor = (dense[0].similarity or 0.0) - margin
+    near = [p for p in dense if (p.similarity or 0.0) >= floor]  # dense is best first: only these can move up
+    asked = language(question)
+    other = next((p for p in near if language(p.text) != asked), None)
+    if other is None:
         return fused
     at = next((i for i, p in enumerate(fused) if p.chunk_id == other.chunk_id), None)
     if at is None or at <= OTHER_LANGUAGE_PLACE:
