@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable, Optional, Sequence
 
 from . import grounding, reasons
@@ -95,6 +95,35 @@ def order(passages: Sequence, frame: TimeFrame, on_subject) -> list:
     else:
         return list(passages)
     return [p for _, p in sorted(enumerate(passages), key=key)]
+
+
+def written_by_then(passages: Sequence, frame: TimeFrame, on_subject) -> list:
+    """For a question about the state of things at a past time, the passages that tell it: on the subject, those dated
+    in the period and the newest one before it ("as of": the newest up to its end). Later articles are left out
+    unless they name a year of the period (looking back), and so are older ones, which it replaced: given both, the
+    model answers with the fact of another time ("who led it in 2022?" answered with the chief executive named in
+    2025, "the cost as of 2021" with the estimate of 2018). Events ("who won in 2020?"), other questions, passages off
+    the subject or undated, and a subject with no article by then keep all.
+
+    ``[p.date for p in written_by_then([p('2018-09-12'), p('2020-05-27'), p('2025-06-11')], as_of_2021, on)]
+    -> ['2020-05-27']``
+    """
+    start, end = day_of(frame.start), day_of(frame.end)
+    if frame.kind != "period" or end is None or not frame.stative:
+        return list(passages)
+    dated = [(p, day_of(p.date)) for p in passages if on_subject(p) and day_of(p.date)]
+    if not any(day <= end for _, day in dated):
+        return list(passages)
+    before = [day for _, day in dated if day < (start or end + timedelta(days=1))]
+
+    def looks_back(p) -> bool:
+        return bool(start) and whole_years(frame) and any(start.year <= y <= end.year for y in years_named(p.text, p.date))
+
+    def tells(p, day) -> bool:
+        return (before and day == max(before)) or (start is not None and start <= day <= end) or (day > end and looks_back(p))
+
+    told = {id(p) for p, day in dated if tells(p, day)}
+    return [p for p in passages if id(p) in told or not (on_subject(p) and day_of(p.date))]
 
 
 def coverage(frame: TimeFrame, passages: Sequence) -> tuple[bool, bool, list[date]]:

@@ -32,7 +32,7 @@ from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
 from .timeline import events, latest, timeline_answer
-from .chronology import Candidates, about, order, subject
+from .chronology import Candidates, about, order, subject, written_by_then
 from .when import TimeFrame, read_question
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
@@ -222,16 +222,16 @@ class Assistant(Checks):
         def arrange(candidates: list[Passage]) -> list[Passage]:
             on_subject = about(wanted, self.articles({p.doc_id for p in candidates}) if wanted else None)
             arranged = order(candidates, frame, on_subject)
-            if pool is not None:
+            if pool is not None:  # the time rules read them all (a later article brackets a period)
                 pool.passages, pool.on_subject = arranged, on_subject
-            return arranged
+            return written_by_then(arranged, frame, on_subject)
 
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
                                        settings.prefer_numbers, arrange)
         passages = pack_context(without_instructions(ranked), self.generator.count, budget)
         if settings.context_mode == "sentences":  # no sentence sharing a word with the question: whole passages
             passages = select_sentences(standalone, passages, self.generator.count,
-                                        min(settings.sentence_tokens, budget)) or passages
+                                        min(settings.sentence_tokens, budget), spread=across_time(passages, frame)) or passages
         return ranked, passages
 
     def articles(self, doc_ids: set[str]) -> dict[str, str]:
@@ -291,6 +291,14 @@ def context_budget(settings: Settings, fixed_tokens: int) -> int:
         raise QuestionError(f"The question is too long for the model's {settings.n_ctx:,}-token window "
                             "(with room for sources and the answer); please shorten it.")
     return min(settings.context_tokens, room)
+
+
+def across_time(passages: Sequence[Passage], frame: TimeFrame) -> bool:
+    """Whether the answer is read across articles of several dates: the question has a time (when.read_question;
+    present tense is "now") and the passages more than one date. Then the sentence choice keeps each best sentence
+    before any neighbour (context.choose's spread). ``across_time([p('2019'), p('2023')], TimeFrame('now')) -> True``;
+    one article, or no time: False."""
+    return bool(frame.kind) and len({p.date for p in passages if p.date}) > 1
 
 
 def ms_since(started: float) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from .distinctive import document_frequencies, in_collection
+from .implied import implied
 from .index import Index
 from .text import language, numbers, words
 
@@ -242,7 +243,7 @@ class Retriever:
         """Best chunks by BM25 over title and text, read from the store as it is now (a chunk deleted or changed
         since the model was built is never returned as it was), except those just read by dense search (known)."""
         lexical = self.bm25_model()
-        query = bm25_tokens([question])[0]
+        query = bm25_tokens([f"{question} {implied(question)}"])[0]  # "who runs X": "chief executive" too
         if not lexical.ids or not query:
             return []
         ids = [lexical.ids[i] for i in top_indices(lexical.model.get_scores(query), n)]

@@ -54,6 +54,13 @@ def test_choose_keeps_the_best_sentence_with_its_neighbours_within_budget():
     assert choose([], [], 100) == set()
 
 
+def test_spread_keeps_every_seed_that_fits_before_any_neighbour():
+    sentences = [Sentence(0, i * 10, i * 10 + 9, 10) for i in range(3)]
+    assert choose(sentences, [0.9, 0.1, 0.8], 30) == {0, 1}  # the best with its neighbour
+    assert choose(sentences, [0.9, 0.1, 0.8], 30, spread=True) == {0, 2}  # two relevant sentences first
+    assert choose(sentences, [0.9, 0.1, 0.8], 45, spread=True) == {0, 1, 2}  # room left: the neighbour joins them
+
+
 def test_neighbours_never_cross_passages():
     sentences = [Sentence(0, 0, 9, 5), Sentence(1, 0, 9, 5)]
     assert choose(sentences, [0.9, 0.0], 12) == {0}

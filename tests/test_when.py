@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chronology import about, coverage, distance, order, subject, uncovered
+from rag.chronology import about, coverage, distance, order, subject, uncovered, written_by_then
 from rag.retrieval import Passage
 from rag.timeline import event_date, events, lines
 from rag.when import TimeFrame, is_stative, period_words, read_question
@@ -88,6 +88,26 @@ def test_now_puts_the_newest_article_on_the_subject_first_and_keeps_the_rest_by_
     assert [p.date for p in ordered] == ["2023-06-19", "2021-09-22", "2019-11-06", "2024-05-22"]
     assert order(passages, TimeFrame("now"), lambda p: False) == passages  # nothing on the subject: unchanged
     assert order(passages, TimeFrame(), on_subject) == passages
+
+
+def test_a_question_about_a_past_state_reads_the_articles_of_that_time():
+    passages = [passage("2018-09-12", "Estimated to cost 640 million."),
+                passage("2020-05-27", "The estimate rose to 735 million."),
+                passage("2022-10-19", "chief executive Marek Novak said."),
+                passage("2025-06-11", "Ingrid Solberg, who became chief executive in January."),
+                passage("2025-07-01", "The line was delayed for a second time in 2022."),  # looks back at 2022
+                passage("2025-08-01", "Off the subject.", doc="other")]
+    on_subject = lambda p: p.doc_id != "other"  # noqa: E731
+    kept = lambda question, given=passages: [p.date for p in written_by_then(given, read_question(question, TODAY), on_subject)]  # noqa: E731
+    # in the period, the newest before it, and a later one looking back; the older one and the later ones left out
+    assert kept("Who led Harwick Rail in 2022?") == ["2020-05-27", "2022-10-19", "2025-07-01", "2025-08-01"]
+    assert kept("What was the estimated cost as of 2021?") == ["2020-05-27", "2025-08-01"]  # the newest by then
+    assert kept("Who was running Harwick Rail as of March 2023?") == ["2022-10-19", "2025-08-01"]
+    # nothing on the subject written by then: all are kept (the refusal rule decides)
+    assert kept("Who led Harwick Rail in 2015?") == [p.date for p in passages]
+    # events, "now" and questions with no time keep every passage
+    for frame in (read_question("Who won the title in 2022?", TODAY), TimeFrame("now"), TimeFrame()):
+        assert written_by_then(passages, frame, on_subject) == passages
 
 
 def test_a_name_of_several_words_is_on_the_subject_only_with_all_its_words():
