@@ -97,13 +97,23 @@ def order(passages: Sequence, frame: TimeFrame, on_subject) -> list:
     return [p for _, p in sorted(enumerate(passages), key=key)]
 
 
+LEAD_CHARS = 400  # an article's title and first paragraph: where news names what it is about
+
+
+def lead(article: str) -> str:
+    """An article's title and opening (its first LEAD_CHARS characters): an article that names a subject only further
+    down ("… is often compared with the rebuild of Ostvale General Hospital") is not about it."""
+    return article[:LEAD_CHARS]
+
+
 def written_by_then(passages: Sequence, frame: TimeFrame, on_subject) -> list:
     """For a question about the state of things at a past time, the passages that tell it: on the subject, those dated
     in the period and the newest one before it ("as of": the newest up to its end). Later articles are left out
     unless they name a year of the period (looking back), and so are older ones, which it replaced: given both, the
     model answers with the fact of another time ("who led it in 2022?" answered with the chief executive named in
     2025, "the cost as of 2021" with the estimate of 2018). Events ("who won in 2020?"), other questions, passages off
-    the subject or undated, and a subject with no article by then keep all.
+    the subject or undated, and a subject with no article by then keep all. on_subject is the pipeline's test of an
+    article's lead (lead()): an article naming the subject in passing neither counts as its newest nor is left out.
 
     ``[p.date for p in written_by_then([p('2018-09-12'), p('2020-05-27'), p('2025-06-11')], as_of_2021, on)]
     -> ['2020-05-27']``

@@ -32,7 +32,7 @@ from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
 from .timeline import events, latest, timeline_answer
-from .chronology import Candidates, about, order, subject, written_by_then
+from .chronology import Candidates, about, lead, order, subject, written_by_then
 from .when import TimeFrame, read_question
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
@@ -220,11 +220,13 @@ class Assistant(Checks):
         wanted = subject(standalone, frame) if frame.kind else []
 
         def arrange(candidates: list[Passage]) -> list[Passage]:
-            on_subject = about(wanted, self.articles({p.doc_id for p in candidates}) if wanted else None)
+            texts = self.articles({p.doc_id for p in candidates}) if wanted else None
+            on_subject = about(wanted, texts)
             arranged = order(candidates, frame, on_subject)
             if pool is not None:  # the time rules read them all (a later article brackets a period)
                 pool.passages, pool.on_subject = arranged, on_subject
-            return written_by_then(arranged, frame, on_subject)
+            leading = about(wanted, {doc: lead(text) for doc, text in texts.items()}) if texts else on_subject
+            return written_by_then(arranged, frame, leading)
 
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
                                        settings.prefer_numbers, arrange)
@@ -235,14 +237,17 @@ class Assistant(Checks):
         return ranked, passages
 
     def articles(self, doc_ids: set[str]) -> dict[str, str]:
-        """The title and whole text of each article (its chunks joined), by doc_id: what a question's subject is
-        looked for in (an article names its subject in its first paragraph, not in every chunk)."""
+        """The title and whole text of each article (its chunks joined in order), by doc_id: what a question's subject
+        is looked for in (an article names its subject in its first paragraph, not in every chunk)."""
         got = self.index.guard(self.index.collection.get, where={"doc_id": {"$in": sorted(doc_ids)}},
                                include=["documents", "metadatas"])
-        texts: dict[str, list[str]] = {}
+        chunks: dict[str, list[tuple[int, str]]] = {}
+        titles: dict[str, str] = {}
         for text, meta in zip(got["documents"], got["metadatas"]):
-            texts.setdefault(meta["doc_id"], [meta.get("title", "")]).append(text)
-        return {doc_id: "\n".join(parts) for doc_id, parts in texts.items()}
+            chunks.setdefault(meta["doc_id"], []).append((meta.get("start", 0), text))
+            titles[meta["doc_id"]] = meta.get("title", "")
+        return {doc_id: "\n".join([titles[doc_id], *(text for _, text in sorted(parts))])
+                for doc_id, parts in chunks.items()}
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]], rewrite: str = "context") -> str:
         """What retrieval searches for a follow-up. One that stands alone is searched as it is (unless

@@ -36,6 +36,9 @@ PREPOSITION = {"as of": "as_of", "by": "as_of", "until": "as_of", "till": "as_of
                "prior to": "before", "since": "since", "after": "after", "from": "since", "in": "in", "during": "in",
                "throughout": "in", "over": "in", "for": "in", "at": "in", "on": "in", "around": "in", "of": "in"}
 FRAME = re.compile(rf"\b(?P<prep>{'|'.join(sorted(PREPOSITION, key=len, reverse=True))})\s+{WHEN}", re.I)
+# "before the 2024 revision", "since the 2019 election": a year's event as an anchor (without the preposition, "the
+# 2018 Tour" names an edition); before it is the state up to the year before, after it from the year's start.
+ANCHOR = re.compile(rf"\b(?P<prep>before|prior to|until|after|since)\s+the\s+(?P<year>{YEAR})\s+(?-i:[a-z])", re.I)
 RANGE = re.compile(rf"\b(?:between|from)\s+(?P<a>{YEAR})\s+(?:and|to|until|through|-|–)\s+(?P<b>{YEAR})\b", re.I)
 RELATIVE = re.compile(r"\b(?P<rel>last|this|past|previous)\s+(?P<unit>year|month)\b", re.I)
 NOW = re.compile(r"\b(?:now|currently|current|still|today|these days|at present|presently|nowadays|at the moment|"
@@ -101,6 +104,11 @@ def read_question(question: str, today: date) -> TimeFrame:
         start, end = bounds(framed)
         if start:
             return from_preposition(PREPOSITION[framed["prep"].lower()], start, end, framed.group(0), common)
+    anchor = ANCHOR.search(question)
+    if anchor:
+        kind = "since" if anchor["prep"].lower() in ("after", "since") else "before"
+        year = anchor["year"]
+        return from_preposition(kind, f"{year}-01-01", f"{year}-12-31", f"{anchor['prep']} {year}", common)
     chinese = ZH_FRAME.search(question)
     if chinese:  # "2018年…", "截至2021年底", "2019年以来": a year written in Chinese is a time, not an edition's name
         month = int(chinese["month"]) if chinese["month"] and 1 <= int(chinese["month"]) <= 12 else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chronology import about, coverage, distance, order, subject, uncovered, written_by_then
+from rag.chronology import about, coverage, distance, lead, order, subject, uncovered, written_by_then
 from rag.retrieval import Passage
 from rag.timeline import event_date, events, lines
 from rag.when import TimeFrame, is_stative, period_words, read_question
@@ -38,6 +38,9 @@ def passage(day: str, text: str = "Harwick Rail news.", title: str = "Harwick Ra
     ("When does the iPhone 11 release?", "", "", "", False),  # present tense, but an event's date: not "now"
     ("What is the date of the 2021 NBA Draft?", "", "", "", False),  # a named year's edition
     ("Did the line open in spring 2026 as planned?", "period", "2026-03-01", "2026-05-31", False),
+    ("Before the 2024 revision, when was it to open?", "period", "", "2023-12-31", True),  # a year's event as anchor
+    ("What changed after the 2019 election?", "period", "2019-01-01", "", False),
+    ("What happened before the 2016 Olympics?", "", "", "", False),  # a capital: an edition's name, as before
 ])
 def test_read_question(question, kind, start, end, as_of):
     frame = read_question(question, TODAY)
@@ -157,3 +160,11 @@ def test_a_long_story_keeps_its_first_and_last_events_within_the_limit():
     found = events("How has the Marsh Bridge cost changed?", pool, lambda p: True, 8)
     assert len(found) == 8 and found[0].date == "2005-03-01" and found[-1].date == "2024-03-01"
     assert [e.date for e in found] == sorted(e.date for e in found)
+
+
+def test_an_article_is_about_what_its_lead_names():
+    article = "Westvale hospital wing opens\nWESTVALE, Sept 7 - Westvale's new wing opened. " + "x " * 300 + \
+        "It is often compared with the rebuild of Ostvale General Hospital."
+    on_subject = about(subject("When was the Ostvale hospital to open?", TimeFrame("now")), {"w": article})
+    leading = about(subject("When was the Ostvale hospital to open?", TimeFrame("now")), {"w": lead(article)})
+    assert on_subject(passage("2023-09-07", doc="w")) and not leading(passage("2023-09-07", doc="w"))
