@@ -239,6 +239,8 @@ class Assistant(Checks):
     def articles(self, doc_ids: set[str]) -> dict[str, str]:
         """The title and whole text of each article (its chunks joined in order), by doc_id: what a question's subject
         is looked for in (an article names its subject in its first paragraph, not in every chunk)."""
+        if not doc_ids:
+            return {}
         got = self.index.guard(self.index.collection.get, where={"doc_id": {"$in": sorted(doc_ids)}},
                                include=["documents", "metadatas"])
         chunks: dict[str, list[tuple[int, str]]] = {}
