@@ -106,14 +106,15 @@ def lead(article: str) -> str:
     return article[:LEAD_CHARS]
 
 
-def written_by_then(passages: Sequence, frame: TimeFrame, on_subject) -> list:
+def written_by_then(passages: Sequence, frame: TimeFrame, on_subject, leading=None) -> list:
     """For a question about the state of things at a past time, the passages that tell it: on the subject, those dated
     in the period and the newest one before it ("as of": the newest up to its end). Later articles are left out
     unless they name a year of the period (looking back), and so are older ones, which it replaced: given both, the
     model answers with the fact of another time ("who led it in 2022?" answered with the chief executive named in
     2025, "the cost as of 2021" with the estimate of 2018). Events ("who won in 2020?"), other questions, passages off
-    the subject or undated, and a subject with no article by then keep all. on_subject is the pipeline's test of an
-    article's lead (lead()): an article naming the subject in passing neither counts as its newest nor is left out.
+    the subject or undated, and a subject with no article by then keep all. The newest before is the newest whose
+    title and opening name the subject (leading: the test of an article's lead(), when given): an article naming it
+    only in passing ("… often compared with the rebuild of Ostvale General Hospital") is not its newest news.
 
     ``[p.date for p in written_by_then([p('2018-09-12'), p('2020-05-27'), p('2025-06-11')], as_of_2021, on)]
     -> ['2020-05-27']``
@@ -124,7 +125,8 @@ def written_by_then(passages: Sequence, frame: TimeFrame, on_subject) -> list:
     dated = [(p, day_of(p.date)) for p in passages if on_subject(p) and day_of(p.date)]
     if not any(day <= end for _, day in dated):
         return list(passages)
-    before = [day for _, day in dated if day < (start or end + timedelta(days=1))]
+    cut = start or end + timedelta(days=1)
+    before = [day for p, day in dated if day < cut and (leading or on_subject)(p)] or [day for _, day in dated if day < cut]
 
     def looks_back(p) -> bool:
         return bool(start) and whole_years(frame) and any(start.year <= y <= end.year for y in years_named(p.text, p.date))

@@ -226,7 +226,7 @@ class Assistant(Checks):
             if pool is not None:  # the time rules read them all (a later article brackets a period)
                 pool.passages, pool.on_subject = arranged, on_subject
             leading = about(wanted, {doc: lead(text) for doc, text in texts.items()}) if texts else on_subject
-            return written_by_then(arranged, frame, leading)
+            return written_by_then(arranged, frame, on_subject, leading)
 
         ranked = self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
                                        settings.prefer_numbers, arrange)

@@ -168,3 +168,13 @@ def test_an_article_is_about_what_its_lead_names():
     on_subject = about(subject("When was the Ostvale hospital to open?", TimeFrame("now")), {"w": article})
     leading = about(subject("When was the Ostvale hospital to open?", TimeFrame("now")), {"w": lead(article)})
     assert on_subject(passage("2023-09-07", doc="w")) and not leading(passage("2023-09-07", doc="w"))
+
+
+def test_the_newest_article_before_a_past_state_is_one_that_leads_with_the_subject():
+    passages = [passage("2021-03-17", "The opening slipped to 2025.", doc="o1"),
+                passage("2022-11-23", "The opening date of 2025 still held.", doc="o2"),
+                passage("2023-09-07", "Westvale's wing opened; Ostvale's rebuild costs more.", doc="w")]
+    leading = lambda p: p.doc_id != "w"  # noqa: E731  (the Westvale article names Ostvale only in passing)
+    frame = read_question("Before the 2024 revision, when was the hospital to open?", TODAY)
+    assert [p.doc_id for p in written_by_then(passages, frame, lambda p: True, leading)] == ["o2"]
+    assert [p.doc_id for p in written_by_then(passages, frame, lambda p: True)] == ["w"]  # without the lead test
