@@ -48,6 +48,16 @@ def whole_years(frame: TimeFrame) -> bool:
     return frame.start.endswith("-01-01") and frame.end.endswith("-12-31")
 
 
+def looks_back(frame: TimeFrame, text: str, published: str) -> bool:
+    """Whether a text names a year of the frame's period of whole years, looking back at it (years_named).
+
+    ``looks_back(TimeFrame('period', '2022-01-01', '2022-12-31'), 'Delayed again in 2022.', '2025-06-11') -> True``
+    """
+    start, end = day_of(frame.start), day_of(frame.end)
+    return bool(start and end and whole_years(frame)) and any(start.year <= y <= end.year
+                                                              for y in years_named(text, published))
+
+
 def distance(frame: TimeFrame, published: str, text: str = "") -> Optional[float]:
     """How far a passage is from the frame's time, in days (0: inside it); None when the passage has no date.
 
@@ -57,7 +67,7 @@ def distance(frame: TimeFrame, published: str, text: str = "") -> Optional[float
     ``distance(TimeFrame('period', '', '2022-03-31', True), '2022-01-26') -> 64``
     """
     start, end = day_of(frame.start), day_of(frame.end)
-    if start and end and whole_years(frame) and any(start.year <= y <= end.year for y in years_named(text, published)):
+    if looks_back(frame, text, published):
         return float(LOOKING_BACK)
     day = day_of(published)
     if day is None:
@@ -127,15 +137,13 @@ def written_by_then(passages: Sequence, frame: TimeFrame, on_subject, leading=No
         return list(passages)
     cut = start or end + timedelta(days=1)
     before = [day for p, day in dated if day < cut and (leading or on_subject)(p)] or [day for _, day in dated if day < cut]
-
-    def looks_back(p) -> bool:
-        return bool(start) and whole_years(frame) and any(start.year <= y <= end.year for y in years_named(p.text, p.date))
+    newest = max(before, default=None)
 
     def tells(p, day) -> bool:
-        return (before and day == max(before)) or (start is not None and start <= day <= end) or (day > end and looks_back(p))
+        return day == newest or (start is not None and start <= day <= end) or (day > end and looks_back(frame, p.text, p.date))
 
-    told = {id(p) for p, day in dated if tells(p, day)}
-    return [p for p in passages if id(p) in told or not (on_subject(p) and day_of(p.date))]
+    left_out = {id(p) for p, day in dated if not tells(p, day)}
+    return [p for p in passages if id(p) not in left_out]
 
 
 def coverage(frame: TimeFrame, passages: Sequence) -> tuple[bool, bool, list[date]]:
