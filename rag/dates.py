@@ -114,6 +114,25 @@ def shown_date(passage) -> str:
     return "" if not passage.date or leading_date(passage.text) == passage.date else spoken_date(passage.date)
 
 
+# A news dateline: the place in capitals, then the day it was filed ("HARWICK, April 16 - ").
+DATELINE = re.compile(r"(?P<place>[A-Z][A-Z .'-]{2,})(?P<day>, [A-Z][\w.]*(?: \d{1,2})?)?(?P<dash>\s+[-–—]\s+)")
+
+
+def without_filing_day(text: str, published: str) -> str:
+    """The text with its dateline's day left out and its place kept, when that day is the article's date
+    (published, ISO), which the source's heading shows: asked "on what date did the council vote?", the model
+    copied the dateline's day (the report's) and not the day the text gives the vote ("on Tuesday, 11 September
+    2018"); measured in docs/time.md.
+
+    ``without_filing_day('DUNMORE, Sept 12 - The council on Tuesday approved it.', '2018-09-12') -> 'DUNMORE - The
+    council on Tuesday approved it.'`` (with '2018-09-14' the text stays as it is)
+    """
+    found = DATELINE.match(text)
+    if not found or not found.group("day") or parse_date(f"{found.group('day')[2:]} {published[:4]}") != published:
+        return text
+    return found.group("place") + found.group("dash") + text[found.end():]
+
+
 def heading(title: str, date: str) -> str:
     """A source's heading: ``heading('Rates rise', '28 July 2019') -> 'Rates rise — 28 July 2019'``; either may be ''."""
     return " — ".join(part for part in (title, date) if part)

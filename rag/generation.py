@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Optional, Sequence
 from .citations import grounded_history
 from .cpu import safe_model_params
 from .concurrency import FairLock, Slots  # noqa: F401  (Slots: the pipeline takes it from here)
-from .dates import heading, shown_date, spoken_date
+from .dates import heading, shown_date, spoken_date, without_filing_day
 from .errors import ModelError, QuestionError, RagError
 from .retrieval import Passage
 from .safety import neutralise_markers
@@ -90,7 +90,7 @@ def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str,
     shown = [heading(shown_title(p) if titles else "", shown_date(p)) for p in passages]
     sources = "\n\n".join(
         prompts.source.format(n=n, title=title if title != previous else "",
-                              text=neutralise_markers(annotate(p.text, p.date) if frame else p.text))
+                              text=neutralise_markers(shown_text(p, frame is not None)))
         .replace(" \n", "\n").strip()  # a title is shown once for consecutive sources of one article
         for n, (p, title, previous) in enumerate(zip(passages, shown, ["", *shown]), 1))
     user = prompts.answer.format(sources=sources or "(no sources)", question=question)
@@ -103,6 +103,17 @@ def build_messages(prompts: Prompts, passages: Sequence[Passage], question: str,
     if language(question) != "en":
         user = f"{prompts.language.format(language=LANGUAGES[language(question)])}\n{user}"
     return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+
+
+def shown_text(passage: Passage, dated: bool) -> str:
+    """A source's text as the model reads it: with its heading's date, its dateline keeps only the place (the day
+    is the heading's), and, when time matters (dated), each relative date has its date beside it.
+
+    ``shown_text(Passage(date='2018-09-12', text='DUNMORE, Sept 12 - It met on Tuesday.', …), True)
+    -> 'DUNMORE - It met on Tuesday, 11 September 2018.'``
+    """
+    text = without_filing_day(passage.text, passage.date) if shown_date(passage) else passage.text
+    return annotate(text, passage.date) if dated else text
 
 
 def shown_title(passage: Passage) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from .dates import spoken_date
+from .dates import DATELINE, spoken_date
 from .relative import resolve
 from .text import content_words, sentences
 
@@ -20,7 +20,6 @@ from .text import content_words, sentences
 ASKING = frozenset(content_words("how did has have had change changed changes evolve evolved develop developed "
                                  "progress progressed history timeline time line happen happened happening over years "
                                  "time course story step since what with grow rise fall shift move unfold hands"))
-DATELINE = re.compile(r"[A-Z][A-Z .'-]{2,}(?:, [A-Z][\w.]*(?: \d{1,2})?)?\s+[-–—]\s+")  # "HARWICK, April 16 - "
 DATED = re.compile(r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 
 

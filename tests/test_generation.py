@@ -1,7 +1,8 @@
 """The prompt the model reads: each source's heading carries its article's title and publication date."""
-from rag.dates import heading, shown_date
+from rag.dates import heading, shown_date, without_filing_day
 from rag.generation import build_messages, load_prompts, pack_context
 from rag.retrieval import Passage
+from rag.when import TimeFrame
 
 from conftest import ROOT
 
@@ -62,6 +63,19 @@ def test_heading_and_shown_date():
     assert heading("Rates rise", "28 July 2019") == "Rates rise — 28 July 2019"
     assert heading("", "July 2019") == "July 2019" and heading("Rates rise", "") == "Rates rise"
     assert shown_date(passage(date="2019")) == "2019" and shown_date(passage()) == ""
+
+
+def test_a_dateline_gives_its_place_but_not_the_day_the_heading_already_gives():
+    """Asked on what date the council voted, the model copied the dateline's day (the report's), not the vote's."""
+    text = "DUNMORE, Sept 12 - The council on Tuesday approved the line."
+    shown = sources_of(build_messages(PROMPTS, [passage(text, date="2018-09-12")], "When did it vote?",
+                                      frame=TimeFrame()))
+    assert "DUNMORE - The council on Tuesday, 11 September 2018, approved the line." in shown
+    assert "Sept 12" not in shown and "— 12 September 2018" in shown  # the day, once, in the heading
+    assert without_filing_day(text, "2018-09-14") == text  # a dateline that disagrees with the date stays
+    assert without_filing_day("HARWICK - Rail.", "2018-09-12") == "HARWICK - Rail."
+    undated = sources_of(build_messages(PROMPTS, [passage(text)], "When did it vote?"))
+    assert text in undated  # no heading date: the dateline is the only day the model has
 
 
 def test_the_date_counts_in_the_context_budget():
