@@ -204,6 +204,22 @@ def source_text(passage: Passage) -> str:
     return " ".join(part for part in (passage.title, date, annotate(passage.text, date)) if part)
 
 
+def cited_articles(passages: Sequence[Passage], numbers: Sequence[int]) -> list[str]:
+    """What each cited source (numbered from 1) tells together with the other sources cut from its article: a
+    cited sentence is the article's, so a question's name that only its dateline writes ("DUNMORE, Oct 19 - "),
+    read by the model in another source of the article, is not missing from it.
+
+    ``cited_articles([Passage(doc_id='a', text='DUNMORE - Trams.'), Passage(doc_id='a', text='Novak said.')], [2])
+    -> ['Novak said. DUNMORE - Trams.']`` (titles and dates as source_text gives them)
+    """
+    texts = []
+    for n in numbers:
+        cited = passages[n - 1]
+        same = [p for p in passages if p is not cited and p.doc_id and p.doc_id == cited.doc_id]
+        texts.append(" ".join(source_text(p) for p in [cited, *same]))
+    return texts
+
+
 def cited_numbers(claims: Sequence) -> list[int]:
     """``cited_numbers([Claim('a', [2]), Claim('b', [1, 2])]) -> [1, 2]``"""
     return sorted({n for claim in claims for n in claim.cited})
@@ -227,7 +243,7 @@ def answer_signals(question: str, claims: Sequence, passages: Sequence[Passage],
     """
     cited = [claim for claim in claims if claim.cited]
     own = set(grounding.tokens(frame.words)) | frame.years if frame is not None and frame.kind == "period" else set()
-    texts = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+    texts = cited_articles(passages, cited_numbers(claims))
     wanted = comparable([c for c in grounding.constraints(question) if not own.intersection(c.tokens)], question, texts)
     lacking = grounding.missing(wanted, texts, common=common) if texts else wanted
     checks = [claim.best_check() for claim in cited if claim.checked]

@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 
 from . import reasons
 from .answer import Answer, Timings, date_key, make_citation
-from .answerability import (Signals, answer_signals, backs, cited_numbers, grounded_probability, load_weights,
-                            source_text)
+from .answerability import (Signals, answer_signals, backs, cited_articles, cited_numbers, grounded_probability,
+                            load_weights, source_text)
 from .citations import (check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, mark_outdated,
                         split_claims)
 from .dates import spoken_date
@@ -75,7 +75,7 @@ class Checks:
         grounded = grounded_probability(signals, self.weights()) if judged else None
         refusal = dict(withheld=text, claims=claims, score=score, stated=stated, signals=signals, grounded=grounded)
         if grounded is not None and grounded < settings.min_grounded:
-            cited = [source_text(passages[n - 1]) for n in cited_numbers(claims)]
+            cited = cited_articles(passages, cited_numbers(claims))
             why = reasons.reason(standalone, lacking, cited, "The passages it cites") if lacking else ""
             return self.refuse(question, standalone, passages, timings, "grounding", why=why, **refusal)
         if settings.refuse_unsupported and not any(claim.grounded for claim in claims):

@@ -1,4 +1,6 @@
 """Answerability: the two refusal rules on hand-made cases, and on the real model end to end."""
+from datetime import date
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -111,3 +113,26 @@ def test_a_made_up_name_beside_a_real_one_is_refused_naming_the_missing_part(ass
     assert answer.refused and answer.refused_by == "missing" and answer.timings.completion_tokens == 0
     assert answer.why == "The articles found do not mention a Marlow memo."
     assert answer.to_json()["reason"] == answer.why and answer.citations == []
+
+
+def test_a_cited_sentence_is_read_with_the_other_sources_of_its_article():
+    """"Who led Dunmore's transit authority in 2022?" cited "chief executive Marek Novak said", and "Dunmore"
+    only its dateline writes, in another source of the same article: that is not a name the answer lacks."""
+    from rag.answerability import answer_signals, cited_articles
+    from rag.citations import Claim
+    from rag.retrieval import Passage
+    from rag.when import read_question
+
+    def cut(doc, text):
+        return Passage(f"{doc}:{len(text)}", doc, "Tram opening pushed back", f"{doc}.md", text, 0, len(text))
+    lead, said, other = (cut("kelby", "DUNMORE - The tram line is late."), cut("kelby", "Chief executive Marek Novak said."),
+                         cut("ostvale", "Ostvale's hospital costs more."))
+    assert cited_articles([lead, said, other], [2]) == [
+        "Tram opening pushed back Chief executive Marek Novak said. Tram opening pushed back DUNMORE - The tram line is late."]
+    question = "Who led Dunmore's transit authority in 2022?"
+    claims = [Claim("Marek Novak led it [2].", [2])]
+    frame = read_question(question, date(2026, 12, 8))  # its period's year is not asked of the text
+    signals, lacking = answer_signals(question, claims, [lead, said, other], None, frame)
+    assert lacking == [] and signals.cited_missing == 0.0
+    signals, lacking = answer_signals(question, claims, [other, said], None, frame)  # the dateline unread: missing
+    assert [c.text for c in lacking] == ["Dunmore"] and signals.cited_missing > 0
