@@ -13,8 +13,8 @@ from . import reasons
 from .answer import Answer, Timings, date_key, make_citation
 from .answerability import (Signals, answer_signals, backs, cited_articles, cited_numbers, grounded_probability,
                             load_weights, source_text)
-from .citations import (check_claims, clean_markers, ground_claims, highlight_spans, is_refusal, mark_outdated,
-                        split_claims)
+from .citations import (attribute, check_claims, clean_markers, ground_claims, highlight_spans, is_refusal,
+                        mark_outdated, split_claims)
 from .dates import spoken_date
 from .errors import RagError
 from .generation import claim_messages, with_last_line
@@ -58,6 +58,7 @@ class Checks:
         claims = split_claims(text)
         texts = [p.text for p in passages]  # as the article has them: the highlights are offsets into them
         read = [annotate(p.text, p.date) if settings.time_aware else p.text for p in passages]  # as the model read them
+        text = attribute(text, claims, read, settings.support_threshold, self.similarity)  # a forgotten "[1]"
         check_claims(claims, read, settings.support_threshold, self.similarity)
         if settings.check_sentences and messages:
             self.check_sentences(claims, messages)

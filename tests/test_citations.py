@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.citations import (check_claims, clean_markers, content_words, highlight_spans, is_refusal, lexical_support,
+from rag.citations import (attribute, check_claims, clean_markers, content_words, highlight_spans, is_refusal, lexical_support,
                            parse_markers, passage_sentences, split_claims, unbacked_specifics)
 
 REFUSAL = "The articles do not answer this question."
@@ -156,3 +156,24 @@ def test_ground_claims_marked_text_and_grounded_history():
     refusal = "The articles do not answer this question."
     assert grounded_history(text, refusal) == "A is 1 [1]. C is 3 [3]."
     assert grounded_history(refusal, refusal) == ""
+
+
+@pytest.mark.parametrize("answer, expected, cited", [
+    # the model forgot "[1]" after a sentence copied from source 2: it cites the source that backs it
+    ("Anglers must return every fish they catch.", "Anglers must return every fish they catch [2].", [[2]]),
+    # a sentence with its own marker keeps it; the uncited one after it is given its source
+    ("Prices rose in May [1]. Anglers must return every fish.", "Prices rose in May [1]. Anglers must return every fish [2].",
+     [[1], [2]]),
+    # nothing backs it well enough, or a name of it is in no source, or it is too short to tell: left as written
+    ("The mayor resigned over the budget.", "The mayor resigned over the budget.", [[]]),
+    ("Anglers in Oslo must return every fish.", "Anglers in Oslo must return every fish.", [[]]),
+    ("Yes.", "Yes.", [[]]),
+    ("Prices rose in May. [1]", "Prices rose in May. [1]", [[1]]),  # a lone marker already belongs to it
+    ("五月价格上涨了很多。", "五月价格上涨了很多[3]。", [[3]]),  # no space before a Chinese full stop
+])
+def test_an_uncited_sentence_is_given_the_source_that_backs_it(answer, expected, cited):
+    sources = ["In May prices rose sharply.", "Anglers must return every fish they catch to the water.", "五月价格上涨了很多。"]
+    claims = split_claims(answer)
+    assert attribute(answer, claims, sources, 0.5) == expected
+    assert [c.cited for c in claims] == cited
+    assert [c.cited for c in split_claims(expected)] == cited  # the text and the claims agree
