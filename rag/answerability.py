@@ -173,6 +173,8 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
     kinds = missing_kinds(settings.refuse_missing)
     wanted = comparable([c for c in grounding.constraints(question) if not own.intersection(c.tokens)], question, texts)
     lacking = grounding.missing(wanted, texts, kinds, common) if kinds else []
+    if lacking and pool:  # a name another article found writes in full is real, only not read ("Kestrel Dome")
+        lacking = grounding.unwritten(lacking, [source_text(p) for p in pool])
     if lacking:
         return "missing", reasons.reason(question, lacking, texts)
     return "", ""

@@ -220,6 +220,17 @@ def missing(question_constraints: Sequence[Constraint], texts: Iterable[str], ki
             if (kinds is None or c.kind in kinds) and not present(c, vocabulary, joined, common)]
 
 
+def unwritten(lacking: Sequence[Constraint], texts: Iterable[str]) -> list[Constraint]:
+    """The lacking constraints that are not a name of several words written in full in texts: "Kestrel Dome", which
+    the passages read lack but another article found writes, is a real name, not a made-up one beside a real word.
+
+    ``[c.text for c in unwritten(constraints('When did Kestrel Dome restart?'), ['Drilling began at Kestrel Dome.'])]
+    -> []``; ``[c.text for c in unwritten(constraints("Altman's Marlow memo?"), ['Altman and Marlow met.'])] -> ['Marlow']``
+    """
+    _, joined = searchable(texts)
+    return [c for c in lacking if not (c.kind == "name" and len(c.phrase) > 1 and f" {' '.join(c.phrase)} " in joined)]
+
+
 def searchable(texts: Iterable[str]) -> tuple[set[str], str]:
     """Texts as present() searches them: their normalised word set, and their words joined by spaces.
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rag.answerability import missing_numbers
-from rag.grounding import constraints, missing, name_spans, norm, tokens
+from rag.grounding import constraints, missing, name_spans, norm, tokens, unwritten
 from rag.reasons import event_phrase, mentions, reason, written_name, years_about
 from tests.test_safety import article_sentences
 
@@ -121,6 +121,21 @@ def test_a_name_of_several_words_is_found_by_any_of_them():
 ])
 def test_every_distinctive_word_of_a_name_must_be_found(question, sources, lacking):
     assert [c.text for c in missing(constraints(question), sources)] == lacking
+
+
+@pytest.mark.parametrize("question, read, found, lacking", [
+    # "Dome" is not in the passages read, but another article found writes "Kestrel Dome": a real name
+    ("When did drilling at Kestrel Dome restart?", ["Kestrel drilling resumed in November."],
+     ["Scientists began drilling at Kestrel Dome."], []),
+    # the words apart are not the name: "Dome" is still missing
+    ("When did drilling at Kestrel Dome restart?", ["Kestrel drilling resumed."], ["Kestrel. The Dome of Rome."],
+     ["Dome"]),
+    # a one-word made-up name stays missing whatever else is found, and so does a made-up run
+    ("What did Sam Altman's Marlow memo say?", ["Altman spoke."], ["Marlow Street was closed."], ["Marlow"]),
+    ("What did Sam Altman Marlow say?", ["Sam Altman spoke."], ["Sam Altman and Marlow met."], ["Marlow"]),
+])
+def test_a_name_another_found_article_writes_in_full_is_not_made_up(question, read, found, lacking):
+    assert [c.text for c in unwritten(missing(constraints(question), read), read + found)] == lacking
 
 
 def test_what_counts_as_common_can_come_from_the_collection():
