@@ -103,9 +103,19 @@ def test_an_answer_citing_nothing_is_shown_marked_not_judged_by_the_combiner(ass
     from rag.pipeline import Timings
 
     _, passages = assistant.retrieve("Who leads OpenAI?", assistant.settings)
-    answer = assistant.finish("Who?", "Who?", "Altman leads OpenAI.", passages, Timings())
+    answer = assistant.finish("Who?", "Who?", "The winter in Oslo was mild and wet.", passages, Timings())
     assert not answer.refused and answer.grounded is None
-    assert answer.marked == "Altman leads OpenAI (not found in the sources)."
+    assert answer.marked == "The winter in Oslo was mild and wet (not found in the sources)."
+
+
+def test_an_uncited_sentence_a_source_backs_is_given_that_source_and_judged(assistant):
+    from rag.pipeline import Timings
+
+    _, passages = assistant.retrieve("Who leads OpenAI?", assistant.settings)
+    answer = assistant.finish("Who?", "Who?", "Altman leads OpenAI.", passages, Timings())
+    assert answer.claims[0].cited and answer.grounded is not None  # the combiner judges it like any cited answer
+    n = answer.claims[0].cited[0]
+    assert answer.answer == f"Altman leads OpenAI [{n}]." and "Altman" in passages[n - 1].text
 
 
 def test_a_made_up_name_beside_a_real_one_is_refused_naming_the_missing_part(assistant):
