@@ -161,7 +161,7 @@ def refusal_before_asking(question: str, passages: Sequence[Passage], settings: 
         return "relevance", ""
     texts = [source_text(p) for p in passages]
     timed = frame is not None and frame.kind == "period" and any(p.date for p in pool)
-    if timed:
+    if timed and not frame.event:  # a period placed by an event starts or ends at an article found: it is covered
         why = uncovered(question, frame, pool, on_subject or (lambda passage: True))
         if why:
             return "period", why

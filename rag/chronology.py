@@ -15,6 +15,7 @@ from typing import Callable, Optional, Sequence
 from . import grounding, reasons
 from .dates import parse_date, spoken_date
 from .relative import annotate
+from .text import content_words, sentences
 from .when import MONTH_WORD, YEAR, TimeFrame, period_words
 
 
@@ -114,6 +115,31 @@ def lead(article: str) -> str:
     """An article's title and opening (its first LEAD_CHARS characters): an article that names a subject only further
     down ("… is often compared with the rebuild of Ostvale General Hospital") is not about it."""
     return article[:LEAD_CHARS]
+
+
+def day_reported(event: str, articles: Sequence[tuple[str, str]]) -> str:
+    """The day of the article that reports an event (ISO), from articles as (date, text): the article with a sentence
+    in its title or opening (lead) that names every name of the event and holds the most of its words, at least half
+    of them; the earliest among equals (news reports an event when it happens, and looks back on it later); '' when
+    none. One sentence, so that words scattered over the opening do not add up ("Tomas Brandt arrived" is not told by
+    "new trains arrive late" above "chief executive Tomas Brandt defended…"). A made-up name in the event ("before
+    Zorblax arrived") is in no article, so it dates nothing.
+
+    ``day_reported('Tomas Brandt arrived', [('2021-09-22', 'Chief executive Tomas Brandt said…'),
+    ('2018-03-14', 'Harwick Rail appointed Tomas Brandt…')]) -> '2018-03-14'``
+    """
+    words = content_words(event)
+    named = grounding.constraints(f"and {event}")  # read mid-sentence: a capitalised first word is a name
+    names = {token for c in named if c.kind in ("name", "code") for token in c.tokens}
+    found = []
+    for day, text in articles:
+        opening = lead(text)
+        told = [len(words & content_words(opening[a:b])) for a, b in sentences(opening)
+                if names <= grounding.searchable([opening[a:b]])[0]]
+        have = max(told, default=0)
+        if day_of(day) and have and 2 * have >= len(words):
+            found.append((-have, day_of(day), day))
+    return min(found)[2] if found else ""
 
 
 def written_by_then(passages: Sequence, frame: TimeFrame, on_subject, leading=None) -> list:

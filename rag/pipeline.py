@@ -32,8 +32,8 @@ from .retrieval import Passage, Retriever
 from .settings import Settings
 from .text import points_back_to, stands_alone
 from .timeline import events, latest, timeline_answer
-from .chronology import Candidates, about, lead, order, subject, written_by_then
-from .when import TimeFrame, read_question
+from .chronology import Candidates, about, day_reported, lead, order, subject, written_by_then
+from .when import TimeFrame, event_anchor, placed_by_event, read_question
 
 PROMPT_RESERVE = 64  # tokens for chat-template markup around the messages
 MIN_SOURCE_TOKENS = 64  # less room than this for sources cannot hold one useful passage
@@ -207,7 +207,17 @@ class Assistant(Checks):
         frame when time_aware is off."""
         if not settings.time_aware:
             return TimeFrame()
-        return read_question(standalone, settings.today or date.today())
+        frame = read_question(standalone, settings.today or date.today())
+        relation, event = event_anchor(standalone) if not frame.kind else ("", "")
+        if relation:  # "before Tomas Brandt arrived": the day of the article that reports it, among those found
+            found: list[Passage] = []
+            self.retriever.search(standalone, settings.top_k, settings.candidates, settings.retrieval,
+                                  settings.prefer_numbers, lambda candidates: found.extend(candidates) or candidates)
+            texts = self.articles({p.doc_id for p in found})
+            dates = {p.doc_id: p.date for p in found}
+            day = day_reported(event, [(dates[doc], text) for doc, text in texts.items()])
+            frame = placed_by_event(frame, relation, event, day) if day else frame
+        return frame
 
     def retrieve(self, standalone: str, settings: Settings, frame: Optional[TimeFrame] = None,
                  pool: Optional[Candidates] = None) -> tuple[list[Passage], list[Passage]]:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import MONTHS, month_number
+from .dates import MONTHS, month_number, spoken_date
 
 YEAR = r"(?:19|20)\d\d"
 MONTH_WORD = (r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -51,6 +51,10 @@ HISTORY = re.compile(r"\b(?:how (?:did|has|have|had) .{0,80}?\b(?:change|changed
                      r"progress|progressed|grow|grown|rise|risen|fall|fallen|shift|shifted|move|moved|go|gone|unfold|"
                      r"unfolded)\b|what (?:has|have) changed|history of|timeline|time line|what happened (?:with|to)|over the years|over time|"
                      r"step by step|chronolog)|历史|历程|演变|如何变化|怎样变化|怎么变化|有何变化|发生了什么", re.I)
+# "before Tomas Brandt arrived", "after the tunnel flooding": a time placed by an event, which chronology.day_reported
+# dates from the article that reports it ("named after", "look after" are no time).
+EVENT_ANCHOR = re.compile(r"(?<!named )(?<!called )(?<!look )(?<!looks )(?<!looked )(?<!looking )\b"
+                          r"(?P<rel>before|after|until|since)\s+(?P<event>[^,;:?!.]+)", re.I)
 EVENT_WORDS = re.compile(r"\b(?:when|date|day)\b", re.I)  # "when does it open", "the release date": an event
 PRESENT = re.compile(r"\b(?:is|are|am|does|do|has|have|who's|what's|where's)\b", re.I)
 PAST = re.compile(r"\b(?:was|were|did|had|ago|former|formerly|previous|previously|(?-i:[a-z]{3,}ed))\b|"
@@ -77,6 +81,7 @@ class TimeFrame:
     words: str = ""  # the question's words that say it ("in 2020", "now")
     stative: bool = True  # asks about a state (who led, what it cost), not an event (who won)
     today: str = ""  # the day "now" is, ISO
+    event: str = ""  # the event that places the period ("Tomas Brandt arrived"), when an event does, not a date
 
     @property
     def years(self) -> set[str]:
@@ -128,6 +133,36 @@ def read_question(question: str, today: date) -> TimeFrame:
     if present_tense(question) and not asks_for_event(question):
         return TimeFrame("now", **common)
     return TimeFrame(**common)
+
+
+def event_anchor(question: str) -> tuple[str, str]:
+    """("before" or "after", the event's words) of a question that places its time by an event, ("", "") when there
+    is none; asked only of a question that gives no time itself (read_question's kind '').
+
+    ``event_anchor('Who ran Harwick Rail before Tomas Brandt arrived?') -> ('before', 'Tomas Brandt arrived')``;
+    ``event_anchor('After the tunnel flooding, what delayed the line next?') -> ('after', 'the tunnel flooding')``;
+    ``event_anchor('Who led it before 2020?') -> ('', '')``; ``event_anchor('What happened after that?') -> ('', '')``
+    """
+    found = EVENT_ANCHOR.search(question)
+    if not found:
+        return "", ""
+    event = found["event"].strip()
+    if not re.search(r"[A-Za-z]{3}", re.sub(r"(?i)\b(?:that|then|this|it|which|what|when|now|all|the|a|an)\b", "", event)):
+        return "", ""
+    return ("before" if found["rel"].lower() in ("before", "until") else "after"), event
+
+
+def placed_by_event(frame: TimeFrame, relation: str, event: str, day: str) -> TimeFrame:
+    """The frame of a question whose time is an event dated day (ISO): "before" it is the state up to that day (its
+    own report tells what it replaced: "He replaces Maria Lind"), "after" it from that day on.
+
+    ``placed_by_event(TimeFrame(today='2026-12-08'), 'before', 'Tomas Brandt arrived', '2018-03-14')``
+    -> ``TimeFrame('period', '', '2018-03-14', True, 'before Tomas Brandt arrived', True, '2026-12-08', '2018-03-14')``
+    """
+    common = dict(words=f"{relation} {event}", today=frame.today, event=day)
+    if relation == "before":
+        return TimeFrame("period", "", day, True, stative=frame.stative, **common)
+    return TimeFrame("period", day, "", False, stative=frame.stative, **common)
 
 
 def from_preposition(kind: str, start: str, end: str, words: str, common: dict) -> TimeFrame:
@@ -222,6 +257,8 @@ def is_stative(question: str) -> bool:
 def period_words(frame: TimeFrame) -> str:
     """The asked time as a reader says it: ``period_words(frame of 'in spring 2026') -> 'spring 2026'``; a relative
     one with its year: ``'last year' -> 'last year (2023)'``."""
+    if frame.event:
+        return f"the time {frame.words} ({spoken_date(frame.event)})"
     words = re.sub(r"^(?:as of|by|until|till|up to|before|prior to|since|after|from|in|during|throughout|over|for|at"
                    r"|on|around|of)\s+", "", frame.words, flags=re.I)
     if RELATIVE.fullmatch(frame.words):

@@ -178,3 +178,41 @@ def test_the_newest_article_before_a_past_state_is_one_that_leads_with_the_subje
     frame = read_question("Before the 2024 revision, when was the hospital to open?", TODAY)
     assert [p.doc_id for p in written_by_then(passages, frame, lambda p: True, leading)] == ["o2"]
     assert [p.doc_id for p in written_by_then(passages, frame, lambda p: True)] == ["w"]  # without the lead test
+
+
+@pytest.mark.parametrize("question, anchor", [
+    ("Who ran Harwick Rail before Tomas Brandt arrived?", ("before", "Tomas Brandt arrived")),
+    ("After the tunnel flooding, what delayed the Northgate-Kelby line next?", ("after", "the tunnel flooding")),
+    ("Who has led the club since the merger?", ("after", "the merger")),
+    ("What was the rule until the court ruling?", ("before", "the court ruling")),
+    ("What happened after that?", ("", "")),  # no event: a pronoun
+    ("Who is the ship named after?", ("", "")),  # no time at all
+    ("Who was in charge before then?", ("", "")),
+])
+def test_a_time_placed_by_an_event(question, anchor):
+    from rag.when import event_anchor
+    assert event_anchor(question) == anchor
+
+
+def test_an_event_is_dated_by_the_first_article_whose_sentence_tells_it():
+    from rag.chronology import day_reported
+    articles = [("2021-09-22", "Harwick Rail chief defends cuts as new trains arrive late\nChief executive Tomas Brandt "
+                               "defended the cuts."),
+                ("2018-03-14", "Harwick Rail appoints Tomas Brandt as chief executive\nThe operator appointed him."),
+                ("2023-02-08", "Harwick Rail's Brandt to step down\nTomas Brandt will step down in June.")]
+    assert day_reported("Tomas Brandt arrived", articles) == "2018-03-14"  # "arrive" and the name are apart in 2021
+    assert day_reported("Brandt stepped down", articles) == "2023-02-08"  # the one that tells most of it
+    assert day_reported("Zorblax arrived", articles) == ""  # a made-up name dates nothing
+    assert day_reported("the budget vote", articles) == ""  # fewer than half its words anywhere
+
+
+def test_before_an_event_reads_the_articles_up_to_its_report():
+    from rag.when import placed_by_event
+    frame = placed_by_event(TimeFrame(today="2026-12-08"), "before", "Tomas Brandt arrived", "2018-03-14")
+    assert (frame.kind, frame.start, frame.end, frame.as_of) == ("period", "", "2018-03-14", True)
+    assert period_words(frame) == "the time before Tomas Brandt arrived (14 March 2018)"
+    after = placed_by_event(TimeFrame(stative=False), "after", "the tunnel flooding", "2020-05-27")
+    assert (after.start, after.end, after.stative) == ("2020-05-27", "", False)
+    on = lambda p: True  # noqa: E731
+    passages = [passage("2018-03-14"), passage("2019-11-06"), passage("2023-02-08")]
+    assert [p.date for p in written_by_then(passages, frame, on)] == ["2018-03-14"]
