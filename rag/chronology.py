@@ -150,7 +150,8 @@ def written_by_then(passages: Sequence, frame: TimeFrame, on_subject, leading=No
     2025, "the cost as of 2021" with the estimate of 2018). Events ("who won in 2020?"), other questions, passages off
     the subject or undated, and a subject with no article by then keep all. The newest before is the newest whose
     title and opening name the subject (leading: the test of an article's lead(), when given): an article naming it
-    only in passing ("… often compared with the rebuild of Ostvale General Hospital") is not its newest news.
+    only in passing ("… often compared with the rebuild of Ostvale General Hospital") is not its newest news. Before an
+    event (frame.event), the article reporting it and the newest before it both tell what it changed.
 
     ``[p.date for p in written_by_then([p('2018-09-12'), p('2020-05-27'), p('2025-06-11')], as_of_2021, on)]
     -> ['2020-05-27']``
@@ -164,9 +165,12 @@ def written_by_then(passages: Sequence, frame: TimeFrame, on_subject, leading=No
     cut = start or end + timedelta(days=1)
     before = [day for p, day in dated if day < cut and (leading or on_subject)(p)] or [day for _, day in dated if day < cut]
     newest = max(before, default=None)
+    # Before an event: its own report and the newest article before it (what it changed, said by either)
+    previous = max((day for day in before if day < end), default=None) if frame.event else None
 
     def tells(p, day) -> bool:
-        return day == newest or (start is not None and start <= day <= end) or (day > end and looks_back(frame, p.text, p.date))
+        return day in (newest, previous) or (start is not None and start <= day <= end) or \
+            (day > end and looks_back(frame, p.text, p.date))
 
     left_out = {id(p) for p, day in dated if not tells(p, day)}
     return [p for p in passages if id(p) not in left_out]

@@ -140,3 +140,16 @@ def test_relative_dates_sizes():
     assert len(entries) >= 60
     assert sum("/rgb/" in e["source"] for e in entries) >= 30, "at least 30 from real news"
     assert sum(not e["expressions"] for e in entries) >= 5, "sentences without any, for false positives"
+
+
+def test_the_event_questions_are_true_to_the_text(documents):
+    """events.jsonl: before/after questions placed by an event, written after the event rule to check it on
+    questions it was not built on (docs/time.md)."""
+    events = load_testset(DATA / "events.jsonl")
+    assert len(events) >= 7 and {item["type"] for item in events} == {"before_after"}
+    for item in events:
+        assert re.fullmatch(r"e\d{2}", item["id"]) and item["answerable"] and set(item) - {"history"} <= KEYS, item["id"]
+        for quote in item["evidence"]:
+            assert any(quote in doc.text for doc in documents.values()), f"{item['id']}: {quote!r} is in no article"
+        answer = fold(item["answer"])
+        assert all(any(names(answer, k) for k in group) for group in item["keywords"]), item["id"]

@@ -215,4 +215,7 @@ def test_before_an_event_reads_the_articles_up_to_its_report():
     assert (after.start, after.end, after.stative) == ("2020-05-27", "", False)
     on = lambda p: True  # noqa: E731
     passages = [passage("2018-03-14"), passage("2019-11-06"), passage("2023-02-08")]
-    assert [p.date for p in written_by_then(passages, frame, on)] == ["2018-03-14"]
+    assert [p.date for p in written_by_then(passages, frame, on)] == ["2018-03-14"]  # nothing older: its report
+    flooded = placed_by_event(TimeFrame(today="2026-12-08"), "before", "the tunnel flooded", "2020-05-27")
+    passages = [passage("2018-09-12"), passage("2019-06-01"), passage("2020-05-27"), passage("2022-10-19")]
+    assert [p.date for p in written_by_then(passages, flooded, on)] == ["2019-06-01", "2020-05-27"]  # and the one before
