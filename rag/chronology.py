@@ -201,7 +201,7 @@ def subject(question: str, frame: TimeFrame) -> list:
 
     ``[c.text for c in subject('Who ran Harwick Rail in March 2023?', read_question(…))] -> ['Harwick', 'Rail']``
     """
-    skip = set(grounding.tokens(frame.words))
+    skip = set(grounding.tokens(frame.words)) if frame.kind != "history" else set()  # "How did X change": X is it
     return [c for c in grounding.constraints(question) if c.kind in ("name", "code")
             and not skip.intersection(c.tokens) and not re.fullmatch(MONTH_WORD, c.text, re.I)]
 

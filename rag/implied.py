@@ -18,6 +18,7 @@ LEADS = re.compile(r"\b(?:run|runs|running|ran|lead|leads|leading|led|head|heads
                    r"managing|managed|boss|in charge|at the helm|chief|ceo|chair|chairs|chaired|leader|manager|"
                    r"coach|coaches|coached)\b", re.IGNORECASE)
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.IGNORECASE)
+LEADERSHIP_ASKED = re.compile(r"\bleadership\b", re.IGNORECASE)  # "how has the leadership of X changed": who led it
 # How news says who leads something and when that changed.
 LEADERSHIP = ("chief executive", "leader", "head", "manager", "chair", "director", "president", "appointed",
               "took over", "replaced", "succeeded", "successor")
@@ -29,6 +30,8 @@ def implied(question: str) -> str:
 
     ``implied('Who runs Harwick Rail now?') -> 'chief executive leader head … successor'``;
     ``implied('Who was managing Fenwick Rovers in 2021?')`` gives the same words;
+    ``implied('How has the leadership of Harwick Rail changed?')`` gives them too (who led it, over time);
     ``implied('Why did the trams run late?') -> ''`` (not a question about who leads).
     """
-    return " ".join(LEADERSHIP) if WHO.search(question) and LEADS.search(question) else ""
+    asks = (WHO.search(question) and LEADS.search(question)) or LEADERSHIP_ASKED.search(question)
+    return " ".join(LEADERSHIP) if asks else ""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from .dates import DATELINE, spoken_date
+from .implied import WEIGHT, implied
 from .relative import resolve
 from .text import content_words, sentences
 
@@ -40,6 +41,7 @@ def events(question: str, passages: Sequence, on_subject: Callable, limit: int) 
     p('2019-02-13', 'The cost was set at 410 million.')], lambda p: True, 8)] -> ['2019-02-13', '2021-03-17']``
     """
     wanted = content_words(question) - ASKING
+    extra = content_words(implied(question))  # "the leadership of X": the sentence naming its chief executive
     best: dict[str, tuple[float, object, int, int]] = {}
     seen = set()
     for passage in passages:
@@ -48,6 +50,7 @@ def events(question: str, passages: Sequence, on_subject: Callable, limit: int) 
         seen.add(passage.chunk_id)
         for start, end in sentences(passage.text):
             score = sentence_score(wanted, passage.text[start:end])
+            score += WEIGHT if score and extra & content_words(passage.text[start:end]) else 0.0
             if score > 0 and score > best.get(passage.doc_id, (0.0,))[0]:
                 best[passage.doc_id] = (score, passage, start, end)
     kept = with_ends(list(best.values()), limit)

@@ -17,6 +17,7 @@ from rag.retrieval import Passage
     ("Who is in charge of Harwick Rail these days?", True),
     ("Who was the boss of Harwick Rail during 2020?", True),
     ("Whose team did the coach leave?", True),
+    ("How has the leadership of Harwick Rail changed since 2018?", True),  # who led it, over time
     ("Why did the trams run late?", False),  # not a "who" question
     ("Who is the director of the Avatar movie?", False),  # a film's director does not lead a company
     ("Who won the Tour de France in 2020?", False),

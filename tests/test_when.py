@@ -219,3 +219,20 @@ def test_before_an_event_reads_the_articles_up_to_its_report():
     flooded = placed_by_event(TimeFrame(today="2026-12-08"), "before", "the tunnel flooded", "2020-05-27")
     passages = [passage("2018-09-12"), passage("2019-06-01"), passage("2020-05-27"), passage("2022-10-19")]
     assert [p.date for p in written_by_then(passages, flooded, on)] == ["2019-06-01", "2020-05-27"]  # and the one before
+
+
+def test_how_x_changed_keeps_x_as_its_subject():
+    """The history frame's words span the question ("How did the fishing rules on Lake Verrin change"): its names are
+    still what the timeline is about, so an article on another subject gives it no line."""
+    question = "How did the fishing rules on Lake Verrin change over the years?"
+    frame = read_question(question, TODAY)
+    assert frame.kind == "history" and [c.text for c in subject(question, frame)] == ["Lake", "Verrin"]
+
+
+def test_a_leadership_timeline_tells_who_led_rather_than_the_figures():
+    pool = [passage("2018-03-14", "Harwick Rail carried 38 million passengers last year. Harwick Rail appointed Tomas "
+                                  "Brandt as its chief executive in March.", doc="a"),
+            passage("2023-06-19", "Harwick Rail has appointed Ana Ruiz as its chief executive.", doc="b")]
+    found = events("How has the leadership of Harwick Rail changed?", pool, lambda p: True, 8)
+    assert [e.passage.text for e in found] == ["Harwick Rail appointed Tomas Brandt as its chief executive in March.",
+                                               "Harwick Rail has appointed Ana Ruiz as its chief executive."]
