@@ -113,10 +113,11 @@ def last_bot(page):
 
 def test_empty_question_gets_a_readable_message(page, requests_seen):
     page.click("#send")
-    page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
-                                    .some(m => m.innerText.includes('Please type a question.'))""")
-    text = page.inner_text("#chatbot")
-    assert "(empty question)" in text and "Traceback" not in text
+    # read in the same check that finds the message: a second read raced a re-render of the chat (CI, 2026-12-08)
+    text = page.wait_for_function("""() => { const chat = document.querySelector('#chatbot');
+        const bot = [...chat.querySelectorAll('[data-testid="bot"]')].some(m => m.innerText.includes('Please type a question.'));
+        return bot && chat.innerText.includes('(empty question)') ? chat.innerText : null; }""").json_value()
+    assert "Please type a question." in text and "Traceback" not in text
     shoot(page, "01-empty-question")
     page.click("#clear")
     page.wait_for_function("""() => !document.querySelector('#chatbot [data-testid="bot"]')""")
